@@ -1,0 +1,27 @@
+import { readinessProbes } from '#shared/composition/clients';
+import { getConfig } from '#shared/config/config';
+import { EndpointNotFoundError } from '#shared/domain/errors';
+import { json } from '#shared/middleware/http';
+import { httpHandler } from '#shared/middleware/http-handler';
+import { checkReadiness } from '#shared/use-cases/check-readiness.use-case';
+
+const { serviceName } = getConfig();
+const probes = readinessProbes();
+/** Readiness answers within this bound whatever is down. */
+const READY_DEADLINE_MS = 800;
+
+/** GET /health, /health/live, /health/ready */
+export const handler = httpHandler(async (req) => {
+  switch (req.resource) {
+    case '/health':
+      return json(200, { status: 'healthy', service: serviceName });
+    case '/health/live':
+      return json(200, { status: 'alive', service: serviceName });
+    case '/health/ready': {
+      const { ready, checks } = await checkReadiness(probes, READY_DEADLINE_MS);
+      return json(ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', service: serviceName, checks });
+    }
+    default:
+      throw new EndpointNotFoundError(`no health endpoint at ${req.path}`);
+  }
+});

@@ -1,0 +1,21 @@
+import { parseOrThrow, routeKeySchema } from '#shared/domain/route.schema';
+import { json } from '#shared/middleware/http';
+import { httpHandler, jsonBody } from '#shared/middleware/http-handler';
+import { writeContextOf } from '#shared/middleware/write-context';
+import { timedWrite } from '#shared/observability/timed-write';
+import { setRouteActive } from '#shared/use-cases/change-route.use-case';
+import { routeResponseBody } from './route-response.ts';
+import { writeDeps } from './write-deps.ts';
+
+const deps = writeDeps();
+
+/** POST /api/v1/routes/activate | /deactivate {tenant, service, env, version} → 200 | 404 */
+export const handler = httpHandler(async (req) => {
+  const active = !req.resource.endsWith('/deactivate');
+  const key = parseOrThrow(routeKeySchema, jsonBody(req));
+  const ctx = writeContextOf(req);
+  const result = await timedWrite(active ? 'activate' : 'deactivate', () =>
+    setRouteActive(deps, key, active, ctx),
+  );
+  return json(200, routeResponseBody(result));
+});

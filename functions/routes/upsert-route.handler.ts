@@ -1,0 +1,18 @@
+import { parseOrThrow, upsertRouteBodySchema } from '#shared/domain/route.schema';
+import { json } from '#shared/middleware/http';
+import { httpHandler, jsonBody } from '#shared/middleware/http-handler';
+import { writeContextOf } from '#shared/middleware/write-context';
+import { timedWrite } from '#shared/observability/timed-write';
+import { upsertRoute } from '#shared/use-cases/change-route.use-case';
+import { routeResponseBody } from './route-response.ts';
+import { writeDeps } from './write-deps.ts';
+
+const deps = writeDeps();
+
+/** POST /api/v1/routes {tenant, service, env, version, url} → 201 created | 200 updated/unchanged */
+export const handler = httpHandler(async (req) => {
+  const { url, ...key } = parseOrThrow(upsertRouteBodySchema, jsonBody(req));
+  const ctx = writeContextOf(req);
+  const result = await timedWrite('upsert', () => upsertRoute(deps, key, url, ctx));
+  return json(result.outcome === 'created' ? 201 : 200, routeResponseBody(result));
+});

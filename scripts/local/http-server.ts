@@ -1,0 +1,165 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { type FunctionId, type HttpRoute, httpRoutes, lambdaFunctions } from '#functions/route-table';
+import { lambdaContext, toApiGatewayEvent } from './api-gateway-event.ts';
+
+type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+/** Bodies larger than this are refused before reaching a handler (API Gateway has its own cap). */
+const MAX_RAW_BODY = 1024 * 1024;
+
+export interface LocalServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Extra plain routes served by the runner itself (e.g. GET /metrics). */
+  readonly extraRoutes?: Record<string, (res: ServerResponse) => Promise<void> | void>;
+  readonly onError?: (err: unknown) => void;
+}
+
+export interface LocalServer {
+  readonly server: Server;
+  readonly url: string;
+  inFlight(): number;
+  /** Stop accepting, answer what is in flight, then close; resolves when drained or at the deadline. */
+  drain(deadlineMs: number): Promise<{ drained: boolean; abandoned: number }>;
+  readonly draining: boolean;
+}
+
+const sendJson = (
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) => {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(payload),
+    ...headers,
+  });
+  res.end(payload);
+};
+
+const readBody = (req: IncomingMessage): Promise<string | null | 'too_large'> =>
+  new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_RAW_BODY) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (tooLarge) resolveBody('too_large');
+      else resolveBody(size === 0 ? null : Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', reject);
+  });
+
+const loadHandlers = async (root: string): Promise<Map<FunctionId, LambdaHandler>> => {
+  const handlers = new Map<FunctionId, LambdaHandler>();
+  for (const [id, spec] of Object.entries(lambdaFunctions) as [
+    FunctionId,
+    (typeof lambdaFunctions)[FunctionId],
+  ][]) {
+    const mod = (await import(pathToFileURL(resolve(root, spec.entry)).href)) as Record<
+      string,
+      LambdaHandler
+    >;
+    const fn = mod[spec.handler];
+    if (typeof fn !== 'function') throw new Error(`${spec.entry} does not export ${spec.handler}`);
+    handlers.set(id, fn);
+  }
+  return handlers;
+};
+
+/** Serves the real Lambda handlers over HTTP, routed by the same table as the API Gateway stack. */
+export const startLocalServer = async (root: string, options: LocalServerOptions): Promise<LocalServer> => {
+  const handlers = await loadHandlers(root);
+  const byPath = new Map<string, HttpRoute[]>();
+  for (const route of httpRoutes) byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
+
+  let inFlight = 0;
+  let draining = false;
+  let drainedWaiter: (() => void) | undefined;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (draining) {
+      res.setHeader('connection', 'close');
+      if (url.pathname === '/health/ready') return sendJson(res, 503, { status: 'draining' });
+    }
+    const extra = options.extraRoutes?.[url.pathname];
+    if (extra && req.method === 'GET') return extra(res);
+    const candidates = byPath.get(url.pathname);
+    if (!candidates)
+      return sendJson(res, 404, { error: 'not_found', message: `no route for ${url.pathname}` });
+    const route = candidates.find((r) => r.method === req.method);
+    if (!route) {
+      const allow = candidates.map((r) => r.method).join(', ');
+      return sendJson(res, 405, { error: 'method_not_allowed', message: `use ${allow}` }, { allow });
+    }
+    const body = await readBody(req);
+    if (body === 'too_large') {
+      return sendJson(res, 413, {
+        error: 'payload_too_large',
+        message: `request body exceeds ${MAX_RAW_BODY} bytes`,
+      });
+    }
+    const event = toApiGatewayEvent(req, url, route.path, body);
+    const result = await handlers.get(route.fn)!(event, lambdaContext(route.fn));
+    res.writeHead(result.statusCode, result.headers as Record<string, string>);
+    res.end(result.body);
+  };
+
+  const server = createServer(
+    { keepAliveTimeout: 5000, requestTimeout: 30_000, headersTimeout: 10_000 },
+    (req, res) => {
+      inFlight++;
+      handle(req, res)
+        .catch((err) => {
+          options.onError?.(err);
+          if (!res.headersSent)
+            sendJson(res, 500, { error: 'internal_error', message: 'local runner error' });
+          else res.destroy();
+        })
+        .finally(() => {
+          inFlight--;
+          if (draining && inFlight === 0) drainedWaiter?.();
+        });
+    },
+  );
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(options.port, options.host, () => ok());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+
+  return {
+    server,
+    url: `http://${options.host}:${port}`,
+    inFlight: () => inFlight,
+    get draining() {
+      return draining;
+    },
+    async drain(deadlineMs) {
+      draining = true;
+      const closed = new Promise<void>((ok) => server.close(() => ok()));
+      server.closeIdleConnections();
+      const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((ok) => (drainedWaiter = ok));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((ok) => (timer = setTimeout(() => ok('timeout'), deadlineMs)));
+      const outcome = await Promise.race([idle.then(() => 'drained' as const), timeout]);
+      clearTimeout(timer);
+      const abandoned = inFlight;
+      server.closeAllConnections();
+      await closed;
+      return { drained: outcome === 'drained', abandoned };
+    },
+  };
+};

@@ -1,0 +1,125 @@
+import type { Redis } from 'ioredis';
+import { MemoryRouteCache, TieredRouteCache } from '#shared/adapters/cache/route-cache.memory';
+import { createRedisClient, RedisRouteCache } from '#shared/adapters/cache/route-cache.redis';
+import { UpstashRouteCache } from '#shared/adapters/cache/route-cache.upstash';
+import { createPgPool, type PgPool } from '#shared/adapters/postgres/pg-pool';
+import { PgRouteRepository } from '#shared/adapters/postgres/route-repository.pg';
+import { getConfig } from '#shared/config/config';
+import type { CacheEntry } from '#shared/domain/cache-entry';
+import { DependencyUnavailableError } from '#shared/domain/errors';
+import { logger } from '#shared/observability/logger';
+import { appMetrics } from '#shared/observability/metrics';
+import type { RouteCache } from '#shared/ports/route-cache.port';
+import type { RouteRepository } from '#shared/ports/route-repository.port';
+import type { ReadinessProbe } from '#shared/use-cases/check-readiness.use-case';
+import { SingleFlight } from '#shared/use-cases/single-flight';
+
+/**
+ * Pooled clients, built lazily once per container (or once per local-runner process) and shared by
+ * every handler in it. Handlers call these from their module scope: their composition roots.
+ */
+let pool: PgPool | undefined;
+let redis: Redis | undefined;
+let cache: RouteCache | null | undefined;
+let repository: RouteRepository | undefined;
+let singleFlight: SingleFlight<CacheEntry> | undefined;
+
+export const getPgPool = (): PgPool => {
+  pool ??= createPgPool(getConfig().database, (err) => {
+    appMetrics.dependencyError('database');
+    logger.warn('postgres idle client error', { error: err.message });
+  });
+  return pool;
+};
+
+export const getRouteRepository = (): RouteRepository => {
+  repository ??= new PgRouteRepository(getPgPool());
+  return repository;
+};
+
+export const getResolveSingleFlight = (): SingleFlight<CacheEntry> => {
+  singleFlight ??= new SingleFlight<CacheEntry>();
+  return singleFlight;
+};
+
+let lastCacheWarning = 0;
+
+/** Counts every cache failure; logs at most one line per second so an outage does not flood logs. */
+export const reportCacheError = (err: unknown): void => {
+  appMetrics.dependencyError('cache');
+  const now = Date.now();
+  if (now - lastCacheWarning < 1000) return;
+  lastCacheWarning = now;
+  const cause =
+    err instanceof DependencyUnavailableError && err.cause instanceof Error ? err.cause.message : err;
+  logger.warn('cache unavailable; serving from postgres', { error: String(cause) });
+};
+
+const buildCache = (): RouteCache | null => {
+  const c = getConfig().cache;
+  let shared: RouteCache | null = null;
+  if (c.backend === 'redis') {
+    redis = createRedisClient(c);
+    // ioredis reports connection errors as events; they are expected while Redis is down.
+    redis.on('error', (err: Error) => reportCacheError(err));
+    shared = new RedisRouteCache(redis);
+  } else if (c.backend === 'upstash') {
+    shared = new UpstashRouteCache({
+      url: c.upstashUrl!,
+      token: c.upstashToken!,
+      timeoutMs: c.upstashTimeoutMs,
+    });
+  }
+  if (shared && c.memoryTtlMs > 0) {
+    return new TieredRouteCache(new MemoryRouteCache(c.memoryMaxEntries), shared, c.memoryTtlMs);
+  }
+  return shared;
+};
+
+export const getRouteCache = (): RouteCache | null => {
+  if (cache === undefined) cache = buildCache();
+  return cache;
+};
+
+export const readinessProbes = (): ReadinessProbe[] => {
+  const p = getPgPool();
+  const routeCache = getRouteCache();
+  return [
+    {
+      name: 'database',
+      critical: true,
+      check: async () => {
+        await getRouteRepository().ping();
+        return {
+          pool: {
+            total: p.totalCount,
+            idle: p.idleCount,
+            waiting: p.waitingCount,
+            max: getConfig().database.poolMax,
+          },
+        };
+      },
+    },
+    {
+      name: 'cache',
+      critical: false,
+      check: async () => {
+        if (!routeCache) return { backend: 'none', note: 'running without a cache tier' };
+        await routeCache.ping();
+        return { backend: routeCache.name };
+      },
+    },
+  ];
+};
+
+/** Closes pools and connections (local runner shutdown, tests). */
+export const closeClients = async (): Promise<void> => {
+  const closing: Promise<unknown>[] = [];
+  if (pool) closing.push(pool.end());
+  if (redis) closing.push(redis.quit().catch(() => redis?.disconnect()));
+  pool = undefined;
+  redis = undefined;
+  cache = undefined;
+  repository = undefined;
+  await Promise.allSettled(closing);
+};

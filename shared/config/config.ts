@@ -1,0 +1,114 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Every setting the functions and the local runner read. Parsed once; nothing else reads process.env. */
+const envSchema = z.object({
+  STAGE: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,20}$/)
+    .default('local'),
+  SERVICE_NAME: z.string().default('traffic-manager'),
+  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
+  /** Show dependency error details in 5xx bodies; off outside development. */
+  EXPOSE_ERROR_DETAILS: bool.default(false),
+
+  DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/traffic_manager'),
+  DATABASE_SSL: z.enum(['disable', 'require', 'verify-full']).default('disable'),
+  DATABASE_SSL_CA_FILE: z.string().optional(),
+  DATABASE_POOL_MAX: int(1, 200).default(10),
+  DATABASE_CONNECT_TIMEOUT_MS: int(50, 30_000).default(1000),
+  DATABASE_QUERY_TIMEOUT_MS: int(50, 60_000).default(3000),
+
+  /** `none` runs without the Redis tier (resolve goes to Postgres every time). */
+  CACHE_BACKEND: z.enum(['redis', 'upstash', 'none']).default('redis'),
+  REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  REDIS_TLS: bool.optional(),
+  REDIS_PASSWORD: z.string().optional(),
+  REDIS_COMMAND_TIMEOUT_MS: int(5, 10_000).default(50),
+  UPSTASH_REDIS_REST_URL: z.string().url().optional(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
+  UPSTASH_TIMEOUT_MS: int(10, 10_000).default(300),
+
+  CACHE_POSITIVE_TTL_SECONDS: int(1, 86_400).default(60),
+  CACHE_NEGATIVE_TTL_SECONDS: int(1, 3_600).default(10),
+  CACHE_TTL_JITTER_RATIO: z.coerce.number().min(0).max(1).default(0.1),
+  /** In-container memory tier: 0 disables it; otherwise the longest a container may serve a stale answer. */
+  MEMORY_CACHE_TTL_MS: int(0, 60_000).default(0),
+  MEMORY_CACHE_MAX_ENTRIES: int(1, 1_000_000).default(10_000),
+
+  METRICS_BACKEND: z.enum(['emf', 'prometheus', 'none']).default('emf'),
+  METRICS_NAMESPACE: z.string().default('TrafficManager'),
+
+  /** Largest accepted request body, bytes. */
+  MAX_BODY_BYTES: int(256, 1_048_576).default(16_384),
+});
+
+export type Config = Readonly<ReturnType<typeof toConfig>>;
+
+const toConfig = (e: z.output<typeof envSchema>) => ({
+  stage: e.STAGE,
+  serviceName: e.SERVICE_NAME,
+  logLevel: e.LOG_LEVEL,
+  exposeErrorDetails: e.EXPOSE_ERROR_DETAILS,
+  database: {
+    url: e.DATABASE_URL,
+    ssl: e.DATABASE_SSL,
+    sslCaFile: e.DATABASE_SSL_CA_FILE,
+    poolMax: e.DATABASE_POOL_MAX,
+    connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+    queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
+  },
+  cache: {
+    backend: e.CACHE_BACKEND,
+    redisUrl: e.REDIS_URL,
+    redisTls: e.REDIS_TLS ?? e.REDIS_URL.startsWith('rediss://'),
+    redisPassword: e.REDIS_PASSWORD,
+    commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    upstashUrl: e.UPSTASH_REDIS_REST_URL,
+    upstashToken: e.UPSTASH_REDIS_REST_TOKEN,
+    upstashTimeoutMs: e.UPSTASH_TIMEOUT_MS,
+    positiveTtlMs: e.CACHE_POSITIVE_TTL_SECONDS * 1000,
+    negativeTtlMs: e.CACHE_NEGATIVE_TTL_SECONDS * 1000,
+    jitterRatio: e.CACHE_TTL_JITTER_RATIO,
+    memoryTtlMs: e.MEMORY_CACHE_TTL_MS,
+    memoryMaxEntries: e.MEMORY_CACHE_MAX_ENTRIES,
+  },
+  metrics: { backend: e.METRICS_BACKEND, namespace: e.METRICS_NAMESPACE },
+  http: { maxBodyBytes: e.MAX_BODY_BYTES },
+});
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Pure: parse an environment map. A bad setting fails the cold start with every problem named. */
+export const parseConfig = (env: Record<string, string | undefined>): Config => {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  const config = toConfig(result.data);
+  if (config.cache.backend === 'upstash' && (!config.cache.upstashUrl || !config.cache.upstashToken)) {
+    throw new ConfigError(
+      'invalid configuration: CACHE_BACKEND=upstash needs UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN',
+    );
+  }
+  return config;
+};
+
+let cached: Config | undefined;
+
+/** The process configuration, parsed from process.env on first use. */
+export const getConfig = (): Config => {
+  cached ??= parseConfig(process.env);
+  return cached;
+};

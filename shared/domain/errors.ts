@@ -1,0 +1,79 @@
+/** One small hierarchy; `shared/middleware/error-mapper.ts` is the only place that maps it to HTTP. */
+export abstract class AppError extends Error {
+  abstract readonly status: number;
+  abstract readonly code: string;
+  /** Extra JSON fields for the error body; never secrets or stack traces. */
+  readonly details: Record<string, unknown>;
+
+  constructor(message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+export interface FieldIssue {
+  readonly field: string;
+  readonly rule: string;
+  readonly message: string;
+}
+
+export class ValidationError extends AppError {
+  readonly status = 400;
+  readonly code = 'validation_error';
+  readonly issues: readonly FieldIssue[];
+
+  constructor(issues: readonly FieldIssue[]) {
+    const first = issues[0];
+    super(first ? `${first.field}: ${first.message}` : 'invalid request', {
+      field: first?.field,
+      rule: first?.rule,
+      issues,
+    });
+    this.issues = issues;
+  }
+}
+
+export class MalformedRequestError extends AppError {
+  readonly status = 400;
+  readonly code = 'malformed_request';
+}
+
+export class PayloadTooLargeError extends AppError {
+  readonly status = 413;
+  readonly code = 'payload_too_large';
+}
+
+export class UnsupportedMediaTypeError extends AppError {
+  readonly status = 415;
+  readonly code = 'unsupported_media_type';
+}
+
+export class RouteNotFoundError extends AppError {
+  readonly status = 404;
+  readonly code = 'route_not_found';
+}
+
+export class EndpointNotFoundError extends AppError {
+  readonly status = 404;
+  readonly code = 'not_found';
+}
+
+export class MethodNotAllowedError extends AppError {
+  readonly status = 405;
+  readonly code = 'method_not_allowed';
+}
+
+export type Dependency = 'database' | 'cache' | 'kafka' | 'audit_store' | 'idempotency_store';
+
+/** A dependency failed or is unreachable: 503, and the caller may retry. */
+export class DependencyUnavailableError extends AppError {
+  readonly status = 503;
+  readonly code = 'dependency_unavailable';
+  readonly dependency: Dependency;
+
+  constructor(dependency: Dependency, message: string, options?: { cause?: unknown }) {
+    super(message, { dependency }, options);
+    this.dependency = dependency;
+  }
+}

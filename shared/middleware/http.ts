@@ -1,0 +1,29 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+
+export type HttpEvent = APIGatewayProxyEvent;
+export type HttpResult = APIGatewayProxyResult;
+
+/** What a handler sees: the event reduced to what route handlers need, headers lower-cased. */
+export interface HttpRequest {
+  readonly method: string;
+  readonly path: string;
+  /** The route template (API Gateway `resource`), e.g. `/api/v1/routes/activate`. */
+  readonly resource: string;
+  readonly query: Readonly<Record<string, string | undefined>>;
+  readonly multiQuery: Readonly<Record<string, readonly string[] | undefined>>;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: string | null;
+  readonly correlationId: string;
+}
+
+export interface JsonResponse {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+export const json = (status: number, body: unknown, headers?: Record<string, string>): JsonResponse => ({
+  status,
+  body,
+  ...(headers ? { headers } : {}),
+});

@@ -1,0 +1,21 @@
+import { ValidationError } from '#shared/domain/errors';
+import type { HttpRequest } from './http.ts';
+
+/**
+ * Picks named query parameters as plain strings. A parameter given twice is an error, and only the
+ * named ones are read, so `tenant[$ne]=x` is simply an unknown parameter, never an operator.
+ */
+export const queryParams = <K extends string>(
+  req: HttpRequest,
+  names: readonly K[],
+): Record<K, string | undefined> => {
+  const out = {} as Record<K, string | undefined>;
+  for (const name of names) {
+    const all = req.multiQuery[name];
+    if (all && all.length > 1) {
+      throw new ValidationError([{ field: name, rule: 'single_value', message: 'must be given once' }]);
+    }
+    out[name] = req.query[name];
+  }
+  return out;
+};

@@ -1,0 +1,112 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import client from 'prom-client';
+import { getConfig } from '#shared/config/config';
+import type { Dependency } from '#shared/domain/errors';
+import type { CacheOutcome } from '#shared/use-cases/resolve-route.use-case';
+
+export type WriteOperation = 'upsert' | 'activate' | 'deactivate';
+
+/** What the application counts. Dimensions are bounded enums: no paths, tenants or ids. */
+export interface AppMetrics {
+  resolve(cache: CacheOutcome | 'error', seconds: number): void;
+  write(operation: WriteOperation, ok: boolean, seconds: number): void;
+  dependencyError(dependency: Dependency): void;
+  /** Called once per invocation (EMF flushes its buffer here). */
+  flush(): void;
+}
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/** Prometheus (local runner): the seed's metric names, served at GET /metrics. */
+export const prometheusRegistry = new client.Registry();
+
+const createPrometheusMetrics = (): AppMetrics => {
+  const r = prometheusRegistry;
+  const counter = (name: string, help: string, labelNames: string[] = []) =>
+    new client.Counter({ name, help, labelNames, registers: [r] });
+  const resolveTotal = counter('resolve_requests_total', 'Resolve requests');
+  const hits = counter('resolve_cache_hit_total', 'Resolves answered by a positive cache entry');
+  const misses = counter('resolve_cache_miss_total', 'Resolves that missed the cache (loaded from Postgres)');
+  const negHits = counter('resolve_negative_cache_hit_total', 'Resolves answered by a negative cache entry');
+  const bypass = counter(
+    'resolve_cache_bypass_total',
+    'Resolves served from Postgres because the cache failed',
+  );
+  const resolveErrors = counter('resolve_failure_total', 'Resolves that failed (5xx)');
+  const resolveLatency = new client.Histogram({
+    name: 'resolve_latency_seconds',
+    help: 'Resolve latency',
+    buckets: LATENCY_BUCKETS,
+    registers: [r],
+  });
+  const writeTotal = counter('write_requests_total', 'Write requests', ['operation']);
+  const writeOk = counter('write_success_total', 'Successful writes', ['operation']);
+  const writeFail = counter('write_failure_total', 'Failed writes', ['operation']);
+  const writeLatency = new client.Histogram({
+    name: 'write_latency_seconds',
+    help: 'Write latency',
+    labelNames: ['operation'],
+    buckets: LATENCY_BUCKETS,
+    registers: [r],
+  });
+  const depErrors = counter('dependency_errors_total', 'Dependency failures seen', ['dependency']);
+  const byOutcome = { hit: hits, negative_hit: negHits, miss: misses, bypass, error: resolveErrors };
+  return {
+    resolve(cache, seconds) {
+      resolveTotal.inc();
+      byOutcome[cache].inc();
+      resolveLatency.observe(seconds);
+    },
+    write(operation, ok, seconds) {
+      writeTotal.inc({ operation });
+      (ok ? writeOk : writeFail).inc({ operation });
+      writeLatency.observe({ operation }, seconds);
+    },
+    dependencyError(dependency) {
+      depErrors.inc({ dependency });
+    },
+    flush() {},
+  };
+};
+
+/** CloudWatch EMF (Lambda): one log line per invocation, namespace TrafficManager. */
+const createEmfMetrics = (namespace: string, serviceName: string): AppMetrics => {
+  const m = new Metrics({ namespace, serviceName });
+  m.captureColdStartMetric();
+  const CACHE_METRIC = {
+    hit: 'ResolveCacheHit',
+    negative_hit: 'ResolveNegativeCacheHit',
+    miss: 'ResolveCacheMiss',
+    bypass: 'ResolveCacheBypass',
+    error: 'ResolveFailure',
+  } as const;
+  return {
+    resolve(cache, seconds) {
+      m.addMetric('ResolveRequests', MetricUnit.Count, 1);
+      m.addMetric(CACHE_METRIC[cache], MetricUnit.Count, 1);
+      m.addMetric('ResolveLatency', MetricUnit.Milliseconds, seconds * 1000);
+    },
+    write(operation, ok, seconds) {
+      m.addMetric('WriteRequests', MetricUnit.Count, 1);
+      m.addMetric(ok ? 'WriteSuccess' : 'WriteFailure', MetricUnit.Count, 1);
+      m.addMetric(`WriteLatency_${operation}`, MetricUnit.Milliseconds, seconds * 1000);
+    },
+    dependencyError(dependency) {
+      m.addMetric(`DependencyError_${dependency}`, MetricUnit.Count, 1);
+    },
+    flush() {
+      m.publishStoredMetrics();
+    },
+  };
+};
+
+const noMetrics: AppMetrics = { resolve() {}, write() {}, dependencyError() {}, flush() {} };
+
+const build = (): AppMetrics => {
+  const { metrics, serviceName } = getConfig();
+  if (metrics.backend === 'prometheus') return createPrometheusMetrics();
+  if (metrics.backend === 'emf') return createEmfMetrics(metrics.namespace, serviceName);
+  return noMetrics;
+};
+
+export const appMetrics: AppMetrics = build();

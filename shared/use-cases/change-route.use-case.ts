@@ -1,0 +1,69 @@
+import { cacheKeyOf } from '#shared/domain/cache-entry';
+import { DependencyUnavailableError, RouteNotFoundError } from '#shared/domain/errors';
+import { type RouteKey, type RouteWriteResult, routeLabel, type WriteContext } from '#shared/domain/route';
+import type { RouteCache } from '#shared/ports/route-cache.port';
+import type { RouteRepository } from '#shared/ports/route-repository.port';
+
+export interface ChangeRouteDeps {
+  readonly repository: RouteRepository;
+  readonly cache: RouteCache | null;
+  /** How long the post-write tombstone lives: at least as long as any entry it must outrank. */
+  readonly tombstoneTtlMs: number;
+  /** Told after commit about each change, e.g. to publish the outbox event without waiting. */
+  readonly afterCommit?: (result: RouteWriteResult) => void;
+  readonly onCacheError?: (err: unknown) => void;
+}
+
+/**
+ * After commit, replace the route's cache entry with a tombstone carrying the new revision: readers
+ * miss and reload, and a reader still holding the old row cannot put it back (older revision).
+ * A cache failure here does not fail the write; the invalidation consumer and the TTL bound it.
+ */
+const invalidate = async (deps: ChangeRouteDeps, result: RouteWriteResult): Promise<void> => {
+  if (!deps.cache || !result.event) return;
+  try {
+    await deps.cache.putIfNewer(
+      cacheKeyOf(result.route),
+      { kind: 'tombstone', revision: result.route.revision },
+      deps.tombstoneTtlMs,
+    );
+  } catch (err) {
+    if (!(err instanceof DependencyUnavailableError)) throw err;
+    deps.onCacheError?.(err);
+  }
+};
+
+const afterWrite = async (deps: ChangeRouteDeps, result: RouteWriteResult): Promise<RouteWriteResult> => {
+  if (result.event) {
+    await invalidate(deps, result);
+    deps.afterCommit?.(result);
+  }
+  return result;
+};
+
+/**
+ * Create or update a route (one transaction with its outbox event):
+ * new → `created`; same URL → `unchanged` and no event; other URL → `updated` with the previous URL.
+ * Then invalidate the cache so the caller reads its own write.
+ */
+export const upsertRoute = async (
+  deps: ChangeRouteDeps,
+  key: RouteKey,
+  url: string,
+  ctx: WriteContext,
+): Promise<RouteWriteResult> => afterWrite(deps, await deps.repository.upsertRoute(key, url, ctx));
+
+/**
+ * Activate or deactivate an existing route: a missing route is a RouteNotFoundError; a route already
+ * in that state is `unchanged` with no event; otherwise one transaction with its event, then invalidate.
+ */
+export const setRouteActive = async (
+  deps: ChangeRouteDeps,
+  key: RouteKey,
+  active: boolean,
+  ctx: WriteContext,
+): Promise<RouteWriteResult> => {
+  const result = await deps.repository.setRouteActive(key, active, ctx);
+  if (!result) throw new RouteNotFoundError(`route ${routeLabel(key)} does not exist`);
+  return afterWrite(deps, result);
+};

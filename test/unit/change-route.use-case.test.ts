@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryRouteCache } from '#shared/adapters/cache/route-cache.memory';
+import { cacheKeyOf } from '#shared/domain/cache-entry';
+import { DependencyUnavailableError, RouteNotFoundError } from '#shared/domain/errors';
+import type { RouteWriteResult } from '#shared/domain/route';
+import type { RouteCache } from '#shared/ports/route-cache.port';
+import { type ChangeRouteDeps, setRouteActive, upsertRoute } from '#shared/use-cases/change-route.use-case';
+import { InMemoryRouteRepository } from '#test/support/fakes';
+import { uniqueRouteKey } from '#test/support/fixtures';
+
+const ctx = { changedBy: 'alice', correlationId: 'c-1' };
+
+const setup = (cache: RouteCache = new MemoryRouteCache()) => {
+  const repository = new InMemoryRouteRepository();
+  const committed: RouteWriteResult[] = [];
+  const cacheErrors: unknown[] = [];
+  const deps: ChangeRouteDeps = {
+    repository,
+    cache,
+    tombstoneTtlMs: 66_000,
+    afterCommit: (r) => committed.push(r),
+    onCacheError: (e) => cacheErrors.push(e),
+  };
+  return { repository, deps, committed, cacheErrors };
+};
+
+describe('upsertRoute', () => {
+  it('creates a new route, leaves a tombstone at its revision and hands the event on', async () => {
+    const cache = new MemoryRouteCache();
+    const { deps, committed } = setup(cache);
+    const key = uniqueRouteKey();
+    await cache.putIfNewer(cacheKeyOf(key), { kind: 'absent', revision: 0 }, 10_000);
+
+    const result = await upsertRoute(deps, key, 'https://a.example.com', ctx);
+
+    expect(result.outcome).toBe('created');
+    expect(result.event).toMatchObject({
+      action: 'created',
+      revision: 1,
+      changedBy: 'alice',
+      correlationId: 'c-1',
+    });
+    expect(cache.peek(cacheKeyOf(key))).toEqual({ kind: 'tombstone', revision: 1 });
+    expect(committed).toHaveLength(1);
+  });
+
+  it('reports a repeat with the same URL as unchanged, with no event and no invalidation', async () => {
+    const cache = new MemoryRouteCache();
+    const { deps, committed } = setup(cache);
+    const key = uniqueRouteKey();
+    await upsertRoute(deps, key, 'https://a.example.com', ctx);
+    await cache.putIfNewer(
+      cacheKeyOf(key),
+      { kind: 'active', revision: 1, url: 'https://a.example.com' },
+      60_000,
+    );
+
+    const again = await upsertRoute(deps, key, 'https://a.example.com', ctx);
+
+    expect(again).toMatchObject({ outcome: 'unchanged', event: null });
+    expect(committed).toHaveLength(1);
+    expect(cache.peek(cacheKeyOf(key))).toMatchObject({ kind: 'active' });
+  });
+
+  it('updates the URL and records the previous one', async () => {
+    const { deps } = setup();
+    const key = uniqueRouteKey();
+    await upsertRoute(deps, key, 'https://a.example.com', ctx);
+    const result = await upsertRoute(deps, key, 'https://b.example.com', ctx);
+    expect(result.event).toMatchObject({
+      action: 'updated',
+      previousUrl: 'https://a.example.com',
+      previousState: 'active',
+      revision: 2,
+    });
+  });
+
+  it('succeeds when the cache is down, reporting the cache failure', async () => {
+    const down: RouteCache = {
+      name: 'down',
+      get: async () => null,
+      putIfNewer: async () => {
+        throw new DependencyUnavailableError('cache', 'down');
+      },
+      ping: async () => {},
+    };
+    const { deps, cacheErrors } = setup(down);
+    expect((await upsertRoute(deps, uniqueRouteKey(), 'https://a.example.com', ctx)).outcome).toBe('created');
+    expect(cacheErrors).toHaveLength(1);
+  });
+});
+
+describe('setRouteActive', () => {
+  it('rejects a missing route with RouteNotFoundError', async () => {
+    const { deps } = setup();
+    await expect(setRouteActive(deps, uniqueRouteKey(), true, ctx)).rejects.toBeInstanceOf(
+      RouteNotFoundError,
+    );
+  });
+
+  it('deactivates, records the previous state, and treats a repeat as unchanged', async () => {
+    const { deps, committed } = setup();
+    const key = uniqueRouteKey();
+    await upsertRoute(deps, key, 'https://a.example.com', ctx);
+    const off = await setRouteActive(deps, key, false, ctx);
+    expect(off.event).toMatchObject({ action: 'deactivated', previousState: 'active', revision: 2 });
+    expect((await setRouteActive(deps, key, false, ctx)).outcome).toBe('unchanged');
+    expect(committed.map((r) => r.outcome)).toEqual(['created', 'deactivated']);
+  });
+});
