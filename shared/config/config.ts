@@ -18,6 +18,11 @@ const envSchema = z.object({
   EXPOSE_ERROR_DETAILS: bool.default(false),
 
   DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/traffic_manager'),
+  /** In AWS: RDS Proxy endpoint + a Secrets Manager secret {username, password}; overrides DATABASE_URL's credentials. */
+  DATABASE_HOST: z.string().optional(),
+  DATABASE_PORT: int(1, 65535).default(5432),
+  DATABASE_NAME: z.string().default('traffic_manager'),
+  DATABASE_SECRET_ARN: z.string().optional(),
   DATABASE_SSL: z.enum(['disable', 'require', 'verify-full']).default('disable'),
   DATABASE_SSL_CA_FILE: z.string().optional(),
   DATABASE_POOL_MAX: int(1, 200).default(10),
@@ -29,9 +34,12 @@ const envSchema = z.object({
   REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
   REDIS_TLS: bool.optional(),
   REDIS_PASSWORD: z.string().optional(),
+  /** In AWS: Secrets Manager secret holding the ElastiCache auth token ({password} or a plain string). */
+  REDIS_AUTH_SECRET_ARN: z.string().optional(),
   REDIS_COMMAND_TIMEOUT_MS: int(5, 10_000).default(50),
   UPSTASH_REDIS_REST_URL: z.string().url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
+  UPSTASH_TOKEN_SECRET_ARN: z.string().optional(),
   UPSTASH_TIMEOUT_MS: int(10, 10_000).default(300),
 
   CACHE_POSITIVE_TTL_SECONDS: int(1, 86_400).default(60),
@@ -40,6 +48,31 @@ const envSchema = z.object({
   /** In-container memory tier: 0 disables it; otherwise the longest a container may serve a stale answer. */
   MEMORY_CACHE_TTL_MS: int(0, 60_000).default(0),
   MEMORY_CACHE_MAX_ENTRIES: int(1, 1_000_000).default(10_000),
+
+  /** Kafka: a broker list, or (MSK) the cluster ARN whose bootstrap brokers are looked up once. */
+  KAFKA_BROKERS: z.string().optional(),
+  MSK_CLUSTER_ARN: z.string().optional(),
+  KAFKA_AUTH: z.enum(['none', 'iam']).default('none'),
+  KAFKA_TLS: bool.default(false),
+  KAFKA_CLIENT_ID: z.string().default('traffic-manager'),
+  ROUTE_EVENTS_TOPIC: z.string().default('route-events'),
+  /** Upper bound on the write path's after-commit publish; the relay picks up whatever is left. */
+  PUBLISH_TIMEOUT_MS: int(50, 30_000).default(1000),
+
+  /** Audit store (DocumentDB / MongoDB). MONGO_SECRET_ARN supplies {username, password} in AWS. */
+  MONGO_URL: z.string().default('mongodb://127.0.0.1:27027'),
+  MONGO_SECRET_ARN: z.string().optional(),
+  MONGO_DATABASE: z.string().default('traffic_manager'),
+  MONGO_TLS_CA_FILE: z.string().optional(),
+
+  /** Where malformed event records go: a Postgres dead-letter table locally, an SQS queue in AWS. */
+  FAILURE_DESTINATION: z.enum(['postgres', 'sqs']).default('postgres'),
+  FAILURE_QUEUE_URL: z.string().optional(),
+
+  /** DynamoDB table for idempotency records (Idempotency-Key); DYNAMODB_ENDPOINT for DynamoDB Local. */
+  IDEMPOTENCY_TABLE: z.string().default('traffic-manager-idempotency'),
+  DYNAMODB_ENDPOINT: z.string().optional(),
+  AWS_REGION: z.string().default('us-east-1'),
 
   METRICS_BACKEND: z.enum(['emf', 'prometheus', 'none']).default('emf'),
   METRICS_NAMESPACE: z.string().default('TrafficManager'),
