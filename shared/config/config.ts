@@ -22,6 +22,7 @@ const envSchema = z.object({
   DATABASE_HOST: z.string().optional(),
   DATABASE_PORT: int(1, 65535).default(5432),
   DATABASE_NAME: z.string().default('traffic_manager'),
+  DATABASE_USER: z.string().default('postgres'),
   DATABASE_SECRET_ARN: z.string().optional(),
   DATABASE_SSL: z.enum(['disable', 'require', 'verify-full']).default('disable'),
   DATABASE_SSL_CA_FILE: z.string().optional(),
@@ -58,6 +59,13 @@ const envSchema = z.object({
   ROUTE_EVENTS_TOPIC: z.string().default('route-events'),
   /** Upper bound on the write path's after-commit publish; the relay picks up whatever is left. */
   PUBLISH_TIMEOUT_MS: int(50, 30_000).default(1000),
+  /** Used by the create-topic custom resource; -1 takes the broker's default.replication.factor. */
+  KAFKA_TOPIC_PARTITIONS: int(1, 1000).default(6),
+  KAFKA_TOPIC_REPLICATION_FACTOR: int(-1, 10).default(-1),
+  /** Outbox relay: poll interval, rows per claim, and how long one invocation keeps polling. */
+  RELAY_POLL_INTERVAL_MS: int(10, 60_000).default(500),
+  RELAY_BATCH_SIZE: int(1, 5000).default(200),
+  RELAY_MAX_RUN_MS: int(0, 900_000).default(50_000),
 
   /** Audit store (DocumentDB / MongoDB). MONGO_SECRET_ARN supplies {username, password} in AWS. */
   MONGO_URL: z.string().default('mongodb://127.0.0.1:27027'),
@@ -79,6 +87,9 @@ const envSchema = z.object({
 
   /** Largest accepted request body, bytes. */
   MAX_BODY_BYTES: int(256, 1_048_576).default(16_384),
+
+  /** Where the migrate custom resource finds migrations/ (copied next to the Lambda bundle). */
+  MIGRATIONS_DIR: z.string().optional(),
 });
 
 export type Config = Readonly<ReturnType<typeof toConfig>>;
@@ -90,6 +101,11 @@ const toConfig = (e: z.output<typeof envSchema>) => ({
   exposeErrorDetails: e.EXPOSE_ERROR_DETAILS,
   database: {
     url: e.DATABASE_URL,
+    host: e.DATABASE_HOST,
+    port: e.DATABASE_PORT,
+    name: e.DATABASE_NAME,
+    user: e.DATABASE_USER,
+    secretArn: e.DATABASE_SECRET_ARN,
     ssl: e.DATABASE_SSL,
     sslCaFile: e.DATABASE_SSL_CA_FILE,
     poolMax: e.DATABASE_POOL_MAX,
@@ -101,6 +117,7 @@ const toConfig = (e: z.output<typeof envSchema>) => ({
     redisUrl: e.REDIS_URL,
     redisTls: e.REDIS_TLS ?? e.REDIS_URL.startsWith('rediss://'),
     redisPassword: e.REDIS_PASSWORD,
+    redisAuthSecretArn: e.REDIS_AUTH_SECRET_ARN,
     commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     upstashUrl: e.UPSTASH_REDIS_REST_URL,
     upstashToken: e.UPSTASH_REDIS_REST_TOKEN,
@@ -111,6 +128,33 @@ const toConfig = (e: z.output<typeof envSchema>) => ({
     memoryTtlMs: e.MEMORY_CACHE_TTL_MS,
     memoryMaxEntries: e.MEMORY_CACHE_MAX_ENTRIES,
   },
+  kafka: {
+    brokers: e.KAFKA_BROKERS?.split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+    mskClusterArn: e.MSK_CLUSTER_ARN,
+    auth: e.KAFKA_AUTH,
+    tls: e.KAFKA_TLS || e.KAFKA_AUTH === 'iam',
+    clientId: e.KAFKA_CLIENT_ID,
+    topic: e.ROUTE_EVENTS_TOPIC,
+    publishTimeoutMs: e.PUBLISH_TIMEOUT_MS,
+    topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
+    topicReplicationFactor: e.KAFKA_TOPIC_REPLICATION_FACTOR,
+    region: e.AWS_REGION,
+  },
+  relay: {
+    pollIntervalMs: e.RELAY_POLL_INTERVAL_MS,
+    batchSize: e.RELAY_BATCH_SIZE,
+    maxRunMs: e.RELAY_MAX_RUN_MS,
+  },
+  mongo: {
+    url: e.MONGO_URL,
+    secretArn: e.MONGO_SECRET_ARN,
+    database: e.MONGO_DATABASE,
+    tlsCaFile: e.MONGO_TLS_CA_FILE,
+  },
+  failure: { destination: e.FAILURE_DESTINATION, queueUrl: e.FAILURE_QUEUE_URL },
+  migrationsDir: e.MIGRATIONS_DIR,
   metrics: { backend: e.METRICS_BACKEND, namespace: e.METRICS_NAMESPACE },
   http: { maxBodyBytes: e.MAX_BODY_BYTES },
 });
@@ -134,6 +178,9 @@ export const parseConfig = (env: Record<string, string | undefined>): Config => 
     throw new ConfigError(
       'invalid configuration: CACHE_BACKEND=upstash needs UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN',
     );
+  }
+  if (config.failure.destination === 'sqs' && !config.failure.queueUrl) {
+    throw new ConfigError('invalid configuration: FAILURE_DESTINATION=sqs needs FAILURE_QUEUE_URL');
   }
   return config;
 };

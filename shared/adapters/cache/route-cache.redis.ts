@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { readSecretField } from '#shared/adapters/aws/secrets';
 import type { Config } from '#shared/config/config';
 import { type CacheEntry, decodeEntry, encodeEntry } from '#shared/domain/cache-entry';
 import { DependencyUnavailableError } from '#shared/domain/errors';
@@ -23,9 +24,20 @@ export const createRedisClient = (cache: Config['cache'], extra: RedisOptions = 
     maxRetriesPerRequest: 0,
     enableAutoPipelining: true,
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    // With the auth token in Secrets Manager, connect only once it has been read.
+    lazyConnect: cache.redisAuthSecretArn !== undefined,
     ...extra,
   });
   client.defineCommand('tmPutIfNewer', { numberOfKeys: 1, lua: PUT_IF_NEWER_LUA });
+  if (cache.redisAuthSecretArn) {
+    // Until this resolves the client is not ready, so resolves fall back to Postgres meanwhile.
+    void readSecretField(cache.redisAuthSecretArn, 'password')
+      .then((password) => {
+        client.options.password = password;
+        return client.connect();
+      })
+      .catch((err: Error) => client.emit('error', err));
+  }
   return client;
 };
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { readSecretField } from '#shared/adapters/aws/secrets';
 import type { Config } from '#shared/config/config';
 
 // Route revisions are bigint in Postgres; they stay far below 2^53, so parse them as numbers.
@@ -15,8 +16,20 @@ const sslOptions = (db: Config['database']): pg.PoolConfig['ssl'] => {
 
 /** A pool with short timeouts: a missing database must give a fast 503, never a hang. */
 export const createPgPool = (db: Config['database'], onError: (err: Error) => void): PgPool => {
+  // In AWS the pool connects to RDS Proxy with the password read from Secrets Manager per new connection
+  // (cached), so rotation needs no redeploy; locally DATABASE_URL carries everything.
+  const target: pg.PoolConfig =
+    db.secretArn && db.host
+      ? {
+          host: db.host,
+          port: db.port,
+          database: db.name,
+          user: db.user,
+          password: () => readSecretField(db.secretArn!, 'password'),
+        }
+      : { connectionString: db.url };
   const pool = new pg.Pool({
-    connectionString: db.url,
+    ...target,
     ssl: sslOptions(db),
     max: db.poolMax,
     connectionTimeoutMillis: db.connectTimeoutMs,

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { uniqueRouteKey } from '#test/support/fixtures';
+import { startLocalApi } from '#test/support/local-runner';
+import { testPool } from '#test/support/pg';
+
+const post = (base: string, path: string, body: unknown) =>
+  fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+describe('graceful shutdown', () => {
+  it('answers every in-flight request after SIGTERM, turns readiness off, then exits 0', async () => {
+    const api = await startLocalApi({ SHUTDOWN_DEADLINE_MS: '10000' });
+    const key = uniqueRouteKey();
+    expect((await post(api.url, '/api/v1/routes', { ...key, url: 'https://a.example.com' })).status).toBe(
+      201,
+    );
+
+    // Hold the route's row lock so the next writes are genuinely in flight when SIGTERM arrives.
+    const pool = testPool();
+    const blocker = await pool.connect();
+    await blocker.query('BEGIN');
+    await blocker.query(
+      `SELECT e.id FROM endpoints e JOIN environments en ON en.id = e.environment_id
+         JOIN services s ON s.id = en.service_id JOIN tenants t ON t.id = s.tenant_id
+        WHERE t.name = $1 FOR UPDATE OF e`,
+      [key.tenant],
+    );
+    const inFlight = Array.from({ length: 10 }, (_, i) =>
+      post(api.url, `/api/v1/routes/${i % 2 ? 'activate' : 'deactivate'}`, key).then((r) => r.status),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+
+    api.process.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    const refused = await fetch(`${api.url}/health/ready`).then(
+      (r) => r.status,
+      () => 'refused',
+    );
+    expect([503, 'refused']).toContain(refused); // not ready while draining
+
+    await blocker.query('COMMIT');
+    blocker.release();
+    const statuses = await Promise.all(inFlight);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(await api.stop()).toBe(0);
+    expect(api.output()).toContain('drained; pools closed');
+    await pool.end();
+  });
+});
+
+describe('running without Redis', () => {
+  it('serves resolves and writes from Postgres and reports the cache as unhealthy but stays ready', async () => {
+    const api = await startLocalApi({ REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const key = uniqueRouteKey();
+      expect((await post(api.url, '/api/v1/routes', { ...key, url: 'https://a.example.com' })).status).toBe(
+        201,
+      );
+      const res = await fetch(`${api.url}/api/v1/routes/resolve?${new URLSearchParams({ ...key })}`);
+      expect(await res.json()).toEqual({ url: 'https://a.example.com' });
+      const ready = await fetch(`${api.url}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({
+        status: 'ready',
+        checks: { cache: { status: 'unhealthy' } },
+      });
+      const metrics = await (await fetch(`${api.url}/metrics`)).text();
+      expect(metrics).toMatch(/resolve_cache_bypass_total [1-9]/);
+    } finally {
+      await api.stop();
+    }
+  });
+});
