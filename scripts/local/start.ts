@@ -62,6 +62,7 @@ Object.assign(process.env, {
   CACHE_BACKEND: redis.backend,
   ...(redis.url ? { REDIS_URL: redis.url } : {}),
   METRICS_BACKEND: process.env.METRICS_BACKEND ?? 'prometheus',
+  REDIS_AUTO_PIPELINING: process.env.REDIS_AUTO_PIPELINING ?? 'true',
   EXPOSE_ERROR_DETAILS: process.env.EXPOSE_ERROR_DETAILS ?? 'true',
 });
 

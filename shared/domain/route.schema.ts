@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type FieldIssue, ValidationError } from './errors.ts';
 import type { RouteKey } from './route.ts';
 

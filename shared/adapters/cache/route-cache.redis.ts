@@ -22,7 +22,7 @@ export const createRedisClient = (cache: Config['cache'], extra: RedisOptions = 
     connectTimeout: Math.max(500, cache.commandTimeoutMs * 10),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    enableAutoPipelining: true,
+    enableAutoPipelining: cache.autoPipelining,
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
     // With the auth token in Secrets Manager, connect only once it has been read.
     lazyConnect: cache.redisAuthSecretArn !== undefined,

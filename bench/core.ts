@@ -1,0 +1,193 @@
+// Core benchmark (issue 2, item 10): Redis GET vs the resolve handler in process, a resolve miss, the
+// local HTTP API under autocannon, and bundle size / time-to-first-response per handler.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { build } from 'esbuild';
+import { Redis } from 'ioredis';
+import { apiEvent } from '../test/support/api-gateway.ts';
+import { startLocalApi } from '../test/support/local-runner.ts';
+import { summarize, timeEach } from './stats.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const DB = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/traffic_manager_bench';
+const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const N = Number(process.env.BENCH_N ?? 20_000);
+const DURATION = Number(process.env.BENCH_DURATION ?? 15);
+
+Object.assign(process.env, {
+  DATABASE_URL: DB,
+  REDIS_URL: REDIS,
+  METRICS_BACKEND: 'none',
+  LOG_LEVEL: 'ERROR',
+  STAGE: 'bench',
+});
+const { ensureDatabase, migrateUp } = await import('#shared/adapters/postgres/migrate');
+await ensureDatabase(DB);
+await migrateUp(DB);
+
+const ctx = (await import('../scripts/local/api-gateway-event.ts')).lambdaContext('bench');
+const run = `bench-${Date.now().toString(36)}`;
+const key = { tenant: run, service: 'payments', env: 'prod', version: 'v2' };
+
+// (a) raw Redis GET on loopback
+const redis = new Redis(REDIS);
+await redis.set('bench:raw', '1|A|https://payments.example.com/v2');
+const rawGet = summarize(await timeEach(N, 2000, () => redis.get('bench:raw')));
+
+// (b) resolve handler in process, cache hit
+const { handler: upsert } = await import('#functions/routes/upsert-route.handler');
+const { handler: resolveHandler } = await import('#functions/routes/resolve-route.handler');
+await upsert(
+  apiEvent({
+    method: 'POST',
+    path: '/api/v1/routes',
+    body: { ...key, url: 'https://payments.example.com/v2' },
+  }),
+  ctx,
+);
+const hitEvent = apiEvent({ path: '/api/v1/routes/resolve', query: key });
+const hit = summarize(await timeEach(N, 2000, () => resolveHandler(hitEvent, ctx)));
+
+// (c) resolve on a miss: distinct existing routes, each resolved once (cache-aside fill included)
+const MISSES = 2000;
+for (let i = 0; i < MISSES; i++) {
+  await upsert(
+    apiEvent({
+      method: 'POST',
+      path: '/api/v1/routes',
+      body: { ...key, version: `m${i}`, url: `https://m.example.com/${i}` },
+    }),
+    ctx,
+  );
+}
+const miss = summarize(
+  await timeEach(MISSES, 0, (i) =>
+    resolveHandler(apiEvent({ path: '/api/v1/routes/resolve', query: { ...key, version: `m${i}` } }), ctx),
+  ),
+);
+redis.disconnect();
+const { closeClients } = await import('#shared/composition/clients');
+await closeClients();
+
+// (d) the local HTTP API under autocannon -c 32
+const api = await startLocalApi({ DATABASE_URL: DB, REDIS_URL: REDIS, LOG_LEVEL: 'ERROR' });
+const cannon = (opts: autocannon.Options) =>
+  autocannon({ connections: 32, duration: DURATION, ...opts }).then((r) => ({
+    req_per_s: Math.round(r.requests.average),
+    p50_ms: r.latency.p50,
+    p99_ms: r.latency.p99,
+    non_2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+  }));
+const q = (k: Record<string, string>) => `${api.url}/api/v1/routes/resolve?${new URLSearchParams(k)}`;
+const httpHit = await cannon({ url: q(key) });
+const httpNegative = await cannon({ url: q({ ...key, version: 'missing' }) });
+let seq = 0;
+const httpCreate = await cannon({
+  url: `${api.url}/api/v1/routes`,
+  requests: [
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (req) => ({
+        ...req,
+        body: JSON.stringify({ ...key, version: `c${seq++}`, url: 'https://c.example.com' }),
+      }),
+    },
+  ],
+});
+await api.stop();
+
+// (e) bundle size and time to first response from a fresh process
+// Inside the project so the bundles resolve the AWS SDK from node_modules, as Lambda provides it.
+mkdirSync(resolve(root, '.local'), { recursive: true });
+const outDir = mkdtempSync(resolve(root, '.local/bench-bundles-'));
+const bare = join(outDir, 'bare.ts');
+writeFileSync(bare, "export const handler = async () => ({ statusCode: 200, body: '{}' });\n");
+const { lambdaFunctions } = await import('#functions/route-table');
+const entries: Record<string, string> = { bare };
+for (const [id, spec] of Object.entries(lambdaFunctions)) entries[id] = resolve(root, spec.entry);
+await build({
+  entryPoints: entries,
+  outdir: outDir,
+  bundle: true,
+  minify: true,
+  sourcemap: false,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  outExtension: { '.js': '.mjs' },
+  external: ['@aws-sdk/*'],
+  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+  logLevel: 'error',
+});
+const coldStart = (file: string, event: unknown): Promise<number> =>
+  new Promise((ok, fail) => {
+    const script = `const t=performance.now();const m=await import(${JSON.stringify(file)});await m.handler(${JSON.stringify(event)},{getRemainingTimeInMillis:()=>3000,awsRequestId:'x'});console.log(performance.now()+performance.timeOrigin-${Date.now()});process.exit(0)`;
+    const started = performance.now();
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      env: {
+        ...process.env,
+        DATABASE_URL: DB,
+        REDIS_URL: REDIS,
+        METRICS_BACKEND: 'none',
+        LOG_LEVEL: 'ERROR',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.stdout.once('data', () => ok(performance.now() - started));
+    child.once('exit', (code) => code !== 0 && fail(new Error(`${file} exited ${code}`)));
+  });
+const healthEvent = apiEvent({ path: '/health' });
+const bundles: Record<string, { bytes: number; first_response_ms: number }> = {};
+for (const id of Object.keys(entries)) {
+  const file = join(outDir, `${id}.mjs`);
+  const event =
+    id === 'resolveRoute' ? hitEvent : id === 'health' ? healthEvent : apiEvent({ path: '/health' });
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) times.push(await coldStart(file, event));
+  bundles[id] = { bytes: statSync(file).size, first_response_ms: Math.round(Math.min(...times)) };
+}
+rmSync(outDir, { recursive: true, force: true });
+
+const results = {
+  measured_at: new Date().toISOString(),
+  machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+  redis_get: rawGet,
+  resolve_handler_hit: {
+    ...hit,
+    p50_ratio_to_redis_get: Math.round((hit.p50_ms / rawGet.p50_ms) * 100) / 100,
+  },
+  resolve_handler_miss: miss,
+  http: {
+    connections: 32,
+    duration_s: DURATION,
+    resolve_hit: httpHit,
+    resolve_negative: httpNegative,
+    create: httpCreate,
+  },
+  bundles,
+};
+writeFileSync(resolve(root, 'bench/results/core.json'), `${JSON.stringify(results, null, 2)}\n`);
+
+console.table({
+  'redis GET': { p50_ms: rawGet.p50_ms, p99_ms: rawGet.p99_ms },
+  'resolve handler (hit)': {
+    p50_ms: hit.p50_ms,
+    p99_ms: hit.p99_ms,
+    ratio: results.resolve_handler_hit.p50_ratio_to_redis_get,
+  },
+  'resolve handler (miss)': { p50_ms: miss.p50_ms, p99_ms: miss.p99_ms },
+});
+console.table({
+  'HTTP resolve hit': httpHit,
+  'HTTP resolve negative': httpNegative,
+  'HTTP create': httpCreate,
+});
+console.table(bundles);
+console.log('written to bench/results/core.json');
+process.exit(0);
