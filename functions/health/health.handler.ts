@@ -3,6 +3,8 @@ import { getConfig } from '#shared/config/config';
 import { EndpointNotFoundError } from '#shared/domain/errors';
 import { json } from '#shared/middleware/http';
 import { httpHandler } from '#shared/middleware/http-handler';
+import { hostStatus } from '#shared/resilience/host-status';
+import { resilienceSnapshot } from '#shared/resilience/registry';
 import { checkReadiness } from '#shared/use-cases/check-readiness.use-case';
 
 const { serviceName } = getConfig();
@@ -10,7 +12,7 @@ const probes = readinessProbes();
 /** Readiness answers within this bound whatever is down. */
 const READY_DEADLINE_MS = 800;
 
-/** GET /health, /health/live, /health/ready */
+/** GET /health, /health/live, /health/ready, /health/resilience */
 export const handler = httpHandler(async (req) => {
   switch (req.resource) {
     case '/health':
@@ -21,6 +23,8 @@ export const handler = httpHandler(async (req) => {
       const { ready, checks } = await checkReadiness(probes, READY_DEADLINE_MS);
       return json(ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', service: serviceName, checks });
     }
+    case '/health/resilience':
+      return json(200, { service: serviceName, ...resilienceSnapshot(), ...hostStatus() });
     default:
       throw new EndpointNotFoundError(`no health endpoint at ${req.path}`);
   }

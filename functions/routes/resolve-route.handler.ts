@@ -12,6 +12,7 @@ import { json } from '#shared/middleware/http';
 import { httpHandler } from '#shared/middleware/http-handler';
 import { queryParams } from '#shared/middleware/route-params';
 import { appMetrics } from '#shared/observability/metrics';
+import { annotate } from '#shared/observability/tracer';
 import { type ResolveRouteDeps, resolveRoute } from '#shared/use-cases/resolve-route.use-case';
 
 const { cache } = getConfig();
@@ -36,6 +37,7 @@ export const handler = httpHandler(async (req) => {
     throw err;
   });
   appMetrics.resolve(result.cache, (performance.now() - started) / 1000);
+  annotate('cache_outcome', result.cache);
   if (!result.found) throw new RouteNotFoundError(`no active route for ${routeLabel(key)}`);
   return json(200, { url: result.url });
 });

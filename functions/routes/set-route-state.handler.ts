@@ -1,6 +1,8 @@
+import { getIdempotencyStore } from '#shared/composition/clients';
 import { parseOrThrow, routeKeySchema } from '#shared/domain/route.schema';
 import { json } from '#shared/middleware/http';
 import { httpHandler, jsonBody } from '#shared/middleware/http-handler';
+import { withIdempotencyKey } from '#shared/middleware/idempotency-key';
 import { writeContextOf } from '#shared/middleware/write-context';
 import { timedWrite } from '#shared/observability/timed-write';
 import { setRouteActive } from '#shared/use-cases/change-route.use-case';
@@ -8,14 +10,17 @@ import { routeResponseBody } from './route-response.ts';
 import { writeDeps } from './write-deps.ts';
 
 const deps = writeDeps();
+const idempotency = getIdempotencyStore();
 
 /** POST /api/v1/routes/activate | /deactivate {tenant, service, env, version} → 200 | 404 */
 export const handler = httpHandler(async (req) => {
   const active = !req.resource.endsWith('/deactivate');
   const key = parseOrThrow(routeKeySchema, jsonBody(req));
   const ctx = writeContextOf(req);
-  const result = await timedWrite(active ? 'activate' : 'deactivate', () =>
-    setRouteActive(deps, key, active, ctx),
-  );
-  return json(200, routeResponseBody(result));
+  return withIdempotencyKey(idempotency, req, { author: ctx.changedBy, payload: key }, async () => {
+    const result = await timedWrite(active ? 'activate' : 'deactivate', () =>
+      setRouteActive(deps, key, active, ctx),
+    );
+    return json(200, routeResponseBody(result));
+  });
 });

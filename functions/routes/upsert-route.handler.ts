@@ -1,6 +1,8 @@
+import { getIdempotencyStore } from '#shared/composition/clients';
 import { parseOrThrow, upsertRouteBodySchema } from '#shared/domain/route.schema';
 import { json } from '#shared/middleware/http';
 import { httpHandler, jsonBody } from '#shared/middleware/http-handler';
+import { withIdempotencyKey } from '#shared/middleware/idempotency-key';
 import { writeContextOf } from '#shared/middleware/write-context';
 import { timedWrite } from '#shared/observability/timed-write';
 import { upsertRoute } from '#shared/use-cases/change-route.use-case';
@@ -8,11 +10,15 @@ import { routeResponseBody } from './route-response.ts';
 import { writeDeps } from './write-deps.ts';
 
 const deps = writeDeps();
+const idempotency = getIdempotencyStore();
 
 /** POST /api/v1/routes {tenant, service, env, version, url} → 201 created | 200 updated/unchanged */
 export const handler = httpHandler(async (req) => {
-  const { url, ...key } = parseOrThrow(upsertRouteBodySchema, jsonBody(req));
+  const body = parseOrThrow(upsertRouteBodySchema, jsonBody(req));
+  const { url, ...key } = body;
   const ctx = writeContextOf(req);
-  const result = await timedWrite('upsert', () => upsertRoute(deps, key, url, ctx));
-  return json(result.outcome === 'created' ? 201 : 200, routeResponseBody(result));
+  return withIdempotencyKey(idempotency, req, { author: ctx.changedBy, payload: body }, async () => {
+    const result = await timedWrite('upsert', () => upsertRoute(deps, key, url, ctx));
+    return json(result.outcome === 'created' ? 201 : 200, routeResponseBody(result));
+  });
 });

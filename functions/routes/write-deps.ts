@@ -1,4 +1,5 @@
 import { getRouteCache, getRouteRepository, reportCacheError } from '#shared/composition/clients';
+import { getAfterCommitPublisher } from '#shared/composition/event-clients';
 import { getConfig } from '#shared/config/config';
 import type { ChangeRouteDeps } from '#shared/use-cases/change-route.use-case';
 
@@ -10,5 +11,7 @@ export const writeDeps = (): ChangeRouteDeps => {
     cache: getRouteCache(),
     tombstoneTtlMs: Math.max(cache.positiveTtlMs, cache.negativeTtlMs) * (1 + cache.jitterRatio),
     onCacheError: reportCacheError,
+    // Publishes the change's outbox rows after commit, bounded by PUBLISH_TIMEOUT_MS; never fails the write.
+    afterCommit: getAfterCommitPublisher(),
   };
 };

@@ -1,11 +1,23 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import net from 'node:net';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { type FunctionId, type HttpRoute, httpRoutes, lambdaFunctions } from '#functions/route-table';
+import { BulkheadRejectedError, bulkhead } from 'cockatiel';
+import {
+  type FunctionId,
+  type HttpRoute,
+  httpRoutes,
+  lambdaFunctions,
+  type Operation,
+} from '#functions/route-table';
+import { setHostStatusProvider } from '#shared/resilience/host-status';
 import { lambdaContext, toApiGatewayEvent } from './api-gateway-event.ts';
 
 type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+/** After draining, how long kept-alive connections may still deliver a request already sent. */
+const IDLE_GRACE_MS = 300;
 
 /** Bodies larger than this are refused before reaching a handler (API Gateway has its own cap). */
 const MAX_RAW_BODY = 1024 * 1024;
@@ -16,6 +28,9 @@ export interface LocalServerOptions {
   /** Extra plain routes served by the runner itself (e.g. GET /metrics). */
   readonly extraRoutes?: Record<string, (res: ServerResponse) => Promise<void> | void>;
   readonly onError?: (err: unknown) => void;
+  /** Concurrency limit and queue per operation type (the local stand-in for reserved concurrency). */
+  readonly bulkheads: Record<Exclude<Operation, 'health'>, { limit: number; queue: number }>;
+  readonly onBulkheadRejected?: (operation: Operation) => void;
 }
 
 export interface LocalServer {
@@ -84,6 +99,24 @@ export const startLocalServer = async (root: string, options: LocalServerOptions
 
   let inFlight = 0;
   let draining = false;
+  const pools = Object.fromEntries(
+    Object.entries(options.bulkheads).map(([op, { limit, queue }]) => [op, bulkhead(limit, queue)]),
+  ) as Record<string, ReturnType<typeof bulkhead>>;
+  const rejected: Record<string, number> = {};
+  setHostStatusProvider(() => ({
+    draining,
+    bulkheads: Object.fromEntries(
+      Object.entries(pools).map(([op, pool]) => [
+        op,
+        {
+          limit: options.bulkheads[op as keyof typeof options.bulkheads].limit,
+          executing: options.bulkheads[op as keyof typeof options.bulkheads].limit - pool.executionSlots,
+          queued: options.bulkheads[op as keyof typeof options.bulkheads].queue - pool.queueSlots,
+          rejected_total: rejected[op] ?? 0,
+        },
+      ]),
+    ),
+  }));
   let drainedWaiter: (() => void) | undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -110,7 +143,26 @@ export const startLocalServer = async (root: string, options: LocalServerOptions
       });
     }
     const event = toApiGatewayEvent(req, url, route.path, body);
-    const result = await handlers.get(route.fn)!(event, lambdaContext(route.fn));
+    const invoke = () => handlers.get(route.fn)!(event, lambdaContext(route.fn));
+    const pool = pools[route.operation];
+    let result: APIGatewayProxyResult;
+    try {
+      result = pool ? await pool.execute(invoke) : await invoke();
+    } catch (err) {
+      if (!(err instanceof BulkheadRejectedError)) throw err;
+      rejected[route.operation] = (rejected[route.operation] ?? 0) + 1;
+      options.onBulkheadRejected?.(route.operation);
+      return sendJson(
+        res,
+        503,
+        {
+          error: 'overloaded',
+          message: `too many concurrent ${route.operation} requests; retry shortly`,
+          operation: route.operation,
+        },
+        { 'retry-after': '1' },
+      );
+    }
     res.writeHead(result.statusCode, result.headers as Record<string, string>);
     res.end(result.body);
   };
@@ -149,17 +201,27 @@ export const startLocalServer = async (root: string, options: LocalServerOptions
     },
     async drain(deadlineMs) {
       draining = true;
-      const closed = new Promise<void>((ok) => server.close(() => ok()));
-      server.closeIdleConnections();
-      const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((ok) => (drainedWaiter = ok));
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((ok) => (timer = setTimeout(() => ok('timeout'), deadlineMs)));
-      const outcome = await Promise.race([idle.then(() => 'drained' as const), timeout]);
-      clearTimeout(timer);
+      const deadline = Date.now() + deadlineMs;
+      // Stop listening but keep open connections: Node's http close() would also drop idle keep-alive
+      // connections, resetting a request a client is sending on one at that very moment. Instead every
+      // response from now on says `Connection: close`, so clients leave after their current request.
+      const closed = new Promise<void>((ok) => net.Server.prototype.close.call(server, () => ok()));
+      const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, Math.max(0, ms)));
+      const untilIdle = async (): Promise<void> => {
+        if (inFlight === 0) return;
+        const idle = new Promise<void>((ok) => (drainedWaiter = ok));
+        await Promise.race([idle, sleep(deadline - Date.now())]);
+      };
+      // Answer what is in flight; then give requests already on the wire over kept-alive connections a
+      // short grace (they are answered too, with `Connection: close`), until quiet or the deadline.
+      do {
+        await untilIdle();
+        await sleep(Math.min(IDLE_GRACE_MS, deadline - Date.now()));
+      } while (inFlight > 0 && Date.now() < deadline);
       const abandoned = inFlight;
       server.closeAllConnections();
       await closed;
-      return { drained: outcome === 'drained', abandoned };
+      return { drained: abandoned === 0, abandoned };
     },
   };
 };

@@ -17,6 +17,10 @@ const runnerEnv = z
     CACHE_BACKEND: z.enum(['redis', 'upstash', 'none']).optional(),
     EMBEDDED_PG_PORT: z.coerce.number().int().default(5433),
     SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(10_000),
+    // Concurrent requests per operation type (queues hold a few times more): the local bulkheads.
+    BULKHEAD_READ: z.coerce.number().int().min(1).default(256),
+    BULKHEAD_WRITE: z.coerce.number().int().min(1).default(32),
+    BULKHEAD_AUDIT: z.coerce.number().int().min(1).default(16),
   })
   .parse(process.env);
 
@@ -66,9 +70,23 @@ Object.assign(process.env, {
   EXPOSE_ERROR_DETAILS: process.env.EXPOSE_ERROR_DETAILS ?? 'true',
 });
 
+// ---- events (issue 3): Kafka and the Mongo-wire audit store, found or started without Docker ----------
+// KAFKA_BROKERS / MONGO_URL win; else whatever answers on the default ports; else detached JVMs that
+// outlive the runner (`npm run services:down` stops them).
+const { ensureServices } = await import('../services/services.ts');
+const eventServices = await ensureServices();
+Object.assign(process.env, {
+  KAFKA_BROKERS: eventServices.kafkaBrokers,
+  MONGO_URL: eventServices.mongoUrl,
+  DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT ?? eventServices.dynamoEndpoint,
+});
+// ---- end events --------------------------------------------------------------------------------------
+
 // Imported only now: these modules read the configuration set above.
 const { ensureDatabase, migrateUp } = await import('#shared/adapters/postgres/migrate');
-const { closeClients } = await import('#shared/composition/clients');
+const { closeClients, getDynamoClient } = await import('#shared/composition/clients');
+const { getConfig } = await import('#shared/config/config');
+const { ensureIdempotencyTable } = await import('#shared/adapters/idempotency/idempotency-table');
 const { prometheusRegistry } = await import('#shared/observability/metrics');
 const { startLocalServer } = await import('./http-server.ts');
 
@@ -76,6 +94,8 @@ await ensureDatabase(db.url);
 const applied = await migrateUp(db.url);
 say(`database: ${db.how}; migrations ${applied.length ? `applied: ${applied.join(', ')}` : 'up to date'}`);
 say(`cache: ${redis.how}`);
+await ensureIdempotencyTable(getDynamoClient(), getConfig().idempotency.table);
+say(`idempotency keys: DynamoDB at ${process.env.DYNAMODB_ENDPOINT}, table ${getConfig().idempotency.table}`);
 
 const api = await startLocalServer(root, {
   host: runnerEnv.API_HOST,
@@ -88,8 +108,68 @@ const api = await startLocalServer(root, {
     },
   },
   onError: (err) => console.error('[traffic-manager] runner error', err),
+  bulkheads: {
+    read: { limit: runnerEnv.BULKHEAD_READ, queue: runnerEnv.BULKHEAD_READ * 2 },
+    write: { limit: runnerEnv.BULKHEAD_WRITE, queue: runnerEnv.BULKHEAD_WRITE * 4 },
+    audit: { limit: runnerEnv.BULKHEAD_AUDIT, queue: runnerEnv.BULKHEAD_AUDIT * 4 },
+  },
 });
 say(`API listening on ${api.url} (try: curl ${api.url}/health/ready)`);
+
+// ---- events (issue 3): topic, outbox relay loop, and the consumers behind the MSK-like poller ---------
+const startEvents = async (): Promise<() => Promise<void>> => {
+  const { getKafka, closeEventClients } = await import('#shared/composition/event-clients');
+  const { ensureTopic } = await import('#shared/adapters/kafka/topic-admin.kafka');
+  const { consumerFunctions } = await import('#functions/route-table');
+  const { startOutboxRelayLoop } = await import('./outbox-relay-loop.ts');
+  const { startEventSourcePoller } = await import('./event-source-poller.ts');
+  const { kafka } = getConfig();
+  const client = await getKafka();
+  await ensureTopic(client, {
+    topic: kafka.topic,
+    partitions: kafka.topicPartitions,
+    replicationFactor: kafka.topicReplicationFactor,
+  });
+  const relay = startOutboxRelayLoop();
+  const functions = await Promise.all(
+    Object.entries(consumerFunctions).map(async ([name, spec]) => {
+      const { pathToFileURL } = await import('node:url');
+      const mod = (await import(pathToFileURL(`${root}/${spec.entry}`).href)) as Record<string, unknown>;
+      const handler = mod[spec.handler] as import('./event-source-poller.ts').MskLambdaHandler;
+      // CONSUMER_GROUP_SUFFIX: several runners on one broker (tests) each get their own groups.
+      return {
+        name,
+        consumerGroup: `${spec.consumerGroup}${process.env.CONSUMER_GROUP_SUFFIX ?? ''}`,
+        handler,
+      };
+    }),
+  );
+  const poller = await startEventSourcePoller({
+    kafka: client,
+    topic: kafka.topic,
+    bootstrapServers: eventServices.kafkaBrokers,
+    functions,
+    onRetry: (fn, partition, attempt, err) =>
+      say(`${fn}: batch on partition ${partition} failed (attempt ${attempt}), retrying: ${String(err)}`),
+  });
+  await poller.ready;
+  say(
+    `events: Kafka ${eventServices.kafkaBrokers} topic ${kafka.topic}; audit store ${eventServices.mongoUrl}; ` +
+      `outbox relay and consumers (${functions.map((f) => f.name).join(', ')}) running`,
+  );
+  return async () => {
+    await poller.stop();
+    await relay.stop();
+    await closeEventClients();
+  };
+};
+// Started in the background: the API serves at once, and a Kafka problem degrades events, not the API.
+const eventsStarted = startEvents().catch((err: unknown) => {
+  say(`events NOT running: ${err instanceof Error ? err.message : String(err)}`);
+  return async () => {};
+});
+const stopEvents = async (): Promise<void> => (await eventsStarted)();
+// ---- end events --------------------------------------------------------------------------------------
 
 let stopping = false;
 const shutdown = async (signal: string) => {
@@ -97,6 +177,7 @@ const shutdown = async (signal: string) => {
   stopping = true;
   say(`${signal}: draining (readiness now 503, ${api.inFlight()} in flight)`);
   const { drained, abandoned } = await api.drain(runnerEnv.SHUTDOWN_DEADLINE_MS);
+  await stopEvents(); // events (issue 3): consumers and relay stop before the pools close
   await closeClients();
   for (const stop of stops.reverse()) await stop().catch(() => {});
   say(

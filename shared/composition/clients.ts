@@ -1,7 +1,9 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Redis } from 'ioredis';
 import { MemoryRouteCache, TieredRouteCache } from '#shared/adapters/cache/route-cache.memory';
 import { createRedisClient, RedisRouteCache } from '#shared/adapters/cache/route-cache.redis';
 import { UpstashRouteCache } from '#shared/adapters/cache/route-cache.upstash';
+import { DynamoDbIdempotencyStore } from '#shared/adapters/idempotency/idempotency.dynamodb';
 import { createPgPool, type PgPool } from '#shared/adapters/postgres/pg-pool';
 import { PgRouteRepository } from '#shared/adapters/postgres/route-repository.pg';
 import { getConfig } from '#shared/config/config';
@@ -9,8 +11,11 @@ import type { CacheEntry } from '#shared/domain/cache-entry';
 import { DependencyUnavailableError } from '#shared/domain/errors';
 import { logger } from '#shared/observability/logger';
 import { appMetrics } from '#shared/observability/metrics';
+import type { IdempotencyStore } from '#shared/ports/idempotency.port';
 import type { RouteCache } from '#shared/ports/route-cache.port';
 import type { RouteRepository } from '#shared/ports/route-repository.port';
+import { GuardedRouteCache, GuardedRouteRepository } from '#shared/resilience/guarded-adapters';
+import { guardFor, retryBudget } from '#shared/resilience/registry';
 import type { ReadinessProbe } from '#shared/use-cases/check-readiness.use-case';
 import { SingleFlight } from '#shared/use-cases/single-flight';
 
@@ -33,7 +38,11 @@ export const getPgPool = (): PgPool => {
 };
 
 export const getRouteRepository = (): RouteRepository => {
-  repository ??= new PgRouteRepository(getPgPool());
+  repository ??= new GuardedRouteRepository(
+    new PgRouteRepository(getPgPool()),
+    guardFor('database'),
+    retryBudget(),
+  );
   return repository;
 };
 
@@ -70,6 +79,7 @@ const buildCache = (): RouteCache | null => {
       timeoutMs: c.upstashTimeoutMs,
     });
   }
+  if (shared) shared = new GuardedRouteCache(shared, guardFor('cache'));
   if (shared && c.memoryTtlMs > 0) {
     return new TieredRouteCache(new MemoryRouteCache(c.memoryMaxEntries), shared, c.memoryTtlMs);
   }
@@ -79,6 +89,27 @@ const buildCache = (): RouteCache | null => {
 export const getRouteCache = (): RouteCache | null => {
   if (cache === undefined) cache = buildCache();
   return cache;
+};
+
+let dynamo: DynamoDBClient | undefined;
+let idempotency: IdempotencyStore | undefined;
+
+/** DynamoDB client: DYNAMODB_ENDPOINT points it at DynamoDB Local (which accepts any credentials). */
+export const getDynamoClient = (): DynamoDBClient => {
+  const { idempotency: c, awsRegion } = getConfig();
+  dynamo ??= new DynamoDBClient({
+    region: awsRegion,
+    maxAttempts: 2,
+    ...(c.dynamoEndpoint
+      ? { endpoint: c.dynamoEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
+  });
+  return dynamo;
+};
+
+export const getIdempotencyStore = (): IdempotencyStore => {
+  idempotency ??= new DynamoDbIdempotencyStore(getDynamoClient(), getConfig().idempotency.table);
+  return idempotency;
 };
 
 export const readinessProbes = (): ReadinessProbe[] => {
@@ -117,6 +148,9 @@ export const closeClients = async (): Promise<void> => {
   const closing: Promise<unknown>[] = [];
   if (pool) closing.push(pool.end());
   if (redis) closing.push(redis.quit().catch(() => redis?.disconnect()));
+  dynamo?.destroy();
+  dynamo = undefined;
+  idempotency = undefined;
   pool = undefined;
   redis = undefined;
   cache = undefined;

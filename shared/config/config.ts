@@ -88,6 +88,12 @@ const envSchema = z.object({
   METRICS_BACKEND: z.enum(['emf', 'prometheus', 'none']).default('emf'),
   METRICS_NAMESPACE: z.string().default('TrafficManager'),
 
+  /** Circuit breakers (one per dependency) and the retry budget shared by safe retries. */
+  BREAKER_FAILURE_THRESHOLD: int(1, 1000).default(5),
+  BREAKER_HALF_OPEN_AFTER_MS: int(100, 600_000).default(2000),
+  RETRY_BUDGET_RATIO: z.coerce.number().min(0).max(1).default(0.1),
+  RETRY_BUDGET_MIN_PER_SECOND: z.coerce.number().min(0).max(1000).default(5),
+
   /** Largest accepted request body, bytes. */
   MAX_BODY_BYTES: int(256, 1_048_576).default(16_384),
 
@@ -161,6 +167,14 @@ const toConfig = (e: z.output<typeof envSchema>) => ({
   migrationsDir: e.MIGRATIONS_DIR,
   metrics: { backend: e.METRICS_BACKEND, namespace: e.METRICS_NAMESPACE },
   http: { maxBodyBytes: e.MAX_BODY_BYTES },
+  awsRegion: e.AWS_REGION,
+  idempotency: { table: e.IDEMPOTENCY_TABLE, dynamoEndpoint: e.DYNAMODB_ENDPOINT },
+  resilience: {
+    failureThreshold: e.BREAKER_FAILURE_THRESHOLD,
+    halfOpenAfterMs: e.BREAKER_HALF_OPEN_AFTER_MS,
+    retryBudgetRatio: e.RETRY_BUDGET_RATIO,
+    retryBudgetMinPerSecond: e.RETRY_BUDGET_MIN_PER_SECOND,
+  },
 });
 
 export class ConfigError extends Error {

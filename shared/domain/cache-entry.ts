@@ -37,9 +37,16 @@ export const decodeEntry = (raw: string): CacheEntry | null => {
   }
 };
 
-/** The single ordering rule, shared by every cache adapter (the Redis one implements it in Lua). */
-export const mayReplace = (current: CacheEntry | null, next: CacheEntry): boolean =>
-  current === null || current.revision <= next.revision;
+/**
+ * The single ordering rule, shared by every cache adapter (the Redis one implements it in Lua): a newer
+ * revision always wins; at an equal revision a value replaces a tombstone, but a tombstone does not
+ * throw away a value of its own revision (that value is already current, e.g. one the warmer stored).
+ */
+export const mayReplace = (current: CacheEntry | null, next: CacheEntry): boolean => {
+  if (current === null || current.revision < next.revision) return true;
+  if (current.revision > next.revision) return false;
+  return !(next.kind === 'tombstone' && current.kind !== 'tombstone');
+};
 
 export const entryFromRecord = (record: RouteRecord | null): CacheEntry => {
   if (!record) return { kind: 'absent', revision: 0 };

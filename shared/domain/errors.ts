@@ -77,3 +77,15 @@ export class DependencyUnavailableError extends AppError {
     this.dependency = dependency;
   }
 }
+
+/** A request with the same Idempotency-Key is still being processed. */
+export class IdempotencyInProgressError extends AppError {
+  readonly status = 409;
+  readonly code = 'idempotency_in_progress';
+}
+
+/** The Idempotency-Key was already used for a request with a different body. */
+export class IdempotencyKeyReusedError extends AppError {
+  readonly status = 422;
+  readonly code = 'idempotency_key_reused';
+}

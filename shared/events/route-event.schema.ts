@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RouteChangedEvent, RouteKey } from '#shared/domain/route';
 import { NAME_PATTERN, URL_MAX_LENGTH } from '#shared/domain/route.schema';
 

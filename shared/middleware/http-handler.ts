@@ -1,3 +1,4 @@
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { getConfig } from '#shared/config/config';
@@ -8,6 +9,7 @@ import {
 } from '#shared/domain/errors';
 import { currentCorrelationId, logger, runWithCorrelationId } from '#shared/observability/logger';
 import { appMetrics } from '#shared/observability/metrics';
+import { tracer } from '#shared/observability/tracer';
 import { CORRELATION_HEADER, pickCorrelationId } from './correlation-id.ts';
 import { mapError } from './error-mapper.ts';
 import type { HttpEvent, HttpRequest, HttpResult, JsonResponse } from './http.ts';
@@ -26,7 +28,12 @@ const lowerCase = (headers: HttpEvent['headers']): Record<string, string | undef
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
 
-const toRequest = (event: HttpEvent, correlationId: string, maxBodyBytes: number): HttpRequest => {
+const toRequest = (
+  event: HttpEvent,
+  context: Context,
+  correlationId: string,
+  maxBodyBytes: number,
+): HttpRequest => {
   const headers = lowerCase(event.headers);
   let body = event.body ?? null;
   if (body !== null) {
@@ -47,6 +54,7 @@ const toRequest = (event: HttpEvent, correlationId: string, maxBodyBytes: number
     headers,
     body,
     correlationId,
+    remainingTimeMs: () => context.getRemainingTimeInMillis(),
   };
 };
 
@@ -79,10 +87,11 @@ const toResult = (res: JsonResponse, correlationId: string): HttpResult => ({
 export const httpHandler = (fn: RouteFn) => {
   const { http, exposeErrorDetails } = getConfig();
   const chain = middy<HttpEvent, HttpResult, Error, Context & State>()
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use({
       before: (request) => {
         const correlationId = currentCorrelationId() ?? pickCorrelationId(request.event.headers);
-        request.context.req = toRequest(request.event, correlationId, http.maxBodyBytes);
+        request.context.req = toRequest(request.event, request.context, correlationId, http.maxBodyBytes);
       },
       onError: (request) => {
         const correlationId = currentCorrelationId() ?? pickCorrelationId(request.event.headers);

@@ -14,6 +14,8 @@ export interface HttpRequest {
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly body: string | null;
   readonly correlationId: string;
+  /** Time left before the Lambda (or the local runner's emulated) deadline. */
+  readonly remainingTimeMs: () => number;
 }
 
 export interface JsonResponse {

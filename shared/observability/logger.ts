@@ -10,11 +10,19 @@ interface RequestScope {
 // async-local storage rather than in the logger's shared keys.
 const scope = new AsyncLocalStorage<RequestScope>();
 
+// Values under keys like these never reach a log line, whatever object is logged.
+const SECRET_KEY = /pass(word)?|secret|token|authorization|cookie|api[-_]?key|credential/i;
+export const redactSecrets = (key: string, value: unknown): unknown =>
+  SECRET_KEY.test(key) && value !== null && value !== undefined && typeof value !== 'object'
+    ? '[REDACTED]'
+    : value;
+
 const config = getConfig();
 const base = new Logger({
   serviceName: config.serviceName,
   logLevel: config.logLevel,
   persistentKeys: { stage: config.stage },
+  jsonReplacerFn: redactSecrets,
 });
 
 type Extra = Record<string, unknown> | Error;

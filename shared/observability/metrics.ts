@@ -6,11 +6,27 @@ import type { CacheOutcome } from '#shared/use-cases/resolve-route.use-case';
 
 export type WriteOperation = 'upsert' | 'activate' | 'deactivate';
 
+/** The route-events consumers (one Lambda function and consumer group each). */
+export type ConsumerName = 'cache-invalidation' | 'cache-warming' | 'audit';
+
 /** What the application counts. Dimensions are bounded enums: no paths, tenants or ids. */
 export interface AppMetrics {
   resolve(cache: CacheOutcome | 'error', seconds: number): void;
   write(operation: WriteOperation, ok: boolean, seconds: number): void;
   dependencyError(dependency: Dependency): void;
+  /** Outbox events acknowledged by Kafka (write path and relay). */
+  eventsPublished(count: number): void;
+  /** Outbox events whose publish failed or timed out (they stay in the outbox for the relay). */
+  eventsPublishFailed(count: number): void;
+  /** Unpublished outbox rows and the age of the oldest, as the relay last saw them. */
+  outboxBacklog(count: number, oldestAgeSeconds: number): void;
+  consumerBatch(consumer: ConsumerName): void;
+  /** A batch failed and will be delivered again. */
+  consumerRetry(consumer: ConsumerName): void;
+  /** Records sent to the failure destination (malformed: never retried). */
+  consumerFailedRecords(consumer: ConsumerName, count: number): void;
+  /** From the change's commit (occurred_at) to the consumer having applied it. */
+  eventPropagation(consumer: ConsumerName, seconds: number): void;
   /** Called once per invocation (EMF flushes its buffer here). */
   flush(): void;
 }
@@ -51,6 +67,32 @@ const createPrometheusMetrics = (): AppMetrics => {
   });
   const depErrors = counter('dependency_errors_total', 'Dependency failures seen', ['dependency']);
   const byOutcome = { hit: hits, negative_hit: negHits, miss: misses, bypass, error: resolveErrors };
+  const published = counter('events_published_total', 'Outbox events acknowledged by Kafka');
+  const publishFailed = counter('events_publish_failed_total', 'Outbox events whose publish failed');
+  const backlog = new client.Gauge({
+    name: 'outbox_backlog',
+    help: 'Unpublished outbox rows',
+    registers: [r],
+  });
+  const oldest = new client.Gauge({
+    name: 'outbox_oldest_age_seconds',
+    help: 'Age of the oldest unpublished outbox row',
+    registers: [r],
+  });
+  const batches = counter('consumer_batches_total', 'Event batches processed', ['consumer']);
+  const retries = counter('consumer_retries_total', 'Event batches failed and redelivered', ['consumer']);
+  const failedRecords = counter(
+    'consumer_failed_records_total',
+    'Malformed records sent to the failure destination',
+    ['consumer'],
+  );
+  const propagation = new client.Histogram({
+    name: 'event_propagation_seconds',
+    help: 'From the change commit to the consumer having applied it',
+    labelNames: ['consumer'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [r],
+  });
   return {
     resolve(cache, seconds) {
       resolveTotal.inc();
@@ -64,6 +106,28 @@ const createPrometheusMetrics = (): AppMetrics => {
     },
     dependencyError(dependency) {
       depErrors.inc({ dependency });
+    },
+    eventsPublished(count) {
+      published.inc(count);
+    },
+    eventsPublishFailed(count) {
+      publishFailed.inc(count);
+    },
+    outboxBacklog(count, oldestAgeSeconds) {
+      backlog.set(count);
+      oldest.set(oldestAgeSeconds);
+    },
+    consumerBatch(consumer) {
+      batches.inc({ consumer });
+    },
+    consumerRetry(consumer) {
+      retries.inc({ consumer });
+    },
+    consumerFailedRecords(consumer, count) {
+      failedRecords.inc({ consumer }, count);
+    },
+    eventPropagation(consumer, seconds) {
+      propagation.observe({ consumer }, seconds);
     },
     flush() {},
   };
@@ -94,13 +158,47 @@ const createEmfMetrics = (namespace: string, serviceName: string): AppMetrics =>
     dependencyError(dependency) {
       m.addMetric(`DependencyError_${dependency}`, MetricUnit.Count, 1);
     },
+    eventsPublished(count) {
+      m.addMetric('EventsPublished', MetricUnit.Count, count);
+    },
+    eventsPublishFailed(count) {
+      m.addMetric('EventsPublishFailed', MetricUnit.Count, count);
+    },
+    outboxBacklog(count, oldestAgeSeconds) {
+      m.addMetric('OutboxBacklog', MetricUnit.Count, count);
+      m.addMetric('OutboxOldestAge', MetricUnit.Seconds, oldestAgeSeconds);
+    },
+    consumerBatch(consumer) {
+      m.addMetric(`ConsumerBatches_${consumer}`, MetricUnit.Count, 1);
+    },
+    consumerRetry(consumer) {
+      m.addMetric(`ConsumerRetries_${consumer}`, MetricUnit.Count, 1);
+    },
+    consumerFailedRecords(consumer, count) {
+      m.addMetric(`ConsumerFailedRecords_${consumer}`, MetricUnit.Count, count);
+    },
+    eventPropagation(consumer, seconds) {
+      m.addMetric(`EventPropagation_${consumer}`, MetricUnit.Milliseconds, seconds * 1000);
+    },
     flush() {
       m.publishStoredMetrics();
     },
   };
 };
 
-const noMetrics: AppMetrics = { resolve() {}, write() {}, dependencyError() {}, flush() {} };
+const noMetrics: AppMetrics = {
+  resolve() {},
+  write() {},
+  dependencyError() {},
+  eventsPublished() {},
+  eventsPublishFailed() {},
+  outboxBacklog() {},
+  consumerBatch() {},
+  consumerRetry() {},
+  consumerFailedRecords() {},
+  eventPropagation() {},
+  flush() {},
+};
 
 const build = (): AppMetrics => {
   const { metrics, serviceName } = getConfig();

@@ -9,8 +9,12 @@ export interface ChangeRouteDeps {
   readonly cache: RouteCache | null;
   /** How long the post-write tombstone lives: at least as long as any entry it must outrank. */
   readonly tombstoneTtlMs: number;
-  /** Told after commit about each change, e.g. to publish the outbox event without waiting. */
-  readonly afterCommit?: (result: RouteWriteResult) => void;
+  /**
+   * Told after commit about each change, e.g. to publish its outbox event. Awaited when it returns a
+   * promise (in Lambda the publish must end before the response: a frozen container cannot finish it),
+   * so it must bound its own time and never throw for a delivery problem.
+   */
+  readonly afterCommit?: (result: RouteWriteResult) => unknown;
   readonly onCacheError?: (err: unknown) => void;
 }
 
@@ -36,7 +40,7 @@ const invalidate = async (deps: ChangeRouteDeps, result: RouteWriteResult): Prom
 const afterWrite = async (deps: ChangeRouteDeps, result: RouteWriteResult): Promise<RouteWriteResult> => {
   if (result.event) {
     await invalidate(deps, result);
-    deps.afterCommit?.(result);
+    await deps.afterCommit?.(result);
   }
   return result;
 };

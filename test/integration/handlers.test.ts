@@ -215,6 +215,17 @@ describe('health', () => {
     });
   });
 
+  it('reports breakers, retry budget, bulkheads and draining on /health/resilience', async () => {
+    const res = await invoke(health, { path: '/health/resilience' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      breakers: { database: { state: 'closed' } },
+      retry_budget: { capacity: expect.any(Number) },
+      draining: false,
+      bulkheads: expect.any(Object),
+    });
+  });
+
   it('answers liveness and the basic health check', async () => {
     expect((await invoke(health, { path: '/health/live' })).body).toEqual({
       status: 'alive',

@@ -43,6 +43,14 @@ export const routeCacheContract = (cache: () => RouteCache) => {
     expect(await cache().get(k)).toEqual({ kind: 'active', revision: 5, url: 'https://new' });
   });
 
+  it('keeps a value when a tombstone of the same revision arrives (warming and invalidation racing)', async () => {
+    const k = key();
+    await cache().putIfNewer(k, { kind: 'active', revision: 3, url: 'https://warm' }, 60_000);
+    expect(await cache().putIfNewer(k, { kind: 'tombstone', revision: 3 }, 60_000)).toBe(false);
+    expect(await cache().get(k)).toEqual({ kind: 'active', revision: 3, url: 'https://warm' });
+    expect(await cache().putIfNewer(k, { kind: 'tombstone', revision: 4 }, 60_000)).toBe(true);
+  });
+
   it('expires entries after their TTL', async () => {
     const k = key();
     await cache().putIfNewer(k, { kind: 'absent', revision: 0 }, 50);

@@ -1,8 +1,56 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { TestProject } from 'vitest/node';
+import { ensureIdempotencyTable } from '#shared/adapters/idempotency/idempotency-table';
 import { ensureDatabase, migrateUp } from '#shared/adapters/postgres/migrate';
 
+const ensureTestIdempotencyTable = async (endpoint: string): Promise<void> => {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  await ensureIdempotencyTable(client, 'traffic-manager-idempotency');
+  client.destroy();
+};
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Kafka bootstrap brokers (`host:port,…`) and the Mongo-wire URL every test file may use. */
+    kafkaBrokers: string;
+    mongoUrl: string;
+  }
+}
+
+/** A run that only names unit or infra tests needs no Kafka or Mongo (a cold machine would fetch them). */
+const offlineOnly = (): boolean => {
+  const args = process.argv.slice(2).filter((a) => !a.startsWith('-') && a !== 'run' && a !== 'watch');
+  return args.length > 0 && args.every((a) => /^(\.\/)?test\/(unit|infra)\b/.test(a));
+};
+
 /** Runs once before all test files: the test database exists and is migrated. */
-export default async function setup(): Promise<void> {
+export default async function setup(project: TestProject): Promise<void> {
   const url = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/traffic_manager_test';
   await ensureDatabase(url);
   await migrateUp(url);
+
+  // ---- events (issue 3): the shared Kafka and Mongo-wire server (KAFKA_BROKERS / MONGO_URL, else the
+  // default ports, else started detached), and the default topic the write path publishes to.
+  if (offlineOnly()) {
+    project.provide('kafkaBrokers', '');
+    project.provide('mongoUrl', '');
+    return;
+  }
+  const { ensureServices } = await import('../../scripts/services/services.ts');
+  const { kafkaBrokers, mongoUrl, dynamoEndpoint } = await ensureServices();
+  // Handler modules read their configuration from the environment at import, as in Lambda; test
+  // workers inherit this process's environment.
+  process.env.DYNAMODB_ENDPOINT = dynamoEndpoint;
+  await ensureTestIdempotencyTable(dynamoEndpoint);
+  project.provide('kafkaBrokers', kafkaBrokers);
+  project.provide('mongoUrl', mongoUrl);
+  // The write handlers publish after commit: to this broker, topic route-events, unless a file says otherwise.
+  process.env.KAFKA_BROKERS ??= kafkaBrokers;
+  process.env.MONGO_URL ??= mongoUrl;
+  const { ensureTestTopic } = await import('./kafka.ts');
+  await ensureTestTopic(kafkaBrokers, 'route-events', 6);
 }

@@ -13,8 +13,8 @@ export const freePort = (): Promise<number> =>
   });
 
 /** A throw-away redis-server on its own port, for tests that slow down or kill their Redis. */
-export const startPrivateRedis = async () => {
-  const port = await freePort();
+export const startPrivateRedis = async (fixedPort?: number) => {
+  const port = fixedPort ?? (await freePort());
   const proc: ChildProcess = spawn(
     'redis-server',
     [

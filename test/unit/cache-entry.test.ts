@@ -36,6 +36,13 @@ describe('cache entries', () => {
     expect(mayReplace(at(6), at(5))).toBe(false);
     expect(mayReplace(at(6), { kind: 'absent', revision: 0 })).toBe(false);
   });
+
+  it('keeps a value when a tombstone of the same revision arrives, but lets a value replace a tombstone', () => {
+    const value: CacheEntry = { kind: 'active', revision: 4, url: 'https://a' };
+    expect(mayReplace(value, { kind: 'tombstone', revision: 4 })).toBe(false);
+    expect(mayReplace({ kind: 'tombstone', revision: 4 }, value)).toBe(true);
+    expect(mayReplace(value, { kind: 'tombstone', revision: 5 })).toBe(true);
+  });
 });
 
 describe('cache keys', () => {

@@ -1,0 +1,13 @@
+import { getFailureDestination, getRecordAuditDeps } from '#shared/composition/event-clients';
+import { mskHandler } from '#shared/middleware/msk-handler';
+import { recordAudit } from '#shared/use-cases/record-audit.use-case';
+
+const deps = getRecordAuditDeps();
+
+/** MSK `route-events` → one audit document per event in `route_audit` (redeliveries are no-ops). */
+export const handler = mskHandler(
+  { consumer: 'audit', failureDestination: getFailureDestination },
+  async (events) => {
+    await recordAudit(deps, events);
+  },
+);

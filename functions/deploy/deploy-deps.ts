@@ -1,0 +1,30 @@
+import { isAbsolute, resolve } from 'node:path';
+import { readSecretField } from '#shared/adapters/aws/secrets';
+import { MIGRATIONS_DIR } from '#shared/adapters/postgres/migrate';
+import { getConfig } from '#shared/config/config';
+
+/**
+ * Composition root of the deploy functions. In AWS the database is RDS Proxy with the password in
+ * Secrets Manager (verified TLS); locally DATABASE_URL carries everything.
+ */
+export const migrationDatabaseUrl = async (): Promise<string> => {
+  const db = getConfig().database;
+  if (!db.secretArn || !db.host) return db.url;
+  const password = await readSecretField(db.secretArn, 'password');
+  const url = new URL(`postgres://${db.host}:${db.port}/`);
+  url.username = db.user;
+  url.password = password;
+  url.pathname = `/${encodeURIComponent(db.name)}`;
+  if (db.ssl !== 'disable') url.searchParams.set('sslmode', db.ssl);
+  return url.toString();
+};
+
+/**
+ * Where migrations/ is: MIGRATIONS_DIR, else the directory the custom resource names (copied next to the
+ * bundle, so relative to the task root /var/task, which is the working directory), else the repository's.
+ */
+export const migrationsDir = (fromResource?: string): string => {
+  const dir = getConfig().migrationsDir ?? fromResource;
+  if (!dir) return MIGRATIONS_DIR;
+  return isAbsolute(dir) ? dir : resolve(process.cwd(), dir);
+};

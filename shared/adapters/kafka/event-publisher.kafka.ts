@@ -1,0 +1,71 @@
+import { type Kafka, Partitioners, type Producer } from 'kafkajs';
+import { DependencyUnavailableError } from '#shared/domain/errors';
+import type { RouteChangedEvent } from '#shared/domain/route';
+import { encodeRouteEvent } from '#shared/events/route-event.schema';
+import type { EventPublisher } from '#shared/ports/event-publisher.port';
+
+/**
+ * Publishes to one topic with an idempotent producer: acks=all, one request in flight per broker (so a
+ * retried batch cannot overtake the next one), the Java client's murmur2 partitioner (same route key →
+ * same partition as any other client would pick). Connects lazily and reconnects after failures.
+ */
+export class KafkaEventPublisher implements EventPublisher {
+  private producer: Producer | undefined;
+  private connecting: Promise<Producer> | undefined;
+
+  constructor(
+    private readonly kafka: () => Promise<Kafka>,
+    private readonly topic: string,
+  ) {}
+
+  private connect(): Promise<Producer> {
+    this.connecting ??= (async () => {
+      const producer = (await this.kafka()).producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+      });
+      producer.on(producer.events.DISCONNECT, () => {
+        if (this.producer === producer) this.reset();
+      });
+      await producer.connect();
+      this.producer = producer;
+      return producer;
+    })().catch((err) => {
+      this.connecting = undefined;
+      throw err;
+    });
+    return this.connecting;
+  }
+
+  private reset(): void {
+    this.producer = undefined;
+    this.connecting = undefined;
+  }
+
+  async publish(events: readonly RouteChangedEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    try {
+      const producer = await this.connect();
+      await producer.send({
+        topic: this.topic,
+        acks: -1,
+        messages: events.map((e) => {
+          const m = encodeRouteEvent(e);
+          return { key: m.key, value: m.value, headers: m.headers };
+        }),
+      });
+    } catch (err) {
+      if (err instanceof Error && /disconnected/i.test(err.message)) this.reset();
+      throw new DependencyUnavailableError('kafka', `publishing to ${this.topic} failed`, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    const connecting = this.connecting;
+    this.reset();
+    if (connecting) await (await connecting.catch(() => undefined))?.disconnect();
+  }
+}

@@ -1,0 +1,185 @@
+import {
+  type Collection,
+  type Db,
+  type Filter,
+  MongoBulkWriteError,
+  MongoError,
+  MongoServerError,
+} from 'mongodb';
+import { DependencyUnavailableError } from '#shared/domain/errors';
+import type { RouteAction, RouteState } from '#shared/domain/route';
+import type { AuditQuery, AuditRecord, AuditStore } from '#shared/ports/audit-store.port';
+
+export const AUDIT_COLLECTION = 'route_audit';
+
+/** The stored document: the seed's §3.5 shape (snake_case) plus revision and correlation_id. */
+export interface AuditDocument {
+  event_id: string;
+  event_type: 'route_changed';
+  action: RouteAction;
+  route: { tenant: string; service: string; env: string; version: string };
+  url: string;
+  previous_url: string | null;
+  previous_state: RouteState | null;
+  revision: number;
+  changed_by: string;
+  correlation_id: string | null;
+  occurred_at: Date;
+  processed_at: Date;
+  metadata: Record<string, unknown>;
+}
+
+const DUPLICATE_KEY = 11000;
+
+/**
+ * The seed's indexes. Each time index ends in event_id so the (occurred_at, event_id) page order is
+ * served by the index; the unique event_id index makes redelivered events no-ops.
+ */
+export const AUDIT_INDEXES = [
+  {
+    name: 'route_occurred_at',
+    key: {
+      'route.tenant': 1,
+      'route.service': 1,
+      'route.env': 1,
+      'route.version': 1,
+      occurred_at: -1,
+      event_id: -1,
+    },
+  },
+  { name: 'occurred_at', key: { occurred_at: -1, event_id: -1 } },
+  { name: 'action_occurred_at', key: { action: 1, occurred_at: -1, event_id: -1 } },
+  { name: 'event_id_unique', key: { event_id: 1 }, unique: true },
+] as const;
+
+const toDocument = (r: AuditRecord): AuditDocument => ({
+  event_id: r.eventId,
+  event_type: r.eventType,
+  action: r.action,
+  route: { tenant: r.route.tenant, service: r.route.service, env: r.route.env, version: r.route.version },
+  url: r.url,
+  previous_url: r.previousUrl,
+  previous_state: r.previousState,
+  revision: r.revision,
+  changed_by: r.changedBy,
+  correlation_id: r.correlationId,
+  occurred_at: r.occurredAt,
+  processed_at: r.processedAt,
+  metadata: r.metadata,
+});
+
+const toRecord = (d: AuditDocument): AuditRecord => ({
+  eventId: d.event_id,
+  eventType: d.event_type,
+  action: d.action,
+  route: { tenant: d.route.tenant, service: d.route.service, env: d.route.env, version: d.route.version },
+  url: d.url,
+  previousUrl: d.previous_url ?? null,
+  previousState: d.previous_state ?? null,
+  revision: d.revision,
+  changedBy: d.changed_by,
+  correlationId: d.correlation_id ?? null,
+  occurredAt: d.occurred_at,
+  processedAt: d.processed_at,
+  metadata: d.metadata ?? {},
+});
+
+const writeErrorsOf = (err: MongoBulkWriteError): { code: number }[] => {
+  const errors = err.writeErrors as unknown;
+  if (Array.isArray(errors)) return errors as { code: number }[];
+  return errors ? [errors as { code: number }] : [];
+};
+
+/**
+ * Audit documents in DocumentDB / MongoDB. Only plain CRUD, $or/$lt/$gte, sort and limit: nothing
+ * DocumentDB lacks (no transactions, $facet or pipeline $lookup).
+ */
+export class MongoAuditStore implements AuditStore {
+  private readonly collection: Collection<AuditDocument>;
+  private indexes: Promise<void> | undefined;
+
+  constructor(private readonly db: Db) {
+    this.collection = db.collection<AuditDocument>(AUDIT_COLLECTION);
+  }
+
+  private unavailable(err: unknown): never {
+    throw new DependencyUnavailableError('audit_store', 'audit store is unavailable', { cause: err });
+  }
+
+  /** Creates the indexes once per container (a no-op when they exist); retried after a failure. */
+  ensureIndexes(): Promise<void> {
+    this.indexes ??= this.collection
+      .createIndexes(AUDIT_INDEXES.map((i) => ({ ...i, key: { ...i.key } })))
+      .then(() => undefined)
+      .catch((err) => {
+        this.indexes = undefined;
+        this.unavailable(err);
+      });
+    return this.indexes;
+  }
+
+  async append(records: readonly AuditRecord[]): Promise<{ inserted: number; duplicates: number }> {
+    if (records.length === 0) return { inserted: 0, duplicates: 0 };
+    await this.ensureIndexes();
+    try {
+      // Unordered: one duplicate does not stop the rest of the batch.
+      const result = await this.collection.insertMany(records.map(toDocument), { ordered: false });
+      return { inserted: result.insertedCount, duplicates: 0 };
+    } catch (err) {
+      if (err instanceof MongoBulkWriteError) {
+        const errors = writeErrorsOf(err);
+        if (errors.length > 0 && errors.every((e) => e.code === DUPLICATE_KEY)) {
+          // Unordered: every document without a write error was inserted (counted from the errors, as
+          // some servers' own count includes the duplicates).
+          return { inserted: records.length - errors.length, duplicates: errors.length };
+        }
+      }
+      if (err instanceof MongoServerError && err.code === DUPLICATE_KEY && records.length === 1) {
+        return { inserted: 0, duplicates: 1 };
+      }
+      // Anything else is the store's trouble, not the event's: fail the batch so it is retried.
+      return this.unavailable(err);
+    }
+  }
+
+  async find(query: AuditQuery): Promise<AuditRecord[]> {
+    await this.ensureIndexes();
+    const clauses: Filter<AuditDocument>[] = [];
+    const f = query.filter;
+    if (f.kind === 'route') {
+      clauses.push({
+        'route.tenant': f.route.tenant,
+        'route.service': f.route.service,
+        'route.env': f.route.env,
+        'route.version': f.route.version,
+      });
+    } else if (f.kind === 'action') {
+      clauses.push({ action: f.action });
+    } else if (f.from || f.to) {
+      clauses.push({ occurred_at: { ...(f.from ? { $gte: f.from } : {}), ...(f.to ? { $lt: f.to } : {}) } });
+    }
+    if (query.after) {
+      const { occurredAt, eventId } = query.after;
+      clauses.push({
+        $or: [{ occurred_at: { $lt: occurredAt } }, { occurred_at: occurredAt, event_id: { $lt: eventId } }],
+      });
+    }
+    const filter: Filter<AuditDocument> =
+      clauses.length === 0 ? {} : clauses.length === 1 ? clauses[0]! : { $and: clauses };
+    try {
+      const docs = await this.collection
+        .find(filter, { projection: { _id: 0 } })
+        .sort({ occurred_at: -1, event_id: -1 })
+        .limit(query.limit)
+        .toArray();
+      return docs.map(toRecord);
+    } catch (err) {
+      if (err instanceof MongoError) return this.unavailable(err);
+      throw err;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.db.command({ ping: 1 }).catch((err) => this.unavailable(err));
+  }
+}

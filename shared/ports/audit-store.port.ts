@@ -1,0 +1,44 @@
+import type { RouteAction, RouteKey, RouteState } from '#shared/domain/route';
+
+/** One audit document per route_changed event (the seed's shape plus revision and correlation id). */
+export interface AuditRecord {
+  readonly eventId: string;
+  readonly eventType: 'route_changed';
+  readonly action: RouteAction;
+  readonly route: RouteKey;
+  readonly url: string;
+  readonly previousUrl: string | null;
+  readonly previousState: RouteState | null;
+  readonly revision: number;
+  readonly changedBy: string;
+  readonly correlationId: string | null;
+  readonly occurredAt: Date;
+  readonly processedAt: Date;
+  readonly metadata: Record<string, unknown>;
+}
+
+export type AuditFilter =
+  | { readonly kind: 'route'; readonly route: RouteKey }
+  | { readonly kind: 'action'; readonly action: RouteAction }
+  /** `from` inclusive, `to` exclusive; either may be open. */
+  | { readonly kind: 'time'; readonly from?: Date; readonly to?: Date };
+
+/** Position after which the next page starts, in (occurred_at, event_id) descending order. */
+export interface AuditCursor {
+  readonly occurredAt: Date;
+  readonly eventId: string;
+}
+
+export interface AuditQuery {
+  readonly filter: AuditFilter;
+  readonly limit: number;
+  readonly after?: AuditCursor;
+}
+
+export interface AuditStore {
+  /** Inserts each record once: a record whose event id is already stored counts as a duplicate. */
+  append(records: readonly AuditRecord[]): Promise<{ inserted: number; duplicates: number }>;
+  /** Newest first by (occurred_at, event_id); at most `limit` records. */
+  find(query: AuditQuery): Promise<AuditRecord[]>;
+  ping(): Promise<void>;
+}

@@ -1,0 +1,67 @@
+import type { CacheEntry } from '#shared/domain/cache-entry';
+import { DependencyUnavailableError } from '#shared/domain/errors';
+import type { RouteKey, RouteRecord, RouteWriteResult, WriteContext } from '#shared/domain/route';
+import type { RouteCache } from '#shared/ports/route-cache.port';
+import type { RouteRepository } from '#shared/ports/route-repository.port';
+import type { DependencyGuard } from './dependency-guard.ts';
+import type { RetryBudget } from './retry-budget.ts';
+
+/**
+ * The route repository behind its breaker. Reads are retried once when the budget allows (a read is
+ * safe to repeat); writes are not retried here (the caller gets a 503 and may retry with the same
+ * Idempotency-Key). `ping` bypasses the breaker so readiness reports the database's real state.
+ */
+export class GuardedRouteRepository implements RouteRepository {
+  constructor(
+    private readonly inner: RouteRepository,
+    private readonly guard: DependencyGuard,
+    private readonly budget: RetryBudget,
+  ) {}
+
+  async findRoute(key: RouteKey): Promise<RouteRecord | null> {
+    this.budget.recordAttempt();
+    try {
+      return await this.guard.execute(() => this.inner.findRoute(key));
+    } catch (err) {
+      if (!(err instanceof DependencyUnavailableError) || this.guard.isOpen || !this.budget.tryRetry())
+        throw err;
+      return this.guard.execute(() => this.inner.findRoute(key));
+    }
+  }
+
+  upsertRoute(key: RouteKey, url: string, ctx: WriteContext): Promise<RouteWriteResult> {
+    return this.guard.execute(() => this.inner.upsertRoute(key, url, ctx));
+  }
+
+  setRouteActive(key: RouteKey, active: boolean, ctx: WriteContext): Promise<RouteWriteResult | null> {
+    return this.guard.execute(() => this.inner.setRouteActive(key, active, ctx));
+  }
+
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+}
+
+/** The cache behind its breaker: while Redis is down, resolves skip it without waiting for timeouts. */
+export class GuardedRouteCache implements RouteCache {
+  readonly name: string;
+
+  constructor(
+    private readonly inner: RouteCache,
+    private readonly guard: DependencyGuard,
+  ) {
+    this.name = inner.name;
+  }
+
+  get(key: string): Promise<CacheEntry | null> {
+    return this.guard.execute(() => this.inner.get(key));
+  }
+
+  putIfNewer(key: string, entry: CacheEntry, ttlMs: number): Promise<boolean> {
+    return this.guard.execute(() => this.inner.putIfNewer(key, entry, ttlMs));
+  }
+
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+}

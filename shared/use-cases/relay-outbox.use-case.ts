@@ -1,0 +1,57 @@
+import type { OutboxBacklog } from '#shared/ports/outbox.port';
+import { type PublishOutboxDeps, publishOutbox } from './publish-outbox.use-case.ts';
+
+export interface RelayOutboxDeps extends PublishOutboxDeps {
+  readonly batchSize: number;
+  readonly pollIntervalMs: number;
+  readonly now: () => number;
+  /** Resolves after `ms`, or early when `signal` aborts. */
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly onBacklog?: (backlog: OutboxBacklog) => void;
+  readonly onError?: (err: unknown) => void;
+}
+
+export interface RelayRun {
+  readonly published: number;
+  readonly rounds: number;
+  readonly failures: number;
+}
+
+/**
+ * Publish whatever the write path left in the outbox, until `deadline` (epoch ms) or `signal`:
+ * 1. claim-publish-mark rounds until nothing is claimable (several relays at once each take other routes);
+ * 2. report the backlog (count, oldest age) left behind;
+ * 3. wait `pollIntervalMs` and go again. A failing round (Kafka down) is reported and retried next poll.
+ */
+export const relayOutbox = async (
+  deps: RelayOutboxDeps,
+  options: { readonly deadline: number; readonly signal?: AbortSignal },
+): Promise<RelayRun> => {
+  let published = 0;
+  let rounds = 0;
+  let failures = 0;
+  const active = () => deps.now() < options.deadline && !options.signal?.aborted;
+  while (active()) {
+    try {
+      for (;;) {
+        const round = await publishOutbox(deps, { limit: deps.batchSize });
+        rounds++;
+        published += round.published;
+        if (round.claimed === 0 || !active()) break;
+      }
+    } catch (err) {
+      failures++;
+      deps.onError?.(err);
+    }
+    if (deps.onBacklog) {
+      try {
+        deps.onBacklog(await deps.outbox.backlog());
+      } catch (err) {
+        deps.onError?.(err);
+      }
+    }
+    const wait = Math.min(deps.pollIntervalMs, options.deadline - deps.now());
+    if (wait > 0 && active()) await deps.sleep(wait, options.signal);
+  }
+  return { published, rounds, failures };
+};

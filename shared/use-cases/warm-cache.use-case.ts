@@ -1,0 +1,44 @@
+import { entryFromRecord, jitteredTtlMs } from '#shared/domain/cache-entry';
+import type { RouteChangedEvent } from '#shared/domain/route';
+import type { RouteCache } from '#shared/ports/route-cache.port';
+import type { RouteRepository } from '#shared/ports/route-repository.port';
+import { latestPerRoute } from './latest-per-route.ts';
+import type { CachePolicy } from './resolve-route.use-case.ts';
+
+export interface WarmCacheDeps {
+  readonly repository: RouteRepository;
+  /** The shared tier (Redis), never an in-container memory tier; null when running without a cache. */
+  readonly cache: RouteCache | null;
+  readonly policy: CachePolicy;
+  readonly random?: () => number;
+}
+
+export interface WarmResult {
+  readonly routes: number;
+  /** Entries stored; the others met a newer revision already cached. */
+  readonly stored: number;
+}
+
+/**
+ * Warm the cache for the routes a batch of events changed:
+ * 1. keep one event per route (the payload only says which route changed);
+ * 2. re-read the route from Postgres, the source of truth, so the entry is exactly some committed state;
+ * 3. store it with its revision through `putIfNewer`: it wins only over older revisions.
+ * Postgres or cache failures throw (DependencyUnavailableError) so the batch is retried.
+ */
+export const warmCache = async (
+  deps: WarmCacheDeps,
+  events: readonly RouteChangedEvent[],
+): Promise<WarmResult> => {
+  const { cache, policy } = deps;
+  if (!cache) return { routes: 0, stored: 0 };
+  const latest = latestPerRoute(events);
+  const stored = await Promise.all(
+    [...latest].map(async ([key, event]) => {
+      const entry = entryFromRecord(await deps.repository.findRoute(event));
+      const base = entry.kind === 'active' ? policy.positiveTtlMs : policy.negativeTtlMs;
+      return cache.putIfNewer(key, entry, jitteredTtlMs(base, policy.jitterRatio, deps.random));
+    }),
+  );
+  return { routes: latest.size, stored: stored.filter(Boolean).length };
+};

@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgOutboxStore } from '#shared/adapters/postgres/outbox-store.pg';
+import { createPgPool, type PgPool } from '#shared/adapters/postgres/pg-pool';
+import { PgRouteRepository } from '#shared/adapters/postgres/route-repository.pg';
+import { getConfig } from '#shared/config/config';
+import type { RouteChangedEvent, RouteKey } from '#shared/domain/route';
+import { publishOutbox } from '#shared/use-cases/publish-outbox.use-case';
+import { uniqueRouteKey } from '#test/support/fixtures';
+import { createPrivateDatabase, type PrivateDatabase } from './private-database.ts';
+
+let db: PrivateDatabase;
+let pool: PgPool;
+let repository: PgRouteRepository;
+let outbox: PgOutboxStore;
+const ctx = { changedBy: 'outbox-test', correlationId: null };
+
+beforeAll(async () => {
+  db = await createPrivateDatabase('outbox');
+  pool = createPgPool({ ...getConfig().database, url: db.url, poolMax: 20 }, () => {});
+  repository = new PgRouteRepository(pool);
+  outbox = new PgOutboxStore(pool);
+});
+
+afterAll(async () => {
+  await pool?.end();
+  await db?.drop();
+});
+
+/** Writes `count` revisions of a route (created, then updates). */
+const writeRevisions = async (key: RouteKey, count: number): Promise<void> => {
+  for (let i = 1; i <= count; i++) await repository.upsertRoute(key, `https://r${i}.example.com`, ctx);
+};
+
+const drainAll = async () => {
+  for (;;) {
+    const claim = await outbox.claim({ limit: 1000 });
+    if (!claim) return;
+    await claim.markPublished();
+  }
+};
+
+const revisions = (events: readonly RouteChangedEvent[], key: RouteKey) =>
+  events.filter((e) => e.tenant === key.tenant).map((e) => e.revision);
+
+describe('PgOutboxStore', () => {
+  it("claims a route through its oldest unpublished row and takes the route's later rows in order", async () => {
+    await drainAll();
+    const [a, b] = [uniqueRouteKey(), uniqueRouteKey()];
+    await writeRevisions(a, 3);
+    await writeRevisions(b, 2);
+
+    const claim = await outbox.claim({ limit: 100 });
+
+    expect(revisions(claim!.events, a)).toEqual([1, 2, 3]);
+    expect(revisions(claim!.events, b)).toEqual([1, 2]);
+    await claim!.markPublished();
+    expect(await outbox.claim({ limit: 100 })).toBeNull();
+  });
+
+  it('cuts a claim at the limit without ever skipping a revision of a route', async () => {
+    await drainAll();
+    const a = uniqueRouteKey();
+    await writeRevisions(a, 5);
+
+    const first = await outbox.claim({ limit: 2 });
+    expect(revisions(first!.events, a)).toEqual([1, 2]);
+    await first!.markPublished();
+    const second = await outbox.claim({ limit: 10 });
+    expect(revisions(second!.events, a)).toEqual([3, 4, 5]);
+    await second!.markPublished();
+  });
+
+  it('lets a second claimer take only the routes the first does not hold', async () => {
+    await drainAll();
+    const [a, b] = [uniqueRouteKey(), uniqueRouteKey()];
+    await writeRevisions(a, 2);
+    const first = await outbox.claim({ limit: 100 });
+    await writeRevisions(b, 1);
+    await repository.upsertRoute(a, 'https://later.example.com', ctx);
+
+    const second = await outbox.claim({ limit: 100 });
+
+    expect(revisions(second!.events, a)).toEqual([]);
+    expect(revisions(second!.events, b)).toEqual([1]);
+    await second!.markPublished();
+    await first!.markPublished();
+    const third = await outbox.claim({ limit: 100 });
+    expect(revisions(third!.events, a)).toEqual([3]);
+    await third!.markPublished();
+  });
+
+  it("gives a route claim nothing while another claimer holds that route's head", async () => {
+    await drainAll();
+    const a = uniqueRouteKey();
+    await writeRevisions(a, 1);
+    const relay = await outbox.claim({ limit: 100 });
+    await repository.upsertRoute(a, 'https://next.example.com', ctx);
+
+    expect(await outbox.claim({ limit: 100, route: a })).toBeNull();
+
+    await relay!.markPublished();
+    const direct = await outbox.claim({ limit: 100, route: a });
+    expect(revisions(direct!.events, a)).toEqual([2]);
+    await direct!.release('test');
+  });
+
+  it('leaves released rows unpublished, noting the attempt and error, and counts them in the backlog', async () => {
+    await drainAll();
+    const a = uniqueRouteKey();
+    await writeRevisions(a, 2);
+
+    const claim = await outbox.claim({ limit: 100, route: a });
+    await claim!.release('broker down');
+
+    const { rows } = await pool.query(
+      'SELECT revision, published_at, publish_attempts, last_error FROM route_events WHERE tenant = $1 ORDER BY id',
+      [a.tenant],
+    );
+    expect(rows).toEqual([
+      { revision: 1, published_at: null, publish_attempts: 1, last_error: 'broker down' },
+      { revision: 2, published_at: null, publish_attempts: 1, last_error: 'broker down' },
+    ]);
+    const backlog = await outbox.backlog();
+    expect(backlog.count).toBe(2);
+    expect(backlog.oldestAgeSeconds).toBeGreaterThanOrEqual(0);
+  });
+
+  it("stamps a route's events in strictly increasing milliseconds, even for concurrent writes", async () => {
+    const a = uniqueRouteKey();
+    await repository.upsertRoute(a, 'https://r0.example.com', ctx);
+
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => repository.upsertRoute(a, `https://c${i}.example.com`, ctx)),
+    );
+
+    const { rows } = await pool.query<{ revision: number; ms: number }>(
+      `SELECT revision, (EXTRACT(EPOCH FROM date_trunc('milliseconds', occurred_at)) * 1000)::float8 AS ms
+         FROM route_events WHERE tenant = $1 ORDER BY revision`,
+      [a.tenant],
+    );
+    expect(rows.map((r) => r.revision)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+    for (let i = 1; i < rows.length; i++) expect(rows[i]!.ms).toBeGreaterThan(rows[i - 1]!.ms);
+  });
+
+  it('keeps every route in revision order with writers, relays and after-commit publishers all racing', async () => {
+    await drainAll();
+    const routes = Array.from({ length: 12 }, () => uniqueRouteKey());
+    const published: RouteChangedEvent[] = [];
+    const publisher = {
+      publish: async (events: readonly RouteChangedEvent[]) => {
+        await new Promise((r) => setTimeout(r, Math.random() * 5));
+        published.push(...events);
+      },
+      close: async () => {},
+    };
+    const deps = { outbox, publisher, publishTimeoutMs: 5000 };
+    let writing = true;
+    const relay = async () => {
+      while (writing) {
+        const round = await publishOutbox(deps, { limit: 7 });
+        if (round.claimed === 0) await new Promise((r) => setTimeout(r, 2));
+      }
+    };
+    const writer = async (key: RouteKey) => {
+      for (let i = 1; i <= 8; i++) {
+        const result = await repository.upsertRoute(key, `https://r${i}.example.com`, ctx);
+        await publishOutbox(deps, { limit: 100, route: result.route });
+      }
+    };
+
+    const relays = [relay(), relay(), relay()];
+    await Promise.all(routes.map(writer));
+    writing = false;
+    await Promise.all(relays);
+    while ((await publishOutbox(deps, { limit: 100 })).claimed > 0);
+
+    for (const key of routes) expect(revisions(published, key)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+});

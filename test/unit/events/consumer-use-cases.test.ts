@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryRouteCache } from '#shared/adapters/cache/route-cache.memory';
+import { cacheKeyOf } from '#shared/domain/cache-entry';
+import { DependencyUnavailableError } from '#shared/domain/errors';
+import { invalidateCache } from '#shared/use-cases/invalidate-cache.use-case';
+import { recordAudit } from '#shared/use-cases/record-audit.use-case';
+import { warmCache } from '#shared/use-cases/warm-cache.use-case';
+import { InMemoryRouteRepository } from '#test/support/fakes';
+import { uniqueRouteKey } from '#test/support/fixtures';
+import { InMemoryAuditStore, routeEvent } from './event-fakes.ts';
+
+const policy = { positiveTtlMs: 60_000, negativeTtlMs: 10_000, jitterRatio: 0 };
+
+describe('invalidateCache', () => {
+  it('tombstones each route at its newest revision in the batch', async () => {
+    const cache = new MemoryRouteCache();
+    const key = uniqueRouteKey();
+    await cache.putIfNewer(cacheKeyOf(key), { kind: 'active', revision: 1, url: 'https://a' }, 60_000);
+
+    const result = await invalidateCache({ cache, tombstoneTtlMs: 66_000 }, [
+      routeEvent({ revision: 3 }, key),
+      routeEvent({ revision: 2 }, key),
+    ]);
+
+    expect(result).toEqual({ routes: 1, stored: 1 });
+    expect(cache.peek(cacheKeyOf(key))).toEqual({ kind: 'tombstone', revision: 3 });
+  });
+
+  it('never lets an older revision replace a newer entry (late or redelivered events)', async () => {
+    const cache = new MemoryRouteCache();
+    const key = uniqueRouteKey();
+    await cache.putIfNewer(cacheKeyOf(key), { kind: 'active', revision: 5, url: 'https://new' }, 60_000);
+
+    const result = await invalidateCache({ cache, tombstoneTtlMs: 66_000 }, [
+      routeEvent({ revision: 4 }, key),
+    ]);
+
+    expect(result.stored).toBe(0);
+    expect(cache.peek(cacheKeyOf(key))).toEqual({ kind: 'active', revision: 5, url: 'https://new' });
+  });
+
+  it('fails the batch when the cache is unavailable, so it is retried', async () => {
+    const cache = new MemoryRouteCache();
+    cache.putIfNewer = () => Promise.reject(new DependencyUnavailableError('cache', 'down'));
+
+    await expect(invalidateCache({ cache, tombstoneTtlMs: 1 }, [routeEvent()])).rejects.toBeInstanceOf(
+      DependencyUnavailableError,
+    );
+  });
+});
+
+describe('warmCache', () => {
+  it('caches the route as Postgres has it now, not as the event describes it', async () => {
+    const repository = new InMemoryRouteRepository();
+    const cache = new MemoryRouteCache();
+    const key = uniqueRouteKey();
+    const ctx = { changedBy: 'a', correlationId: null };
+    await repository.upsertRoute(key, 'https://v1', ctx);
+    await repository.upsertRoute(key, 'https://v2', ctx);
+
+    const result = await warmCache({ repository, cache, policy }, [
+      routeEvent({ revision: 1, url: 'https://v1' }, key),
+    ]);
+
+    expect(result).toEqual({ routes: 1, stored: 1 });
+    expect(cache.peek(cacheKeyOf(key))).toEqual({ kind: 'active', revision: 2, url: 'https://v2' });
+  });
+
+  it('caches an inactive route as a negative entry at its revision', async () => {
+    const repository = new InMemoryRouteRepository();
+    const cache = new MemoryRouteCache();
+    const key = uniqueRouteKey();
+    const ctx = { changedBy: 'a', correlationId: null };
+    await repository.upsertRoute(key, 'https://v1', ctx);
+    await repository.setRouteActive(key, false, ctx);
+
+    await warmCache({ repository, cache, policy }, [routeEvent({ revision: 2, action: 'deactivated' }, key)]);
+
+    expect(cache.peek(cacheKeyOf(key))).toEqual({ kind: 'inactive', revision: 2 });
+  });
+
+  it('reads each route once per batch', async () => {
+    const repository = new InMemoryRouteRepository();
+    const key = uniqueRouteKey();
+    await repository.upsertRoute(key, 'https://v1', { changedBy: 'a', correlationId: null });
+
+    await warmCache({ repository, cache: new MemoryRouteCache(), policy }, [
+      routeEvent({ revision: 1 }, key),
+      routeEvent({ revision: 1 }, key),
+    ]);
+
+    expect(repository.findCalls).toBe(1);
+  });
+
+  it('fails the batch when Postgres is unavailable, so it is retried', async () => {
+    const repository = new InMemoryRouteRepository();
+    repository.failWith = new DependencyUnavailableError('database', 'down');
+
+    await expect(
+      warmCache({ repository, cache: new MemoryRouteCache(), policy }, [routeEvent()]),
+    ).rejects.toBeInstanceOf(DependencyUnavailableError);
+  });
+});
+
+describe('recordAudit', () => {
+  const now = new Date('2026-02-01T00:00:00Z');
+
+  it('writes one document per event with previous values, revision, correlation id and source', async () => {
+    const store = new InMemoryAuditStore();
+    const event = routeEvent({
+      action: 'updated',
+      previousUrl: 'https://old',
+      previousState: 'inactive',
+      revision: 4,
+    });
+
+    await recordAudit({ store, now: () => now }, [{ event, topic: 'route-events', partition: 2, offset: 7 }]);
+
+    expect(store.records.get(event.eventId)).toEqual({
+      eventId: event.eventId,
+      eventType: 'route_changed',
+      action: 'updated',
+      route: { tenant: event.tenant, service: event.service, env: event.env, version: event.version },
+      url: event.url,
+      previousUrl: 'https://old',
+      previousState: 'inactive',
+      revision: 4,
+      changedBy: 'alice',
+      correlationId: event.correlationId,
+      occurredAt: new Date(event.occurredAt),
+      processedAt: now,
+      metadata: { source: { topic: 'route-events', partition: 2, offset: 7 } },
+    });
+  });
+
+  it('treats a redelivered event as already recorded', async () => {
+    const store = new InMemoryAuditStore();
+    const event = routeEvent();
+    await recordAudit({ store, now: () => now }, [{ event }]);
+
+    const again = await recordAudit({ store, now: () => now }, [{ event }, { event: routeEvent() }]);
+
+    expect(again).toEqual({ inserted: 1, duplicates: 1 });
+    expect(store.records.size).toBe(2);
+  });
+});
