@@ -1,0 +1,78 @@
+import { App, type AppProps, Tags, Validations } from 'aws-cdk-lib';
+import recommendedFeatureFlags from 'aws-cdk-lib/recommended-feature-flags.json' with { type: 'json' };
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { StageConfig } from '#infra/config/stages';
+import { NetworkStack } from '#infra/stacks/network.stack';
+import { ObservabilityStack } from '#infra/stacks/observability.stack';
+import { StatefulStack } from '#infra/stacks/stateful.stack';
+import { StatelessStack } from '#infra/stacks/stateless.stack';
+
+export interface TrafficManagerStacks {
+  /** Absent on the LocalStack target. */
+  readonly network?: NetworkStack;
+  readonly stateful: StatefulStack;
+  readonly stateless: StatelessStack;
+  readonly observability: ObservabilityStack;
+}
+
+/**
+ * The App with the feature flags `cdk init` would write: kept here rather than in cdk.json so that the
+ * CLI and the tests synthesize with the same flags. CLI context (`-c`, cdk.json) still wins.
+ */
+export const createApp = (props: AppProps = {}): App =>
+  new App({
+    ...props,
+    context: {
+      ...recommendedFeatureFlags,
+      // Classic Export/ImportValue instead of the newer Fn::GetStackOutput: an output the functions
+      // consume cannot be removed from the stateful stack under them, and LocalStack resolves it.
+      '@aws-cdk/core:defaultCrossStackReferences': 'strong',
+      ...props.context,
+    },
+  });
+
+/** cdk-nag AwsSolutions as a synth-time validation: an unacknowledged finding fails `cdk synth`. */
+export const addNagChecks = (app: App): AwsSolutionsChecks => {
+  const checks = new AwsSolutionsChecks(app);
+  Validations.of(app).addPlugins(checks);
+  return checks;
+};
+
+/** Stacks split by lifecycle: network ← stateful ← stateless ← observability. */
+export const buildTrafficManager = (app: App, stage: StageConfig): TrafficManagerStacks => {
+  const prefix = `TrafficManager-${stage.name}`;
+  const common = {
+    terminationProtection: stage.protectData,
+    // Env-agnostic on purpose: synth needs no account or region lookups.
+  };
+  Tags.of(app).add('project', 'traffic-manager');
+  Tags.of(app).add('stage', stage.name);
+
+  const network =
+    stage.target === 'aws'
+      ? new NetworkStack(app, `${prefix}-Network`, {
+          ...common,
+          stage,
+          description: 'Traffic Manager: VPC, subnets, endpoints',
+        })
+      : undefined;
+  const stateful = new StatefulStack(app, `${prefix}-Stateful`, {
+    ...common,
+    stage,
+    vpc: network?.vpc,
+    description: 'Traffic Manager: databases, cache, Kafka, queue, idempotency table',
+  });
+  const stateless = new StatelessStack(app, `${prefix}-Stateless`, {
+    stage,
+    stateful,
+    vpc: network?.vpc,
+    description: 'Traffic Manager: functions, REST API, consumers, schedule, deploy actions',
+  });
+  const observability = new ObservabilityStack(app, `${prefix}-Observability`, {
+    stage,
+    stateful,
+    stateless,
+    description: 'Traffic Manager: dashboard and alarms',
+  });
+  return { network, stateful, stateless, observability };
+};

@@ -1,0 +1,257 @@
+import type {
+  consumerFunctions,
+  deployFunctions,
+  lambdaFunctions,
+  scheduledFunctions,
+} from '#functions/route-table';
+
+/** Every Lambda the route table declares, across its four tables. */
+export type AppFunctionId =
+  | keyof typeof lambdaFunctions
+  | keyof typeof consumerFunctions
+  | keyof typeof scheduledFunctions
+  | keyof typeof deployFunctions;
+
+export const STAGE_NAMES = ['dev', 'prod', 'local'] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/** Log retention values CloudWatch accepts (a subset: the ones a stage may pick). */
+export type LogRetentionDays = 7 | 14 | 30 | 90 | 180 | 365;
+
+export interface StageConfig {
+  readonly name: StageName;
+  /** `aws`: the full managed stack. `localstack`: community LocalStack + the compose containers. */
+  readonly target: 'aws' | 'localstack';
+  /** Keep data when a stack is deleted or a resource replaced; deletion protection on databases. */
+  readonly protectData: boolean;
+  readonly logRetentionDays: LogRetentionDays;
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  readonly network: {
+    readonly cidr: string;
+    /** Env-agnostic synth resolves at most two AZs; pin `env` + AZs in a fork for three. */
+    readonly maxAzs: 2;
+    /** Interface endpoints in every AZ (prod) or only the first (dev: half the hourly endpoint cost). */
+    readonly endpointsInEveryAz: boolean;
+    readonly flowLogTraffic: 'ALL' | 'REJECT';
+  };
+  readonly database: {
+    readonly instanceClass: string;
+    readonly multiAz: boolean;
+    readonly allocatedStorageGiB: number;
+    readonly maxAllocatedStorageGiB: number;
+    readonly backupRetentionDays: number;
+    readonly performanceInsights: boolean;
+  };
+  readonly cache: {
+    readonly nodeType: string;
+    /** 0 = a single primary (dev); ≥1 = Multi-AZ with automatic failover. */
+    readonly replicas: number;
+    readonly snapshotRetentionDays: number;
+  };
+  readonly kafka: {
+    readonly instanceType: string;
+    /** A multiple of the AZ count (MSK requirement). */
+    readonly brokers: number;
+    readonly volumeSizeGiB: number;
+    readonly partitions: number;
+    readonly replicationFactor: number;
+  };
+  readonly auditStore: {
+    readonly instanceClass: string;
+    readonly instances: number;
+  };
+  readonly api: {
+    readonly throttleRatePerSecond: number;
+    readonly throttleBurst: number;
+    /** WAFv2 web ACL on the API stage (not available in community LocalStack). */
+    readonly waf: boolean;
+    /**
+     * Manage the region-wide API Gateway CloudWatch role. Set false when another stack in the same
+     * account and region already owns it (only one `AWS::ApiGateway::Account` per region).
+     */
+    readonly manageAccountLoggingRole: boolean;
+  };
+  readonly consumers: {
+    readonly batchSize: number;
+    readonly maxBatchingWindowSeconds: number;
+    readonly retryAttempts: number;
+    readonly maxRecordAgeSeconds: number;
+    /** Kafka ESM retry/on-failure controls need provisioned pollers. */
+    readonly minPollers: number;
+    readonly maxPollers: number;
+  };
+  /** The serverless bulkhead: concurrency reserved per function; `default` for any not listed. */
+  readonly reservedConcurrency: {
+    readonly default: number;
+    readonly overrides: Partial<Record<AppFunctionId, number>>;
+  };
+  readonly alarms: {
+    /** Optional e-mail subscription for the alarm topic. */
+    readonly email?: string;
+    readonly resolveP99Ms: number;
+    readonly cacheHitRatioMinPercent: number;
+    readonly api5xxPerMinute: number;
+    readonly api4xxPercent: number;
+    readonly writeFailuresPer5Min: number;
+    readonly outboxOldestAgeSeconds: number;
+    readonly consumerMaxOffsetLag: number;
+  };
+  /** `localstack` target only: where the functions find the compose containers. */
+  readonly localServices?: {
+    readonly databaseUrl: string;
+    readonly redisUrl: string;
+    readonly kafkaBrokers: string;
+    readonly mongoUrl: string;
+  };
+}
+
+const dev: StageConfig = {
+  name: 'dev',
+  target: 'aws',
+  protectData: false,
+  logRetentionDays: 14,
+  logLevel: 'DEBUG',
+  network: { cidr: '10.40.0.0/16', maxAzs: 2, endpointsInEveryAz: false, flowLogTraffic: 'REJECT' },
+  database: {
+    instanceClass: 't4g.small',
+    multiAz: false,
+    allocatedStorageGiB: 20,
+    maxAllocatedStorageGiB: 50,
+    backupRetentionDays: 1,
+    performanceInsights: false,
+  },
+  cache: { nodeType: 'cache.t4g.micro', replicas: 0, snapshotRetentionDays: 0 },
+  kafka: {
+    instanceType: 'kafka.t3.small',
+    brokers: 2,
+    volumeSizeGiB: 20,
+    partitions: 6,
+    replicationFactor: 2,
+  },
+  auditStore: { instanceClass: 't4g.medium', instances: 1 },
+  api: { throttleRatePerSecond: 50, throttleBurst: 100, waf: true, manageAccountLoggingRole: true },
+  consumers: {
+    batchSize: 100,
+    maxBatchingWindowSeconds: 1,
+    retryAttempts: 3,
+    maxRecordAgeSeconds: 3600,
+    minPollers: 1,
+    maxPollers: 2,
+  },
+  reservedConcurrency: {
+    default: 2,
+    overrides: {
+      resolveRoute: 10,
+      upsertRoute: 3,
+      setRouteState: 3,
+      outboxRelay: 1,
+      migrate: 1,
+      createTopic: 1,
+    },
+  },
+  alarms: {
+    resolveP99Ms: 250,
+    cacheHitRatioMinPercent: 50,
+    api5xxPerMinute: 5,
+    api4xxPercent: 25,
+    writeFailuresPer5Min: 5,
+    outboxOldestAgeSeconds: 300,
+    consumerMaxOffsetLag: 1000,
+  },
+};
+
+const prod: StageConfig = {
+  name: 'prod',
+  target: 'aws',
+  protectData: true,
+  logRetentionDays: 90,
+  logLevel: 'INFO',
+  network: { cidr: '10.41.0.0/16', maxAzs: 2, endpointsInEveryAz: true, flowLogTraffic: 'ALL' },
+  database: {
+    instanceClass: 'm7g.large',
+    multiAz: true,
+    allocatedStorageGiB: 50,
+    maxAllocatedStorageGiB: 500,
+    backupRetentionDays: 14,
+    performanceInsights: true,
+  },
+  cache: { nodeType: 'cache.m7g.large', replicas: 1, snapshotRetentionDays: 7 },
+  kafka: {
+    instanceType: 'kafka.m7g.large',
+    brokers: 4,
+    volumeSizeGiB: 200,
+    partitions: 12,
+    replicationFactor: 3,
+  },
+  auditStore: { instanceClass: 'r6g.large', instances: 2 },
+  api: { throttleRatePerSecond: 2000, throttleBurst: 4000, waf: true, manageAccountLoggingRole: true },
+  consumers: {
+    batchSize: 500,
+    maxBatchingWindowSeconds: 1,
+    retryAttempts: 5,
+    maxRecordAgeSeconds: 6 * 3600,
+    minPollers: 1,
+    maxPollers: 6,
+  },
+  reservedConcurrency: {
+    default: 5,
+    overrides: {
+      resolveRoute: 400,
+      upsertRoute: 25,
+      setRouteState: 25,
+      auditQuery: 10,
+      outboxRelay: 1,
+      migrate: 1,
+      createTopic: 1,
+    },
+  },
+  alarms: {
+    resolveP99Ms: 100,
+    cacheHitRatioMinPercent: 80,
+    api5xxPerMinute: 10,
+    api4xxPercent: 10,
+    writeFailuresPer5Min: 5,
+    outboxOldestAgeSeconds: 120,
+    consumerMaxOffsetLag: 5000,
+  },
+};
+
+/**
+ * Community LocalStack runs the API, the Lambdas, DynamoDB, SQS, Secrets Manager and EventBridge; the
+ * data stores AWS manages (RDS + Proxy, ElastiCache, MSK, DocumentDB) are the localstack-compose.yml
+ * containers, reached by service name on the shared `traffic-manager` Docker network.
+ */
+const local: StageConfig = {
+  ...dev,
+  name: 'local',
+  target: 'localstack',
+  logRetentionDays: 7,
+  api: { ...dev.api, waf: false, manageAccountLoggingRole: false },
+  reservedConcurrency: { default: 0, overrides: {} },
+  localServices: {
+    databaseUrl: 'postgres://postgres@postgres:5432/traffic_manager',
+    redisUrl: 'redis://redis:6379',
+    kafkaBrokers: 'kafka:29092',
+    mongoUrl: 'mongodb://mongo:27017',
+  },
+};
+
+export const stages: Readonly<Record<StageName, StageConfig>> = { dev, prod, local };
+
+export const isStageName = (value: unknown): value is StageName =>
+  typeof value === 'string' && (STAGE_NAMES as readonly string[]).includes(value);
+
+/** The stage named by `-c stage=…` (default dev); an unknown name fails synth with the valid ones. */
+export const stageFromContext = (value: unknown): StageConfig => {
+  const name = value ?? 'dev';
+  if (!isStageName(name)) {
+    throw new Error(`unknown stage ${JSON.stringify(name)}: use -c stage=${STAGE_NAMES.join('|')}`);
+  }
+  return stages[name];
+};
+
+/** Reserved concurrency for one function; 0 (local) means "do not reserve". */
+export const reservedConcurrencyOf = (stage: StageConfig, id: AppFunctionId): number | undefined => {
+  const value = stage.reservedConcurrency.overrides[id] ?? stage.reservedConcurrency.default;
+  return value > 0 ? value : undefined;
+};

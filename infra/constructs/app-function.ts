@@ -1,0 +1,375 @@
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as docdb from 'aws-cdk-lib/aws-docdb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as rds from 'aws-cdk-lib/aws-rds';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { LambdaFunctionSpec } from '#functions/route-table';
+import { type AppFunctionId, reservedConcurrencyOf, type StageConfig } from '#infra/config/stages';
+import type { MskCluster } from '#infra/constructs/msk-cluster';
+import type { ValkeyCache } from '#infra/constructs/valkey-cache';
+import { acknowledge, REASONS } from '#infra/nag';
+import { CA_BUNDLE_LAMBDA_PATH, REPO_ROOT } from '#infra/paths';
+
+/** RDS Proxy for PostgreSQL always listens on 5432, whatever port the instance behind it uses. */
+export const PROXY_PORT = 5432;
+export const SERVICE_NAME = 'traffic-manager';
+export const METRICS_NAMESPACE = 'TrafficManager';
+
+/** A file or folder (relative to the repo root) copied next to the bundle, e.g. migrations/. */
+export interface BundleFile {
+  readonly from: string;
+  /** Path inside the bundle, i.e. under /var/task. */
+  readonly to: string;
+}
+
+export interface AppFunctionProps {
+  readonly stage: StageConfig;
+  readonly functionId: AppFunctionId;
+  readonly spec: LambdaFunctionSpec;
+  /** Omitted on the LocalStack target (community Lambda ignores VPC config; the stores are containers). */
+  readonly vpc?: ec2.IVpc;
+  readonly timeout?: Duration;
+  readonly memorySize?: number;
+  readonly bundleFiles?: readonly BundleFile[];
+}
+
+export interface KafkaAccess {
+  readonly topic: string;
+  /** kafka-cluster:WriteData on the topic (the write path and the outbox relay). */
+  readonly produce?: boolean;
+  /** kafka-cluster:CreateTopic/AlterTopic (the create-topic custom resource). */
+  readonly admin?: boolean;
+}
+
+export interface KafkaConsumerOptions {
+  readonly topic: string;
+  readonly consumerGroup: string;
+  readonly failureQueue: sqs.IQueue;
+  /** ESMs in one poller group share provisioned poller capacity (one always-on cost, not three). */
+  readonly pollerGroupName: string;
+}
+
+export interface LocalServiceUrls {
+  readonly databaseUrl?: string;
+  readonly redisUrl?: string;
+  readonly kafkaBrokers?: string;
+  readonly mongoUrl?: string;
+}
+
+/**
+ * One Lambda with the house defaults: Node.js 22 on arm64, ESM bundle with source maps, active
+ * tracing, its own log group (retention by stage), reserved concurrency (the bulkhead), private
+ * subnets with its own security group, and a role that starts empty. Each `bind…` grants exactly
+ * what the function needs on one resource and sets the environment variables that name it.
+ */
+export class AppFunction extends Construct implements ec2.IConnectable {
+  readonly fn: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly securityGroup?: ec2.SecurityGroup;
+  private readonly stage: StageConfig;
+
+  constructor(scope: Construct, id: string, props: AppFunctionProps) {
+    super(scope, id);
+    const { stage, spec, vpc } = props;
+    this.stage = stage;
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: stage.logRetentionDays,
+      removalPolicy: stage.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    // An empty role plus inline statements instead of the AWS managed Lambda policies: logs go to
+    // this function's own group only.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${SERVICE_NAME} ${stage.name} ${props.functionId}`,
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    if (vpc) {
+      this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+        vpc,
+        allowAllOutbound: false,
+        description: `${props.functionId}: egress to the stores it binds and to AWS APIs`,
+      });
+      this.securityGroup.addEgressRule(
+        ec2.Peer.anyIpv4(),
+        ec2.Port.tcp(443),
+        'AWS APIs: the VPC has no internet route, so 443 reaches only the VPC endpoints',
+      );
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      );
+    }
+
+    const bundleFiles = props.bundleFiles ?? [];
+    this.fn = new NodejsFunction(this, 'Function', {
+      entry: join(REPO_ROOT, spec.entry),
+      handler: spec.handler,
+      description: spec.description,
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      role: this.role,
+      reservedConcurrentExecutions: reservedConcurrencyOf(stage, props.functionId),
+      ...(vpc && this.securityGroup
+        ? {
+            vpc,
+            vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+            securityGroups: [this.securityGroup],
+          }
+        : {}),
+      environment: {
+        STAGE: stage.name,
+        LOG_LEVEL: stage.logLevel,
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        METRICS_BACKEND: 'emf',
+        METRICS_NAMESPACE,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        mainFields: ['module', 'main'],
+        // ESM output still meets CommonJS dependencies that call require().
+        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        // The runtime ships AWS SDK v3; optional native/peer modules of pg and mongodb are never loaded.
+        externalModules: [
+          '@aws-sdk/*',
+          'pg-native',
+          'kerberos',
+          '@mongodb-js/zstd',
+          'snappy',
+          'mongodb-client-encryption',
+          'gcp-metadata',
+          'socks',
+          'aws4',
+        ],
+        ...(bundleFiles.length > 0
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (inputDir: string, outputDir: string) =>
+                  bundleFiles.map((f) => `cp -R "${join(inputDir, f.from)}" "${join(outputDir, f.to)}"`),
+              },
+            }
+          : {}),
+      },
+    });
+
+    acknowledge(this.role, {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: vpc ? `${REASONS.xray}; ${REASONS.vpcEni}` : REASONS.xray,
+    });
+    acknowledge(this.fn, { id: 'AwsSolutions-L1', reason: REASONS.runtime });
+  }
+
+  get connections(): ec2.Connections {
+    return this.fn.connections;
+  }
+
+  get functionName(): string {
+    return this.fn.functionName;
+  }
+
+  addEnvironment(vars: Record<string, string>): this {
+    for (const [key, value] of Object.entries(vars)) this.fn.addEnvironment(key, value);
+    return this;
+  }
+
+  /**
+   * PostgreSQL through RDS Proxy, TLS verified against the proxy's public (ACM) certificate, so no CA
+   * file is bundled. The password is read from the secret; the user name is not a secret.
+   */
+  bindDatabase(
+    proxy: rds.DatabaseProxy,
+    secret: secretsmanager.ISecret,
+    database: { readonly name: string; readonly user: string },
+  ): this {
+    secret.grantRead(this.role);
+    this.connections.allowTo(proxy, ec2.Port.tcp(PROXY_PORT), `${this.node.id} to RDS Proxy`);
+    return this.addEnvironment({
+      DATABASE_HOST: proxy.endpoint,
+      DATABASE_PORT: String(PROXY_PORT),
+      DATABASE_NAME: database.name,
+      DATABASE_USER: database.user,
+      DATABASE_SECRET_ARN: secret.secretArn,
+      DATABASE_SSL: 'verify-full',
+    });
+  }
+
+  /** ElastiCache Valkey over TLS (`rediss://`), AUTH token read from Secrets Manager at cold start. */
+  bindRedis(cache: ValkeyCache, authSecret: secretsmanager.ISecret): this {
+    authSecret.grantRead(this.role);
+    this.connections.allowTo(cache, ec2.Port.tcp(cache.port), `${this.node.id} to Valkey`);
+    return this.addEnvironment({
+      CACHE_BACKEND: 'redis',
+      REDIS_URL: `rediss://${cache.host}:${cache.port}`,
+      REDIS_AUTH_SECRET_ARN: authSecret.secretArn,
+    });
+  }
+
+  /** MSK with IAM auth: bootstrap brokers looked up by ARN; produce and/or administer one topic. */
+  bindKafka(cluster: MskCluster, access: KafkaAccess): this {
+    this.connections.allowTo(cluster, ec2.Port.tcp(9098), `${this.node.id} to MSK (IAM)`);
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kafka:GetBootstrapBrokers', 'kafka:DescribeCluster', 'kafka:DescribeClusterV2'],
+        resources: [cluster.clusterArn],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['kafka-cluster:Connect'], resources: [cluster.clusterArn] }),
+    );
+    const topicActions = ['kafka-cluster:DescribeTopic'];
+    if (access.produce) topicActions.push('kafka-cluster:WriteData');
+    if (access.admin) {
+      topicActions.push(
+        'kafka-cluster:CreateTopic',
+        'kafka-cluster:AlterTopic',
+        'kafka-cluster:DescribeTopicDynamicConfiguration',
+        'kafka-cluster:AlterTopicDynamicConfiguration',
+      );
+    }
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: topicActions, resources: [cluster.topicArn(access.topic)] }),
+    );
+    return this.addEnvironment({
+      KAFKA_AUTH: 'iam',
+      KAFKA_TLS: 'true',
+      MSK_CLUSTER_ARN: cluster.clusterArn,
+      ROUTE_EVENTS_TOPIC: access.topic,
+    });
+  }
+
+  /** DocumentDB 5.0 over TLS, verified with the RDS CA bundle copied into the function package. */
+  bindAuditStore(cluster: docdb.DatabaseCluster, secret: secretsmanager.ISecret): this {
+    secret.grantRead(this.role);
+    const { hostname, port } = cluster.clusterEndpoint;
+    this.connections.allowTo(cluster, ec2.Port.tcp(port), `${this.node.id} to DocumentDB`);
+    return this.addEnvironment({
+      MONGO_URL: `mongodb://${hostname}:${port}/?tls=true&replicaSet=rs0&readPreference=secondaryPreferred&retryWrites=false`,
+      MONGO_SECRET_ARN: secret.secretArn,
+      MONGO_TLS_CA_FILE: CA_BUNDLE_LAMBDA_PATH,
+    });
+  }
+
+  /** Powertools idempotency records: item-level read/write on one table, nothing table-wide. */
+  bindIdempotencyTable(table: dynamodb.ITable): this {
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [table.tableArn],
+      }),
+    );
+    return this.addEnvironment({ IDEMPOTENCY_TABLE: table.tableName });
+  }
+
+  /** Where malformed records are parked (the same queue the event source mappings fail to). */
+  bindFailureQueue(queue: sqs.IQueue): this {
+    queue.grantSendMessages(this.role);
+    return this.addEnvironment({ FAILURE_DESTINATION: 'sqs', FAILURE_QUEUE_URL: queue.queueUrl });
+  }
+
+  /** LocalStack target: the compose containers, plain connections on the private Docker network. */
+  useLocalServices(urls: LocalServiceUrls): this {
+    const vars: Record<string, string> = {};
+    if (urls.databaseUrl) Object.assign(vars, { DATABASE_URL: urls.databaseUrl, DATABASE_SSL: 'disable' });
+    if (urls.redisUrl) Object.assign(vars, { CACHE_BACKEND: 'redis', REDIS_URL: urls.redisUrl });
+    if (urls.kafkaBrokers) Object.assign(vars, { KAFKA_BROKERS: urls.kafkaBrokers, KAFKA_AUTH: 'none' });
+    if (urls.mongoUrl) Object.assign(vars, { MONGO_URL: urls.mongoUrl });
+    return this.addEnvironment(vars);
+  }
+
+  /**
+   * Consume one topic through an MSK event source mapping in its own consumer group: from the start
+   * of the topic, bounded retries, then the batch's metadata goes to the failure queue. Retry and
+   * on-failure controls on Kafka mappings need provisioned pollers.
+   */
+  consumeKafka(cluster: MskCluster, options: KafkaConsumerOptions): lambda.EventSourceMapping {
+    const c = this.stage.consumers;
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kafka:DescribeCluster', 'kafka:DescribeClusterV2', 'kafka:GetBootstrapBrokers'],
+        resources: [cluster.clusterArn],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeClusterDynamicConfiguration'],
+        resources: [cluster.clusterArn],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
+        resources: [cluster.topicArn(options.topic)],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'],
+        resources: [cluster.groupArn(options.consumerGroup)],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:DescribeVpcs', 'ec2:DescribeSecurityGroups'],
+        resources: ['*'],
+      }),
+    );
+    acknowledge(this.role, { id: 'AwsSolutions-IAM5[Resource::*]', reason: REASONS.mskEsmEni });
+
+    return this.fn.addEventSourceMapping('KafkaEventSource', {
+      eventSourceArn: cluster.clusterArn,
+      kafkaTopic: options.topic,
+      kafkaConsumerGroupId: options.consumerGroup,
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: c.batchSize,
+      maxBatchingWindow: Duration.seconds(c.maxBatchingWindowSeconds),
+      retryAttempts: c.retryAttempts,
+      maxRecordAge: Duration.seconds(c.maxRecordAgeSeconds),
+      bisectBatchOnError: true,
+      onFailure: new SqsDlq(options.failureQueue),
+      provisionedPollerConfig: {
+        minimumPollers: c.minPollers,
+        maximumPollers: c.maxPollers,
+        pollerGroupName: options.pollerGroupName,
+      },
+    });
+  }
+}

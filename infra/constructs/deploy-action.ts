@@ -1,0 +1,66 @@
+import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import type { StageConfig } from '#infra/config/stages';
+import type { AppFunction } from '#infra/constructs/app-function';
+import { acknowledge, arnToken, REASONS } from '#infra/nag';
+
+export interface DeployActionProps {
+  readonly stage: StageConfig;
+  /** The deploy function (from `deployFunctions`) that does the work as the Provider's onEvent handler. */
+  readonly handler: AppFunction;
+  readonly resourceType: `Custom::${string}`;
+  /** Passed to the handler as ResourceProperties; a change to any value re-runs it on the next deploy. */
+  readonly properties: Record<string, string | number>;
+  readonly timeout?: Duration;
+}
+
+/**
+ * A CloudFormation custom resource backed by `custom-resources.Provider`: the framework function
+ * (outside the VPC, it answers CloudFormation) invokes the deploy function (inside the VPC, it
+ * reaches the database or the cluster).
+ */
+export class DeployAction extends Construct {
+  readonly resource: CustomResource;
+
+  constructor(scope: Construct, id: string, props: DeployActionProps) {
+    super(scope, id);
+
+    const logGroup = new logs.LogGroup(this, 'ProviderLogs', {
+      retention: props.stage.logRetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Own role instead of the default one with AWSLambdaBasicExecutionRole: logs to this group only.
+    const role = new iam.Role(this, 'ProviderRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Provider framework for ${props.resourceType}`,
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+
+    const provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: props.handler.fn,
+      logGroup,
+      frameworkOnEventRole: role,
+    });
+
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: provider.serviceToken,
+      resourceType: props.resourceType,
+      properties: props.properties,
+      serviceTimeout: props.timeout ?? Duration.minutes(10),
+    });
+    // The handler's security-group rules and grants are children of the AppFunction: wait for all.
+    this.resource.node.addDependency(props.handler);
+
+    const handlerArn = arnToken(props.handler.fn.node.defaultChild as lambda.CfnFunction);
+    acknowledge(role, { id: `AwsSolutions-IAM5[Resource::${handlerArn}:*]`, reason: REASONS.providerInvoke });
+  }
+}

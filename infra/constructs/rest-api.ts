@@ -1,0 +1,166 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import type { FunctionId, HttpRoute } from '#functions/route-table';
+import type { StageConfig } from '#infra/config/stages';
+import type { AppFunction } from '#infra/constructs/app-function';
+import { acknowledge, REASONS } from '#infra/nag';
+
+export interface RestApiProps {
+  readonly stage: StageConfig;
+  readonly apiName: string;
+  readonly routes: readonly HttpRoute[];
+  readonly functions: Readonly<Record<FunctionId, AppFunction>>;
+  /**
+   * Guards every route with `public: false`. Absent until the Security issue (#6) adds the Lambda
+   * authorizer; public routes never get it.
+   */
+  readonly authorizer?: apigw.IAuthorizer;
+}
+
+/**
+ * API Gateway REST API (v1 proxy events) built from the route table: one Lambda proxy integration
+ * per function, one method per route, access and execution logs, X-Ray, stage throttling, and a WAF
+ * web ACL where the target supports it.
+ */
+export class RestApi extends Construct {
+  readonly api: apigw.RestApi;
+  readonly methods: readonly apigw.Method[];
+
+  constructor(scope: Construct, id: string, props: RestApiProps) {
+    super(scope, id);
+    const { stage } = props;
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: stage.logRetentionDays,
+      removalPolicy: stage.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    this.api = new apigw.RestApi(this, 'Api', {
+      restApiName: props.apiName,
+      description: 'Traffic Manager: resolve and manage routes',
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      cloudWatchRole: stage.api.manageAccountLoggingRole,
+      // The account-level logging role outlives this API: other APIs in the region log through it.
+      ...(stage.api.manageAccountLoggingRole ? { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN } : {}),
+      deployOptions: {
+        stageName: stage.name,
+        tracingEnabled: true,
+        metricsEnabled: true,
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        // Full request/response logging would write tenant data and headers to CloudWatch.
+        dataTraceEnabled: false,
+        throttlingRateLimit: stage.api.throttleRatePerSecond,
+        throttlingBurstLimit: stage.api.throttleBurst,
+        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields({
+          caller: false,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: false,
+        }),
+      },
+    });
+    const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole) {
+      acknowledge(cloudWatchRole, {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          'The region-wide API Gateway logging role (AWS::ApiGateway::Account) is the one role AWS documents ' +
+          'with this managed policy; only apigateway.amazonaws.com can assume it',
+      });
+    }
+
+    // Enforces whatever parameters/models a method declares; the handlers still validate with zod.
+    const validator = this.api.addRequestValidator('RequestValidator', {
+      validateRequestParameters: true,
+      validateRequestBody: true,
+    });
+
+    const integrations = new Map<FunctionId, apigw.LambdaIntegration>();
+    const integrationFor = (fn: FunctionId): apigw.LambdaIntegration => {
+      let integration = integrations.get(fn);
+      if (!integration) {
+        integration = new apigw.LambdaIntegration(props.functions[fn].fn, {
+          proxy: true,
+          allowTestInvoke: false,
+        });
+        integrations.set(fn, integration);
+      }
+      return integration;
+    };
+
+    this.methods = props.routes.map((route) => {
+      const guarded = !route.public && props.authorizer !== undefined;
+      const method = this.api.root
+        .resourceForPath(route.path)
+        .addMethod(route.method, integrationFor(route.fn), {
+          requestValidator: validator,
+          ...(guarded
+            ? { authorizer: props.authorizer, authorizationType: apigw.AuthorizationType.CUSTOM }
+            : { authorizationType: apigw.AuthorizationType.NONE }),
+        });
+      if (!guarded) {
+        const reason = route.public ? REASONS.publicHealth : REASONS.authorizer;
+        acknowledge(method, { id: 'AwsSolutions-APIG4', reason }, { id: 'AwsSolutions-COG4', reason });
+      }
+      return method;
+    });
+
+    if (stage.api.waf) {
+      this.attachWebAcl(props.apiName);
+    } else {
+      acknowledge(this.api.deploymentStage, {
+        id: 'AwsSolutions-APIG3',
+        reason: `No WAF on the ${stage.name} stage: community LocalStack has no WAFv2; the AWS stages attach a web ACL`,
+      });
+    }
+  }
+
+  get url(): string {
+    return this.api.url;
+  }
+
+  private attachWebAcl(name: string): void {
+    const visibility = (metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
+      cloudWatchMetricsEnabled: true,
+      sampledRequestsEnabled: true,
+      metricName,
+    });
+    const managed = (ruleName: string, priority: number): wafv2.CfnWebACL.RuleProperty => ({
+      name: ruleName,
+      priority,
+      overrideAction: { none: {} },
+      statement: { managedRuleGroupStatement: { vendorName: 'AWS', name: ruleName } },
+      visibilityConfig: visibility(ruleName),
+    });
+    const acl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility(`${name}-web-acl`),
+      rules: [
+        managed('AWSManagedRulesCommonRuleSet', 0),
+        managed('AWSManagedRulesKnownBadInputsRuleSet', 1),
+        {
+          name: 'RateLimitPerIp',
+          priority: 2,
+          action: { block: {} },
+          // Per source IP over 5 minutes: a coarse flood guard ahead of the stage throttle.
+          statement: { rateBasedStatement: { limit: 20 * 300, aggregateKeyType: 'IP' } },
+          visibilityConfig: visibility('RateLimitPerIp'),
+        },
+      ],
+    });
+    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+      resourceArn: this.api.deploymentStage.stageArn,
+      webAclArn: acl.attrArn,
+    });
+  }
+}

@@ -1,0 +1,275 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { Construct } from 'constructs';
+import {
+  consumerFunctions,
+  deployFunctions,
+  type FunctionId,
+  httpRoutes,
+  type LambdaFunctionSpec,
+  lambdaFunctions,
+  scheduledFunctions,
+} from '#functions/route-table';
+import type { AppFunctionId, StageConfig } from '#infra/config/stages';
+import { AppFunction, type BundleFile } from '#infra/constructs/app-function';
+import { DeployAction, type DeployActionProps } from '#infra/constructs/deploy-action';
+import { RestApi } from '#infra/constructs/rest-api';
+import { CA_BUNDLE_SOURCE, caBundlePresent, MIGRATIONS_DIR, migrationsDir } from '#infra/paths';
+import {
+  DATABASE_NAME,
+  DATABASE_USER,
+  ROUTE_EVENTS_TOPIC,
+  type StatefulStack,
+} from '#infra/stacks/stateful.stack';
+
+/** What a function talks to; each one maps to a `bind…` call (or a compose URL on LocalStack). */
+type Dependency =
+  | 'database'
+  | 'cache'
+  | 'kafkaProducer'
+  | 'kafkaAdmin'
+  | 'auditStore'
+  | 'idempotency'
+  | 'failureQueue';
+
+/**
+ * Every function in the route table must appear here: a new entry without a decision about what it
+ * may reach fails type-checking instead of deploying with too much or too little.
+ */
+export const FUNCTION_DEPENDENCIES: Readonly<Record<AppFunctionId, readonly Dependency[]>> = {
+  resolveRoute: ['database', 'cache'],
+  upsertRoute: ['database', 'cache', 'kafkaProducer', 'idempotency'],
+  setRouteState: ['database', 'cache', 'kafkaProducer', 'idempotency'],
+  health: ['database', 'cache'],
+  auditQuery: ['auditStore'],
+  cacheInvalidation: ['cache', 'failureQueue'],
+  cacheWarming: ['database', 'cache', 'failureQueue'],
+  audit: ['auditStore', 'failureQueue'],
+  outboxRelay: ['database', 'kafkaProducer'],
+  migrate: ['database'],
+  createTopic: ['kafkaAdmin'],
+};
+
+/** Sizing that differs by kind of function; everything else is the AppFunction default. */
+const FUNCTION_SIZING: Partial<Record<AppFunctionId, { timeout: Duration; memorySize?: number }>> = {
+  // More memory is more CPU: the latency-critical read path.
+  resolveRoute: { timeout: Duration.seconds(10), memorySize: 1024 },
+  cacheInvalidation: { timeout: Duration.seconds(60) },
+  cacheWarming: { timeout: Duration.seconds(60) },
+  audit: { timeout: Duration.seconds(60) },
+  // Below the 1-minute schedule, so two runs never overlap (reserved concurrency is 1 as well).
+  outboxRelay: { timeout: Duration.seconds(55) },
+  migrate: { timeout: Duration.minutes(5) },
+  createTopic: { timeout: Duration.minutes(2) },
+};
+
+type DeployFunctionId = keyof typeof deployFunctions;
+type ScheduledFunctionId = keyof typeof scheduledFunctions;
+
+/** The custom resource each deploy function backs; its properties reach the handler as ResourceProperties. */
+const DEPLOY_ACTIONS: Readonly<
+  Record<
+    DeployFunctionId,
+    {
+      readonly id: string;
+      readonly resource: (stage: StageConfig) => Pick<DeployActionProps, 'resourceType' | 'properties'>;
+    }
+  >
+> = {
+  migrate: {
+    id: 'Migrations',
+    resource: () => ({
+      resourceType: 'Custom::Migrations',
+      // The hash re-runs the migrations when migrations/ changes; the folder is copied next to the bundle.
+      properties: { migrationsHash: migrationsHash(), migrationsDir: MIGRATIONS_DIR },
+    }),
+  },
+  createTopic: {
+    id: 'RouteEventsTopic',
+    resource: (stage) => ({
+      resourceType: 'Custom::KafkaTopic',
+      properties: {
+        topic: ROUTE_EVENTS_TOPIC,
+        numPartitions: stage.kafka.partitions,
+        replicationFactor: stage.kafka.replicationFactor,
+      },
+    }),
+  },
+};
+
+const SCHEDULES: Readonly<Record<ScheduledFunctionId, events.Schedule>> = {
+  outboxRelay: events.Schedule.rate(Duration.minutes(1)),
+};
+
+export interface StatelessStackProps extends StackProps {
+  readonly stage: StageConfig;
+  readonly stateful: StatefulStack;
+  /** Absent on the LocalStack target. */
+  readonly vpc?: ec2.IVpc;
+}
+
+/** Fingerprint of migrations/: a new or changed file re-runs the migrate custom resource on deploy. */
+export const migrationsHash = (): string => {
+  const dir = migrationsDir();
+  const hash = createHash('sha256');
+  for (const name of readdirSync(dir).sort()) {
+    hash
+      .update(name)
+      .update('\0')
+      .update(readFileSync(join(dir, name)))
+      .update('\0');
+  }
+  return hash.digest('hex').slice(0, 32);
+};
+
+/**
+ * Code and wiring, redeployed on every change: one Lambda per route-table entry, the REST API,
+ * the MSK consumers, the scheduled outbox relay and the deploy-time custom resources.
+ */
+export class StatelessStack extends Stack {
+  readonly functions: Readonly<Record<AppFunctionId, AppFunction | undefined>>;
+  readonly api: RestApi;
+  readonly consumerMappings: readonly lambda.EventSourceMapping[];
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    const { stage, stateful, vpc } = props;
+    const prefix = `traffic-manager-${stage.name}`;
+    const auditStoreUsers = (Object.keys(FUNCTION_DEPENDENCIES) as AppFunctionId[]).filter((fnId) =>
+      FUNCTION_DEPENDENCIES[fnId].includes('auditStore'),
+    );
+    if (stage.target === 'aws' && !caBundlePresent()) {
+      Annotations.of(this).addWarningV2(
+        'traffic-manager:ca-bundle-missing',
+        `${CA_BUNDLE_SOURCE} is missing: ${auditStoreUsers.join(', ')} cannot verify DocumentDB's TLS certificate`,
+      );
+    }
+
+    const make = (fnId: AppFunctionId, spec: LambdaFunctionSpec): AppFunction => {
+      const deps = FUNCTION_DEPENDENCIES[fnId];
+      const bundleFiles: BundleFile[] = [];
+      if (fnId === 'migrate') bundleFiles.push({ from: MIGRATIONS_DIR, to: MIGRATIONS_DIR });
+      if (stage.target === 'aws' && deps.includes('auditStore') && caBundlePresent()) {
+        bundleFiles.push({ from: CA_BUNDLE_SOURCE, to: 'global-bundle.pem' });
+      }
+      const fn = new AppFunction(this, fnId, {
+        stage,
+        functionId: fnId,
+        spec,
+        vpc,
+        bundleFiles,
+        ...FUNCTION_SIZING[fnId],
+      });
+      this.wire(fn, deps, props);
+      return fn;
+    };
+
+    // HTTP functions and the API.
+    const httpFunctions = Object.fromEntries(
+      Object.entries(lambdaFunctions).map(([fnId, spec]) => [fnId, make(fnId as FunctionId, spec)]),
+    ) as Record<FunctionId, AppFunction>;
+    this.api = new RestApi(this, 'Api', {
+      stage,
+      apiName: prefix,
+      routes: httpRoutes,
+      functions: httpFunctions,
+    });
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Traffic Manager REST API base URL' });
+
+    // Deploy-time custom resources, one per `deployFunctions` entry (independent of each other).
+    const deployActions = {} as Record<DeployFunctionId, DeployAction>;
+    const deployFns = {} as Record<DeployFunctionId, AppFunction>;
+    for (const [fnId, spec] of Object.entries(deployFunctions) as [DeployFunctionId, LambdaFunctionSpec][]) {
+      deployFns[fnId] = make(fnId, spec);
+      deployActions[fnId] = new DeployAction(this, DEPLOY_ACTIONS[fnId].id, {
+        stage,
+        handler: deployFns[fnId],
+        ...DEPLOY_ACTIONS[fnId].resource(stage),
+      });
+    }
+
+    // Scheduled functions (the outbox relay), one EventBridge rule each.
+    const scheduled = {} as Record<ScheduledFunctionId, AppFunction>;
+    for (const [fnId, spec] of Object.entries(scheduledFunctions) as [
+      ScheduledFunctionId,
+      LambdaFunctionSpec,
+    ][]) {
+      scheduled[fnId] = make(fnId, spec);
+      new events.Rule(this, `${fnId}Schedule`, {
+        description: spec.description,
+        schedule: SCHEDULES[fnId],
+        // A missed tick is covered by the next one: no retries that could overlap it.
+        targets: [
+          new targets.LambdaFunction(scheduled[fnId].fn, {
+            retryAttempts: 0,
+            maxEventAge: Duration.minutes(1),
+          }),
+        ],
+      });
+    }
+
+    // MSK consumers, one consumer group each. Community LocalStack has no Kafka event source
+    // mappings: locally the runner (`npm start`) polls the topic for them instead.
+    const consumers: Partial<Record<AppFunctionId, AppFunction>> = {};
+    const mappings: lambda.EventSourceMapping[] = [];
+    const kafka = stateful.stores?.kafka;
+    if (kafka) {
+      for (const [fnId, spec] of Object.entries(consumerFunctions)) {
+        const fn = make(fnId as AppFunctionId, spec);
+        consumers[fnId as AppFunctionId] = fn;
+        const mapping = fn.consumeKafka(kafka, {
+          topic: ROUTE_EVENTS_TOPIC,
+          consumerGroup: spec.consumerGroup,
+          failureQueue: stateful.failureQueue,
+          pollerGroupName: `${prefix}-consumers`,
+        });
+        // Lambda validates the topic when the mapping starts polling.
+        mapping.node.addDependency(deployActions.createTopic.resource);
+        mappings.push(mapping);
+      }
+    }
+    this.consumerMappings = mappings;
+
+    this.functions = { ...httpFunctions, ...deployFns, ...scheduled, ...consumers } as Record<
+      AppFunctionId,
+      AppFunction | undefined
+    >;
+  }
+
+  /** Grants and environment for each dependency: managed stores on AWS, compose URLs on LocalStack. */
+  private wire(fn: AppFunction, deps: readonly Dependency[], props: StatelessStackProps): void {
+    const { stage, stateful } = props;
+    if (deps.includes('idempotency')) fn.bindIdempotencyTable(stateful.idempotencyTable);
+    if (deps.includes('failureQueue')) fn.bindFailureQueue(stateful.failureQueue);
+
+    const stores = stateful.stores;
+    if (!stores) {
+      const local = stage.localServices;
+      if (!local) throw new Error(`stage ${stage.name} has neither managed stores nor localServices`);
+      fn.useLocalServices({
+        databaseUrl: deps.includes('database') ? local.databaseUrl : undefined,
+        redisUrl: deps.includes('cache') ? local.redisUrl : undefined,
+        kafkaBrokers: deps.some((d) => d.startsWith('kafka')) ? local.kafkaBrokers : undefined,
+        mongoUrl: deps.includes('auditStore') ? local.mongoUrl : undefined,
+      });
+      if (deps.some((d) => d.startsWith('kafka'))) fn.addEnvironment({ ROUTE_EVENTS_TOPIC });
+      return;
+    }
+    if (deps.includes('database'))
+      fn.bindDatabase(stores.databaseProxy, stores.databaseSecret, {
+        name: DATABASE_NAME,
+        user: DATABASE_USER,
+      });
+    if (deps.includes('cache')) fn.bindRedis(stores.cache, stores.cache.authSecret);
+    if (deps.includes('kafkaProducer'))
+      fn.bindKafka(stores.kafka, { topic: ROUTE_EVENTS_TOPIC, produce: true });
+    if (deps.includes('kafkaAdmin')) fn.bindKafka(stores.kafka, { topic: ROUTE_EVENTS_TOPIC, admin: true });
+    if (deps.includes('auditStore')) fn.bindAuditStore(stores.auditStore, stores.auditStoreSecret);
+  }
+}

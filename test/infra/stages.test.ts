@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import {
+  consumerFunctions,
+  deployFunctions,
+  lambdaFunctions,
+  scheduledFunctions,
+} from '#functions/route-table';
+import {
+  type AppFunctionId,
+  reservedConcurrencyOf,
+  STAGE_NAMES,
+  stageFromContext,
+  stages,
+} from '#infra/config/stages';
+
+const allFunctionIds = [
+  ...Object.keys(lambdaFunctions),
+  ...Object.keys(consumerFunctions),
+  ...Object.keys(scheduledFunctions),
+  ...Object.keys(deployFunctions),
+] as AppFunctionId[];
+
+describe('stage configuration', () => {
+  it('defines dev, prod and local', () => {
+    expect(Object.keys(stages).sort()).toEqual(['dev', 'local', 'prod']);
+    for (const name of STAGE_NAMES) expect(stages[name].name).toBe(name);
+  });
+
+  it('protects data in prod and lets dev be torn down', () => {
+    expect(stages.prod.protectData).toBe(true);
+    expect(stages.dev.protectData).toBe(false);
+  });
+
+  it('keeps logs longer in prod than in dev', () => {
+    expect(stages.prod.logRetentionDays).toBeGreaterThan(stages.dev.logRetentionDays);
+  });
+
+  it('runs the database, cache and audit store across AZs in prod and on one node in dev', () => {
+    expect(stages.prod.database.multiAz).toBe(true);
+    expect(stages.prod.cache.replicas).toBeGreaterThanOrEqual(1);
+    expect(stages.prod.auditStore.instances).toBeGreaterThanOrEqual(2);
+    expect(stages.dev.database.multiAz).toBe(false);
+    expect(stages.dev.cache.replicas).toBe(0);
+  });
+
+  it('keeps database backups longer in prod than in dev', () => {
+    expect(stages.prod.database.backupRetentionDays).toBeGreaterThanOrEqual(7);
+    expect(stages.prod.database.backupRetentionDays).toBeGreaterThan(stages.dev.database.backupRetentionDays);
+  });
+
+  it.each(STAGE_NAMES)('sizes Kafka so every partition can be replicated (%s)', (name) => {
+    const { kafka, network } = stages[name];
+
+    expect(kafka.brokers % network.maxAzs).toBe(0);
+    expect(kafka.replicationFactor).toBeLessThanOrEqual(kafka.brokers);
+    expect(kafka.partitions).toBeGreaterThanOrEqual(1);
+  });
+
+  it.each(['dev', 'prod'] as const)('reserves concurrency for every function in %s', (name) => {
+    for (const id of allFunctionIds) {
+      expect(reservedConcurrencyOf(stages[name], id), id).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it.each(['dev', 'prod'] as const)('runs one outbox relay at a time in %s', (name) => {
+    expect(reservedConcurrencyOf(stages[name], 'outboxRelay')).toBe(1);
+  });
+
+  it('gives the read path the largest bulkhead in prod', () => {
+    const resolve = reservedConcurrencyOf(stages.prod, 'resolveRoute') ?? 0;
+
+    for (const id of allFunctionIds) {
+      expect(reservedConcurrencyOf(stages.prod, id) ?? 0).toBeLessThanOrEqual(resolve);
+    }
+  });
+
+  it('retries consumer batches a bounded number of times', () => {
+    for (const name of STAGE_NAMES) {
+      const { retryAttempts, maxRecordAgeSeconds } = stages[name].consumers;
+      expect(retryAttempts).toBeGreaterThanOrEqual(0);
+      expect(retryAttempts).toBeLessThanOrEqual(10);
+      expect(maxRecordAgeSeconds).toBeGreaterThanOrEqual(60);
+    }
+  });
+
+  it('points the local stage at the compose services and targets LocalStack', () => {
+    const local = stages.local;
+
+    expect(local.target).toBe('localstack');
+    expect(local.localServices).toEqual({
+      databaseUrl: 'postgres://postgres@postgres:5432/traffic_manager',
+      redisUrl: 'redis://redis:6379',
+      kafkaBrokers: 'kafka:29092',
+      mongoUrl: 'mongodb://mongo:27017',
+    });
+    expect(local.api.waf).toBe(false);
+    expect(stages.dev.localServices).toBeUndefined();
+    expect(stages.prod.localServices).toBeUndefined();
+  });
+
+  it('picks dev when no stage is given and rejects unknown names', () => {
+    expect(stageFromContext(undefined).name).toBe('dev');
+    expect(stageFromContext('prod').name).toBe('prod');
+    expect(() => stageFromContext('qa')).toThrow(/unknown stage "qa": use -c stage=dev\|prod\|local/);
+  });
+});

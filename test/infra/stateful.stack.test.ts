@@ -1,0 +1,239 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { stages } from '#infra/config/stages';
+import { CACHE_PORT } from '#infra/constructs/valkey-cache';
+import { AUDIT_STORE_PORT, DATABASE_INSTANCE_PORT } from '#infra/stacks/stateful.stack';
+import { resourcesOf, synthStage } from './synth.ts';
+
+const stateful = (stage: 'dev' | 'prod' | 'local') => {
+  const { stacks, template } = synthStage(stage);
+  return template(stacks.stateful);
+};
+
+const secretReference = (field: string) =>
+  Match.objectLike({
+    'Fn::Join': ['', ['{{resolve:secretsmanager:', Match.anyValue(), `:SecretString:${field}::}}`]],
+  });
+
+describe('stateful stack: PostgreSQL and RDS Proxy', () => {
+  it('runs PostgreSQL 16, encrypted, private, on a non-default port, with the password from Secrets Manager', () => {
+    stateful('dev').hasResourceProperties('AWS::RDS::DBInstance', {
+      Engine: 'postgres',
+      EngineVersion: Match.stringLikeRegexp('^16'),
+      StorageEncrypted: true,
+      PubliclyAccessible: false,
+      Port: String(DATABASE_INSTANCE_PORT),
+      MasterUserPassword: secretReference('password'),
+      EnableCloudwatchLogsExports: ['postgresql'],
+    });
+  });
+
+  it('requires TLS on every database connection', () => {
+    stateful('dev').hasResourceProperties('AWS::RDS::DBParameterGroup', {
+      Family: 'postgres16',
+      Parameters: { 'rds.force_ssl': '1' },
+    });
+  });
+
+  it('puts RDS Proxy in front with TLS required and secret-based authentication', () => {
+    stateful('dev').hasResourceProperties('AWS::RDS::DBProxy', {
+      EngineFamily: 'POSTGRESQL',
+      RequireTLS: true,
+      Auth: [Match.objectLike({ AuthScheme: 'SECRETS', IAMAuth: 'DISABLED', SecretArn: Match.anyValue() })],
+    });
+  });
+
+  it('lets only RDS Proxy and the rotation function reach the database instance', () => {
+    const template = stateful('dev');
+    const groupOf = (description: string) =>
+      resourcesOf(template, 'AWS::EC2::SecurityGroup').find(([, r]) =>
+        String(r.Properties?.GroupDescription).startsWith(description),
+      )?.[0];
+    const database = groupOf('PostgreSQL instance');
+    const allowed = [groupOf('RDS Proxy'), groupOf('Secrets Manager rotation of the database')];
+
+    const ingress = resourcesOf(template, 'AWS::EC2::SecurityGroupIngress').filter(
+      ([, r]) =>
+        JSON.stringify(r.Properties?.GroupId) === JSON.stringify({ 'Fn::GetAtt': [database, 'GroupId'] }),
+    );
+    expect(ingress).toHaveLength(2);
+    for (const [, rule] of ingress) {
+      const source = (rule.Properties?.SourceSecurityGroupId as { 'Fn::GetAtt'?: string[] } | undefined)?.[
+        'Fn::GetAtt'
+      ]?.[0];
+      expect(allowed).toContain(source);
+    }
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: 'PostgreSQL instance: ingress from RDS Proxy and secret rotation only',
+      SecurityGroupIngress: Match.absent(),
+    });
+  });
+
+  it('rotates the database and audit store credentials every 30 days', () => {
+    const rotations = resourcesOf(stateful('dev'), 'AWS::SecretsManager::RotationSchedule');
+
+    expect(rotations).toHaveLength(2);
+    for (const [, r] of rotations) {
+      expect(r.Properties?.RotationRules).toEqual({ ScheduleExpression: 'rate(30 days)' });
+    }
+  });
+
+  it('is single-AZ, deletable and briefly backed up in dev', () => {
+    const template = stateful('dev');
+
+    template.hasResource('AWS::RDS::DBInstance', {
+      Properties: Match.objectLike({ MultiAZ: false, DeletionProtection: false, BackupRetentionPeriod: 1 }),
+      DeletionPolicy: 'Delete',
+    });
+  });
+
+  it('is Multi-AZ, deletion-protected, snapshotted on delete and backed up for two weeks in prod', () => {
+    stateful('prod').hasResource('AWS::RDS::DBInstance', {
+      Properties: Match.objectLike({
+        MultiAZ: true,
+        DeletionProtection: true,
+        BackupRetentionPeriod: stages.prod.database.backupRetentionDays,
+      }),
+      DeletionPolicy: 'Snapshot',
+      UpdateReplacePolicy: 'Snapshot',
+    });
+  });
+});
+
+describe('stateful stack: ElastiCache', () => {
+  it('requires TLS in transit, encrypts at rest and authenticates with a token from Secrets Manager', () => {
+    stateful('dev').hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+      Engine: 'valkey',
+      TransitEncryptionEnabled: true,
+      TransitEncryptionMode: 'required',
+      AtRestEncryptionEnabled: true,
+      Port: CACHE_PORT,
+      AuthToken: Match.objectLike({
+        'Fn::Join': ['', ['{{resolve:secretsmanager:', Match.anyValue(), ':SecretString:::}}']],
+      }),
+    });
+  });
+
+  it('is one node in dev and Multi-AZ with automatic failover in prod', () => {
+    stateful('dev').hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+      NumCacheClusters: 1,
+      MultiAZEnabled: false,
+    });
+    stateful('prod').hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+      NumCacheClusters: 2,
+      MultiAZEnabled: true,
+      AutomaticFailoverEnabled: true,
+    });
+  });
+});
+
+describe('stateful stack: DocumentDB', () => {
+  it('runs engine 5.0.0 with a parameter group that requires TLS', () => {
+    const template = stateful('dev');
+    const [groupId] = resourcesOf(template, 'AWS::DocDB::DBClusterParameterGroup').map(([id]) => id);
+
+    template.hasResourceProperties('AWS::DocDB::DBClusterParameterGroup', {
+      Family: 'docdb5.0',
+      Parameters: Match.objectLike({ tls: 'enabled' }),
+    });
+    template.hasResourceProperties('AWS::DocDB::DBCluster', {
+      EngineVersion: '5.0.0',
+      DBClusterParameterGroupName: { Ref: groupId },
+      StorageEncrypted: true,
+      Port: AUDIT_STORE_PORT,
+      BackupRetentionPeriod: 7,
+      EnableCloudwatchLogsExports: ['audit'],
+    });
+  });
+
+  it('takes the master user name and password from Secrets Manager', () => {
+    stateful('dev').hasResourceProperties('AWS::DocDB::DBCluster', {
+      MasterUsername: secretReference('username'),
+      MasterUserPassword: secretReference('password'),
+    });
+  });
+
+  it('is deletion-protected and snapshotted on delete in prod only', () => {
+    stateful('dev').hasResource('AWS::DocDB::DBCluster', {
+      Properties: Match.objectLike({ DeletionProtection: false }),
+      DeletionPolicy: 'Delete',
+    });
+    stateful('prod').hasResource('AWS::DocDB::DBCluster', {
+      Properties: Match.objectLike({ DeletionProtection: true }),
+      DeletionPolicy: 'Snapshot',
+    });
+  });
+});
+
+describe('stateful stack: MSK', () => {
+  it('authenticates clients with IAM only and encrypts client and broker traffic', () => {
+    stateful('dev').hasResourceProperties('AWS::MSK::Cluster', {
+      ClientAuthentication: { Sasl: { Iam: { Enabled: true } }, Unauthenticated: { Enabled: false } },
+      EncryptionInfo: { EncryptionInTransit: { ClientBroker: 'TLS', InCluster: true } },
+      EnhancedMonitoring: 'DEFAULT',
+      NumberOfBrokerNodes: stages.dev.kafka.brokers,
+      LoggingInfo: { BrokerLogs: { CloudWatchLogs: Match.objectLike({ Enabled: true }) } },
+    });
+  });
+
+  it('admits the IAM port from the mappings sharing its security group', () => {
+    stateful('dev').hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 9098,
+      ToPort: 9098,
+      SourceSecurityGroupId: Match.anyValue(),
+    });
+  });
+
+  it('is retained on delete in prod', () => {
+    stateful('prod').hasResource('AWS::MSK::Cluster', { DeletionPolicy: 'Retain' });
+    stateful('dev').hasResource('AWS::MSK::Cluster', { DeletionPolicy: 'Delete' });
+  });
+});
+
+describe('stateful stack: idempotency table and failure queue', () => {
+  it('keys idempotency records by id, expires them by TTL and bills on demand', () => {
+    stateful('dev').hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  it('retains and deletion-protects the table in prod only', () => {
+    stateful('prod').hasResource('AWS::DynamoDB::Table', {
+      Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
+      DeletionPolicy: 'Retain',
+    });
+    stateful('dev').hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+
+  it('encrypts the failure queue and refuses requests without TLS', () => {
+    const template = stateful('dev');
+
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('creates only the table and the queue on the LocalStack target', () => {
+    const template = stateful('local');
+
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.resourceCountIs('AWS::SQS::Queue', 1);
+    for (const type of ['AWS::RDS::DBInstance', 'AWS::ElastiCache::ReplicationGroup', 'AWS::MSK::Cluster']) {
+      template.resourceCountIs(type, 0);
+    }
+    template.resourceCountIs('AWS::DocDB::DBCluster', 0);
+  });
+});

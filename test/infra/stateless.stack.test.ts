@@ -1,0 +1,402 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { describe, expect, it } from 'vitest';
+import {
+  consumerFunctions,
+  deployFunctions,
+  httpRoutes,
+  lambdaFunctions,
+  scheduledFunctions,
+} from '#functions/route-table';
+import { type AppFunctionId, reservedConcurrencyOf, stages } from '#infra/config/stages';
+import type { AppFunction } from '#infra/constructs/app-function';
+import { RestApi } from '#infra/constructs/rest-api';
+import { FUNCTION_DEPENDENCIES } from '#infra/stacks/stateless.stack';
+import { logicalIdOf, resourcesOf, synthStage } from './synth.ts';
+
+type Env = Record<string, unknown>;
+
+const stateless = (stage: 'dev' | 'prod' | 'local') => {
+  const synthesized = synthStage(stage);
+  const stack = synthesized.stacks.stateless;
+  const template = synthesized.template(stack);
+  const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Env }>;
+  const fnResource = (id: AppFunctionId) => {
+    const fn = stack.functions[id];
+    if (!fn) throw new Error(`${stage} has no ${id} function`);
+    const resource = resources[logicalIdOf(fn.fn, stack)];
+    if (!resource) throw new Error(`no resource for ${id}`);
+    return resource.Properties;
+  };
+  const envOf = (id: AppFunctionId) => (fnResource(id).Environment as { Variables: Env }).Variables;
+  return { stack, template, resources, fnResource, envOf };
+};
+
+const allIds = (stage: 'dev' | 'prod' | 'local') =>
+  Object.entries(synthStage(stage).stacks.stateless.functions).flatMap(([id, fn]) =>
+    fn ? [id as AppFunctionId] : [],
+  );
+
+describe('stateless stack: functions', () => {
+  it('creates one Lambda per route-table entry', () => {
+    const { stack } = stateless('dev');
+
+    const expected = [
+      ...Object.keys(lambdaFunctions),
+      ...Object.keys(consumerFunctions),
+      ...Object.keys(scheduledFunctions),
+      ...Object.keys(deployFunctions),
+    ].sort();
+    expect(allIds('dev').sort()).toEqual(expected);
+    expect(Object.keys(FUNCTION_DEPENDENCIES).sort()).toEqual(expected);
+    expect(Object.values(stack.functions).every((fn) => fn !== undefined)).toBe(true);
+  });
+
+  it.each(['dev', 'prod'] as const)(
+    'runs every function on Node.js 22, arm64, traced, in private subnets (%s)',
+    (stage) => {
+      const { fnResource, resources } = stateless(stage);
+
+      for (const id of allIds(stage)) {
+        const fn = fnResource(id);
+        expect(fn.Runtime, id).toBe('nodejs22.x');
+        expect(fn.Architectures, id).toEqual(['arm64']);
+        expect(fn.TracingConfig, id).toEqual({ Mode: 'Active' });
+        expect(fn.ReservedConcurrentExecutions, id).toBe(reservedConcurrencyOf(stages[stage], id));
+        const vpc = fn.VpcConfig as {
+          SecurityGroupIds: { 'Fn::GetAtt': [string, string] }[];
+          SubnetIds: unknown[];
+        };
+        expect(vpc.SubnetIds, id).toHaveLength(2);
+        // Its own security group, created for this function alone.
+        expect(vpc.SecurityGroupIds, id).toHaveLength(1);
+        const sgId = vpc.SecurityGroupIds[0]?.['Fn::GetAtt'][0] ?? '';
+        expect(resources[sgId]?.Type, id).toBe('AWS::EC2::SecurityGroup');
+        expect(sgId.startsWith(id), `${id} security group ${sgId}`).toBe(true);
+        // Its own log group, with the stage's retention.
+        const logGroup = (fn.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+        expect(resources[logGroup]?.Properties.RetentionInDays, id).toBe(stages[stage].logRetentionDays);
+      }
+    },
+  );
+
+  it('sets the configuration every function reads', () => {
+    const { envOf } = stateless('dev');
+
+    for (const id of allIds('dev')) {
+      expect(envOf(id), id).toMatchObject({
+        STAGE: 'dev',
+        LOG_LEVEL: 'DEBUG',
+        METRICS_BACKEND: 'emf',
+        METRICS_NAMESPACE: 'TrafficManager',
+        POWERTOOLS_SERVICE_NAME: 'traffic-manager',
+      });
+    }
+  });
+
+  it('points database users at RDS Proxy over verified TLS', () => {
+    const { envOf } = stateless('dev');
+
+    for (const id of allIds('dev').filter((i) => FUNCTION_DEPENDENCIES[i].includes('database'))) {
+      expect(envOf(id), id).toMatchObject({
+        DATABASE_HOST: { 'Fn::ImportValue': expect.stringContaining('DatabaseProxy') },
+        DATABASE_PORT: '5432',
+        DATABASE_NAME: 'traffic_manager',
+        DATABASE_USER: 'tm_admin',
+        DATABASE_SSL: 'verify-full',
+      });
+      expect(envOf(id).DATABASE_SECRET_ARN, id).toBeDefined();
+      expect(envOf(id).DATABASE_URL, id).toBeUndefined();
+    }
+  });
+
+  it('wires the cache, Kafka, audit store, idempotency table and failure queue by binding', () => {
+    const { envOf } = stateless('dev');
+
+    const resolve = envOf('resolveRoute');
+    expect(resolve.CACHE_BACKEND).toBe('redis');
+    expect(JSON.stringify(resolve.REDIS_URL)).toMatch(/"rediss:\/\/".*":6380"/);
+    expect(resolve.REDIS_AUTH_SECRET_ARN).toBeDefined();
+    expect(resolve.KAFKA_AUTH).toBeUndefined();
+
+    expect(envOf('upsertRoute')).toMatchObject({
+      KAFKA_AUTH: 'iam',
+      KAFKA_TLS: 'true',
+      ROUTE_EVENTS_TOPIC: 'route-events',
+    });
+    expect(envOf('upsertRoute').MSK_CLUSTER_ARN).toBeDefined();
+    expect(envOf('upsertRoute').IDEMPOTENCY_TABLE).toBeDefined();
+    expect(envOf('outboxRelay')).toMatchObject({ KAFKA_AUTH: 'iam', KAFKA_TLS: 'true' });
+
+    const audit = envOf('auditQuery');
+    expect(JSON.stringify(audit.MONGO_URL)).toContain(
+      '/?tls=true&replicaSet=rs0&readPreference=secondaryPreferred&retryWrites=false',
+    );
+    expect(audit.MONGO_TLS_CA_FILE).toBe('/var/task/global-bundle.pem');
+    expect(audit.MONGO_SECRET_ARN).toBeDefined();
+
+    for (const id of Object.keys(consumerFunctions) as AppFunctionId[]) {
+      expect(envOf(id), id).toMatchObject({
+        FAILURE_DESTINATION: 'sqs',
+        FAILURE_QUEUE_URL: { 'Fn::ImportValue': expect.stringContaining('FailureQueue') },
+      });
+    }
+  });
+
+  it('puts secrets in the environment as Secrets Manager ARNs only', () => {
+    const { envOf } = stateless('prod');
+
+    for (const id of allIds('prod')) {
+      const env = envOf(id);
+      for (const [key, value] of Object.entries(env)) {
+        const text = JSON.stringify(value);
+        expect(key, id).not.toMatch(/PASSWORD|TOKEN|SECRET$|_KEY$/);
+        // A dynamic reference would resolve the secret's value into plain configuration.
+        expect(text, `${id} ${key}`).not.toContain('resolve:secretsmanager');
+        expect(text, `${id} ${key}`).not.toMatch(/:\/\/[^/"]*:[^/"]*@/);
+        if (key.endsWith('_SECRET_ARN')) {
+          // Cross-stack reference to a secret's Ref (its ARN) in the stateful stack.
+          expect(text, `${id} ${key}`).toMatch(
+            /"Fn::ImportValue":"TrafficManager-prod-Stateful:ExportsOutputRef[A-Za-z0-9]*(Secret|AuthToken)/,
+          );
+        }
+      }
+    }
+  });
+});
+
+describe('stateless stack: REST API', () => {
+  it('is a REST API with one method per route, each proxying to its function', () => {
+    const { template, stack } = stateless('dev');
+    const methods = resourcesOf(template, 'AWS::ApiGateway::Method');
+
+    template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
+    expect(methods).toHaveLength(httpRoutes.length);
+    for (const route of httpRoutes) {
+      const fnLogicalId = logicalIdOf((stack.functions[route.fn] as AppFunction).fn, stack);
+      const matching = methods.filter(([, m]) => {
+        const uri = JSON.stringify((m.Properties?.Integration as { Uri?: unknown } | undefined)?.Uri);
+        return m.Properties?.HttpMethod === route.method && uri.includes(fnLogicalId);
+      });
+      expect(matching.length, `${route.method} ${route.path}`).toBeGreaterThanOrEqual(1);
+    }
+    template.allResourcesProperties('AWS::ApiGateway::Method', {
+      Integration: Match.objectLike({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' }),
+    });
+  });
+
+  it('logs access and errors, traces and throttles the stage', () => {
+    stateless('dev').template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'dev',
+      TracingEnabled: true,
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      MethodSettings: [
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+          ThrottlingRateLimit: stages.dev.api.throttleRatePerSecond,
+          ThrottlingBurstLimit: stages.dev.api.throttleBurst,
+        }),
+      ],
+    });
+  });
+
+  it('attaches a WAF web ACL on AWS stages only', () => {
+    stateless('prod').template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+    stateless('local').template.resourceCountIs('AWS::WAFv2::WebACL', 0);
+  });
+
+  it('guards non-public routes, and only those, once an authorizer is given', () => {
+    const stack = new Stack(new App({ builtinCloudFormationValidation: false }));
+    const fn = new lambda.Function(stack, 'Fn', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('export const handler = async () => ({})'),
+    });
+    const authorizer = new apigw.TokenAuthorizer(stack, 'Authorizer', { handler: fn });
+    const functions = Object.fromEntries(Object.keys(lambdaFunctions).map((id) => [id, { fn }])) as never;
+
+    new RestApi(stack, 'Api', {
+      stage: stages.local,
+      apiName: 'test',
+      routes: httpRoutes,
+      functions,
+      authorizer,
+    });
+
+    const methods = Template.fromStack(stack).findResources('AWS::ApiGateway::Method');
+    const custom = Object.values(methods).filter((m) => m.Properties.AuthorizationType === 'CUSTOM');
+    expect(custom).toHaveLength(httpRoutes.filter((r) => !r.public).length);
+    expect(Object.values(methods).length - custom.length).toBe(httpRoutes.filter((r) => r.public).length);
+  });
+
+  it('outputs the API URL', () => {
+    stateless('dev').template.hasOutput('ApiUrl', { Value: Match.anyValue() });
+  });
+});
+
+describe('stateless stack: consumers, relay and deploy actions', () => {
+  it('maps each consumer to the topic in its own consumer group, from the start, with bounded retries', () => {
+    const { template, stack } = stateless('dev');
+    const c = stages.dev.consumers;
+
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', Object.keys(consumerFunctions).length);
+    for (const [id, spec] of Object.entries(consumerFunctions)) {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: logicalIdOf((stack.functions[id as AppFunctionId] as AppFunction).fn, stack) },
+        EventSourceArn: Match.anyValue(),
+        Topics: ['route-events'],
+        AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: spec.consumerGroup },
+        StartingPosition: 'TRIM_HORIZON',
+        BatchSize: c.batchSize,
+        MaximumBatchingWindowInSeconds: c.maxBatchingWindowSeconds,
+        MaximumRetryAttempts: c.retryAttempts,
+        MaximumRecordAgeInSeconds: c.maxRecordAgeSeconds,
+        BisectBatchOnFunctionError: true,
+        DestinationConfig: {
+          OnFailure: {
+            Destination: {
+              'Fn::ImportValue': Match.stringLikeRegexp('Stateful:ExportsOutputFnGetAttFailureQueue'),
+            },
+          },
+        },
+        ProvisionedPollerConfig: Match.objectLike({
+          MinimumPollers: c.minPollers,
+          MaximumPollers: c.maxPollers,
+        }),
+      });
+    }
+  });
+
+  it('lets consumers read only their topic and their own group', () => {
+    const { template } = stateless('dev');
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+
+    for (const spec of Object.values(consumerFunctions)) {
+      expect(policies).toContain(`/${spec.consumerGroup}"`);
+    }
+    expect(policies).toContain('/route-events"');
+    expect(policies).not.toMatch(/kafka-cluster:\*|"kafka:\*"/);
+  });
+
+  it('runs the outbox relay every minute without overlapping retries', () => {
+    const { template, stack } = stateless('dev');
+
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [logicalIdOf((stack.functions.outboxRelay as AppFunction).fn, stack), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        }),
+      ],
+    });
+  });
+
+  it('creates the topic and applies migrations through Provider-backed custom resources', () => {
+    const { template } = stateless('dev');
+
+    template.hasResourceProperties('Custom::KafkaTopic', {
+      ServiceToken: Match.anyValue(),
+      topic: 'route-events',
+      numPartitions: stages.dev.kafka.partitions,
+      replicationFactor: stages.dev.kafka.replicationFactor,
+    });
+    template.hasResourceProperties('Custom::Migrations', {
+      ServiceToken: Match.anyValue(),
+      migrationsDir: 'migrations',
+      migrationsHash: Match.stringLikeRegexp('^[0-9a-f]{32}$'),
+    });
+    // The Provider framework's own function, one per custom resource, outside the VPC.
+    const frameworks = resourcesOf(template, 'AWS::Lambda::Function').filter(([, f]) =>
+      String(f.Properties?.Description ?? '').includes('AWS CDK resource provider framework'),
+    );
+    expect(frameworks).toHaveLength(2);
+    for (const [, f] of frameworks) expect(f.Properties?.VpcConfig).toBeUndefined();
+  });
+});
+
+describe('stateless stack: IAM', () => {
+  /** Actions AWS only authorizes on Resource "*", and why they are here. */
+  const WILDCARD_EXCEPTIONS: Record<string, string> = {
+    'xray:PutTraceSegments': 'active tracing; X-Ray has no resource-level permissions',
+    'xray:PutTelemetryRecords': 'active tracing; X-Ray has no resource-level permissions',
+    'ec2:CreateNetworkInterface': 'Lambda VPC ENIs',
+    'ec2:DescribeNetworkInterfaces': 'Lambda VPC ENIs',
+    'ec2:DescribeSubnets': 'Lambda VPC ENIs',
+    'ec2:DeleteNetworkInterface': 'Lambda VPC ENIs',
+    'ec2:AssignPrivateIpAddresses': 'Lambda VPC ENIs',
+    'ec2:UnassignPrivateIpAddresses': 'Lambda VPC ENIs',
+    'ec2:DescribeVpcs': 'MSK event source mapping network discovery',
+    'ec2:DescribeSecurityGroups': 'MSK event source mapping network discovery',
+  };
+
+  type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+  const wildcardActions = (stage: 'dev' | 'prod' | 'local') => {
+    const { stacks, template } = synthStage(stage);
+    const all = [stacks.network, stacks.stateful, stacks.stateless, stacks.observability].flatMap((s) => {
+      if (!s) return [];
+      const policies = template(s).findResources('AWS::IAM::Policy');
+      const roles = template(s).findResources('AWS::IAM::Role');
+      return [
+        ...Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]),
+        ...Object.values(roles).flatMap((r) =>
+          ((r.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]).flatMap(
+            (p) => p.PolicyDocument.Statement,
+          ),
+        ),
+      ];
+    });
+    return new Set(
+      all
+        .filter((s) => s.Effect === 'Allow' && [s.Resource].flat().includes('*'))
+        .flatMap((s) => [s.Action].flat()),
+    );
+  };
+
+  it.each(['dev', 'prod', 'local'] as const)(
+    'allows Resource "*" only for the actions AWS requires it for (%s)',
+    (stage) => {
+      const actions = wildcardActions(stage);
+
+      for (const action of actions) expect(Object.keys(WILDCARD_EXCEPTIONS), action).toContain(action);
+    },
+  );
+
+  it('uses every listed exception on the AWS target (the list is not stale)', () => {
+    expect([...wildcardActions('dev')].sort()).toEqual(Object.keys(WILDCARD_EXCEPTIONS).sort());
+  });
+
+  it('never grants a wildcard action', () => {
+    const { template } = stateless('prod');
+
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toMatch(/"[a-z0-9-]+:\*"/);
+  });
+});
+
+describe('stateless stack on LocalStack', () => {
+  it('points the functions at the compose containers, outside any VPC', () => {
+    const { envOf, fnResource } = stateless('local');
+
+    expect(fnResource('resolveRoute').VpcConfig).toBeUndefined();
+    expect(fnResource('resolveRoute').ReservedConcurrentExecutions).toBeUndefined();
+    expect(envOf('resolveRoute')).toMatchObject({
+      DATABASE_URL: 'postgres://postgres@postgres:5432/traffic_manager',
+      DATABASE_SSL: 'disable',
+      REDIS_URL: 'redis://redis:6379',
+    });
+    expect(envOf('upsertRoute')).toMatchObject({ KAFKA_BROKERS: 'kafka:29092', KAFKA_AUTH: 'none' });
+    expect(envOf('auditQuery')).toMatchObject({ MONGO_URL: 'mongodb://mongo:27017' });
+  });
+
+  it('leaves the consumers to the local runner: no Kafka event source mappings', () => {
+    const { template, stack } = stateless('local');
+
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+    expect(stack.functions.cacheInvalidation).toBeUndefined();
+  });
+});
