@@ -33,8 +33,9 @@ Object.assign(process.env, {
 const { ensureDatabase, migrateUp } = await import('#shared/adapters/postgres/migrate');
 await ensureDatabase(DB);
 await migrateUp(DB);
-const { getKafka, closeEventClients } = await import('#shared/composition/event-clients');
-const { closeClients, getPgPool } = await import('#shared/composition/clients');
+const { closeAllClients } = await import('#shared/composition/shutdown');
+const { getKafka } = await import('#shared/composition/publish-clients');
+const { getPgPool } = await import('#shared/composition/clients');
 const { ensureTopic } = await import('#shared/adapters/kafka/topic-admin.kafka');
 const { consumerFunctions } = await import('#functions/route-table');
 const { startEventSourcePoller } = await import('../scripts/local/event-source-poller.ts');
@@ -197,8 +198,7 @@ const throughput = Object.fromEntries(
 
 await poller.stop();
 await relay.stop();
-await closeEventClients();
-await closeClients();
+await closeAllClients();
 
 const report = {
   run_at: new Date().toISOString(),

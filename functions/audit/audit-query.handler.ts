@@ -1,4 +1,4 @@
-import { getAuditStore } from '#shared/composition/event-clients';
+import { getAuditStore } from '#shared/composition/audit-clients';
 import { EndpointNotFoundError } from '#shared/domain/errors';
 import { json } from '#shared/middleware/http';
 import { httpHandler } from '#shared/middleware/http-handler';

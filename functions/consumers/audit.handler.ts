@@ -1,4 +1,5 @@
-import { getFailureDestination, getRecordAuditDeps } from '#shared/composition/event-clients';
+import { getRecordAuditDeps } from '#shared/composition/audit-clients';
+import { getFailureDestination } from '#shared/composition/event-clients';
 import { mskHandler } from '#shared/middleware/msk-handler';
 import { recordAudit } from '#shared/use-cases/record-audit.use-case';
 

@@ -1,7 +1,7 @@
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import * as z from 'zod';
 import { ensureTopic } from '#shared/adapters/kafka/topic-admin.kafka';
-import { getKafka } from '#shared/composition/event-clients';
+import { getKafka } from '#shared/composition/publish-clients';
 import { getConfig } from '#shared/config/config';
 import { logger, runWithCorrelationId } from '#shared/observability/logger';
 import type { ProviderResponse } from './migrate.handler.ts';

@@ -1,4 +1,4 @@
-import { getRelayDeps } from '#shared/composition/event-clients';
+import { getRelayDeps } from '#shared/composition/publish-clients';
 import { getConfig } from '#shared/config/config';
 import { scheduledHandler } from '#shared/middleware/scheduled-handler';
 import { logger } from '#shared/observability/logger';

@@ -1,5 +1,5 @@
 import { getRouteCache, getRouteRepository, reportCacheError } from '#shared/composition/clients';
-import { getAfterCommitPublisher } from '#shared/composition/event-clients';
+import { getAfterCommitPublisher } from '#shared/composition/publish-clients';
 import { getConfig } from '#shared/config/config';
 import type { ChangeRouteDeps } from '#shared/use-cases/change-route.use-case';
 

@@ -1,4 +1,4 @@
-import { getRelayDeps } from '#shared/composition/event-clients';
+import { getRelayDeps } from '#shared/composition/publish-clients';
 import { relayOutbox } from '#shared/use-cases/relay-outbox.use-case';
 
 export interface OutboxRelayLoop {

@@ -84,7 +84,8 @@ Object.assign(process.env, {
 
 // Imported only now: these modules read the configuration set above.
 const { ensureDatabase, migrateUp } = await import('#shared/adapters/postgres/migrate');
-const { closeClients, getDynamoClient } = await import('#shared/composition/clients');
+const { getDynamoClient } = await import('#shared/composition/clients');
+const { closeAllClients } = await import('#shared/composition/shutdown');
 const { getConfig } = await import('#shared/config/config');
 const { ensureIdempotencyTable } = await import('#shared/adapters/idempotency/idempotency-table');
 const { prometheusRegistry } = await import('#shared/observability/metrics');
@@ -118,7 +119,7 @@ say(`API listening on ${api.url} (try: curl ${api.url}/health/ready)`);
 
 // ---- events (issue 3): topic, outbox relay loop, and the consumers behind the MSK-like poller ---------
 const startEvents = async (): Promise<() => Promise<void>> => {
-  const { getKafka, closeEventClients } = await import('#shared/composition/event-clients');
+  const { getKafka } = await import('#shared/composition/publish-clients');
   const { ensureTopic } = await import('#shared/adapters/kafka/topic-admin.kafka');
   const { consumerFunctions } = await import('#functions/route-table');
   const { startOutboxRelayLoop } = await import('./outbox-relay-loop.ts');
@@ -160,7 +161,6 @@ const startEvents = async (): Promise<() => Promise<void>> => {
   return async () => {
     await poller.stop();
     await relay.stop();
-    await closeEventClients();
   };
 };
 // Started in the background: the API serves at once, and a Kafka problem degrades events, not the API.
@@ -178,7 +178,7 @@ const shutdown = async (signal: string) => {
   say(`${signal}: draining (readiness now 503, ${api.inFlight()} in flight)`);
   const { drained, abandoned } = await api.drain(runnerEnv.SHUTDOWN_DEADLINE_MS);
   await stopEvents(); // events (issue 3): consumers and relay stop before the pools close
-  await closeClients();
+  await closeAllClients();
   for (const stop of stops.reverse()) await stop().catch(() => {});
   say(
     drained

@@ -9,8 +9,7 @@ import { handler as warming } from '#functions/consumers/cache-warming.handler';
 import { MongoAuditStore } from '#shared/adapters/mongo/audit-store.mongo';
 import { createMongoClient } from '#shared/adapters/mongo/mongo-client.mongo';
 import { PgRouteRepository } from '#shared/adapters/postgres/route-repository.pg';
-import { closeClients } from '#shared/composition/clients';
-import { closeEventClients } from '#shared/composition/event-clients';
+import { closeAllClients } from '#shared/composition/shutdown';
 import { getConfig } from '#shared/config/config';
 import { cacheKeyOf, decodeEntry } from '#shared/domain/cache-entry';
 import { DependencyUnavailableError } from '#shared/domain/errors';
@@ -34,7 +33,7 @@ const ctx = { changedBy: 'consumer-test', correlationId: 'req-consumers' };
 
 afterAll(async () => {
   await mongo.db(mongoDatabase).dropDatabase();
-  await Promise.all([mongo.close(), redis.quit(), pool.end(), closeEventClients(), closeClients()]);
+  await Promise.all([mongo.close(), redis.quit(), pool.end(), closeAllClients()]);
 });
 
 const cached = async (key: RouteKey) => {

@@ -4,7 +4,7 @@ import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { handler as createTopic } from '#functions/deploy/create-topic.handler';
 import { handler as migrate } from '#functions/deploy/migrate.handler';
-import { getKafka } from '#shared/composition/event-clients';
+import { getKafka } from '#shared/composition/publish-clients';
 import { deleteTestTopic, sharedKafkaBrokers, uniqueTopic } from '#test/support/kafka';
 
 const context = { awsRequestId: 'deploy-test' } as Context;

@@ -1,0 +1,110 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { bulkhead, ConsecutiveBreaker, circuitBreaker, handleAll, wrap } from 'cockatiel';
+import type { Kafka } from 'kafkajs';
+import { KafkaEventPublisher } from '#shared/adapters/kafka/event-publisher.kafka';
+import { createKafka, resolveBrokers } from '#shared/adapters/kafka/kafka-client.kafka';
+import { PgOutboxStore } from '#shared/adapters/postgres/outbox-store.pg';
+import { getConfig } from '#shared/config/config';
+import { DependencyUnavailableError } from '#shared/domain/errors';
+import type { RouteWriteResult } from '#shared/domain/route';
+import { logger } from '#shared/observability/logger';
+import { appMetrics } from '#shared/observability/metrics';
+import type { EventPublisher } from '#shared/ports/event-publisher.port';
+import type { OutboxStore } from '#shared/ports/outbox.port';
+import {
+  type PublishAfterCommitDeps,
+  type PublishOutboxDeps,
+  publishAfterCommit,
+} from '#shared/use-cases/publish-outbox.use-case';
+import type { RelayOutboxDeps } from '#shared/use-cases/relay-outbox.use-case';
+import { getPgPool } from './clients.ts';
+
+/**
+ * The publishing side of the events (Kafka, the outbox), built lazily once per container: what the write
+ * functions and the relay need, without the consumers' audit store or failure destination.
+ */
+let kafka: Promise<Kafka> | undefined;
+let publisher: KafkaEventPublisher | undefined;
+let outbox: OutboxStore | undefined;
+
+/** Bootstrap brokers are resolved once per container (GetBootstrapBrokers on MSK); retried after a failure. */
+export const getKafka = (): Promise<Kafka> => {
+  kafka ??= (async () => {
+    const k = getConfig().kafka;
+    return createKafka(k, await resolveBrokers(k));
+  })().catch((err) => {
+    kafka = undefined;
+    throw new DependencyUnavailableError('kafka', 'kafka bootstrap brokers unavailable', { cause: err });
+  });
+  return kafka;
+};
+
+export const getEventPublisher = (): EventPublisher => {
+  publisher ??= new KafkaEventPublisher(getKafka, getConfig().kafka.topic);
+  return publisher;
+};
+
+export const getOutboxStore = (): OutboxStore => {
+  outbox ??= new PgOutboxStore(getPgPool());
+  return outbox;
+};
+
+let lastPublishWarning = 0;
+
+const publishDeps = (): PublishOutboxDeps => ({
+  outbox: getOutboxStore(),
+  publisher: getEventPublisher(),
+  publishTimeoutMs: getConfig().kafka.publishTimeoutMs,
+  onPublished: (events) => appMetrics.eventsPublished(events.length),
+  onPublishFailed: (count, err) => {
+    appMetrics.eventsPublishFailed(count);
+    appMetrics.dependencyError('kafka');
+    const now = Date.now();
+    if (now - lastPublishWarning < 1000) return;
+    lastPublishWarning = now;
+    const cause = err instanceof DependencyUnavailableError && err.cause instanceof Error ? err.cause : err;
+    logger.warn('publishing outbox events failed; they stay in the outbox', { count, error: String(cause) });
+  },
+});
+
+/**
+ * The write path's after-commit hook. It is awaited before the response, bounded by PUBLISH_TIMEOUT_MS:
+ * in Lambda a frozen container cannot finish a background publish, and one code path for Lambda and the
+ * local runner keeps the behaviour the same. While Kafka fails, a circuit breaker skips the attempt
+ * altogether (writes pay nothing), and a bulkhead caps concurrent publishes, each of which holds a pooled
+ * connection, so they can never starve the writes themselves. Whatever is skipped is in the outbox
+ * already; the relay publishes it.
+ */
+export const getAfterCommitPublisher = (): ((result: RouteWriteResult) => Promise<void>) => {
+  const { database } = getConfig();
+  const breaker = circuitBreaker(handleAll, { halfOpenAfter: 2000, breaker: new ConsecutiveBreaker(3) });
+  const policy = wrap(bulkhead(Math.max(1, Math.floor(database.poolMax / 2)), 0), breaker);
+  const deps: PublishAfterCommitDeps = {
+    ...publishDeps(),
+    guard: (fn) => policy.execute(() => fn()),
+    onSkipped: (reason) => logger.debug('after-commit publish skipped; the relay will publish', { reason }),
+  };
+  return (result) => publishAfterCommit(deps, result);
+};
+
+export const getRelayDeps = (): RelayOutboxDeps => {
+  const { relay } = getConfig();
+  return {
+    ...publishDeps(),
+    batchSize: relay.batchSize,
+    pollIntervalMs: relay.pollIntervalMs,
+    now: Date.now,
+    sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => {}),
+    onBacklog: (b) => appMetrics.outboxBacklog(b.count, b.oldestAgeSeconds),
+    onError: (err) => logger.debug('relay round failed; retrying at the next poll', { error: String(err) }),
+  };
+};
+
+/** Closes the producer (local runner shutdown, tests). */
+export const closePublishClients = async (): Promise<void> => {
+  const p = publisher;
+  kafka = undefined;
+  publisher = undefined;
+  outbox = undefined;
+  await p?.close();
+};
