@@ -140,6 +140,21 @@ export const readinessProbes = (): ReadinessProbe[] => {
         return { backend: routeCache.name };
       },
     },
+    // Informational: events queue up in the outbox while Kafka or the audit store is away. Loaded on first
+    // check so the request functions' cold starts do not pay for the drivers.
+    {
+      name: 'kafka',
+      critical: false,
+      check: async () => (await import('./publish-clients.ts')).pingKafka(),
+    },
+    {
+      name: 'audit_store',
+      critical: false,
+      check: async () => {
+        await (await import('./audit-clients.ts')).getAuditStore().ping();
+        return { database: getConfig().mongo.database };
+      },
+    },
   ];
 };
 

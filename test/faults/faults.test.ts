@@ -145,6 +145,9 @@ describe('fault injection', () => {
   it('Kafka down during 500 writes: all 2xx; after restart every event is audited exactly once and caches agree', async () => {
     const base = uniqueRouteKey();
     await sys.killKafka();
+    const ready = await call('GET', '/health/ready');
+    expect(ready).toMatchObject({ status: 200, json: { checks: { kafka: { status: 'unhealthy' } } } });
+    expect(ready.ms).toBeLessThan(1000);
     const writes = await burst(500, 20, (i) =>
       create({ ...base, version: `v${i}` }, `https://k.example.com/${i}`),
     );
@@ -179,7 +182,14 @@ describe('fault injection', () => {
     await sys.killMongo();
     const writes = await burst(100, 10, (i) => create({ ...base, version: `v${i}` }));
     expect(writes.every((w) => w.status === 201)).toBe(true);
-    await new Promise((r) => setTimeout(r, 2000)); // the consumer meets the outage and retries
+    const ready = await call('GET', '/health/ready');
+    expect(ready).toMatchObject({ status: 200, json: { checks: { audit_store: { status: 'unhealthy' } } } });
+    expect(ready.ms).toBeLessThan(1000);
+    await waitUntil(
+      async () => (await metric('consumer_retries_total')) > 0,
+      20_000,
+      'the audit consumer to retry',
+    );
 
     await sys.startMongo();
     const recovery = await waitUntil(

@@ -204,13 +204,18 @@ describe('correlation ids', () => {
 });
 
 describe('health', () => {
-  it('reports ready with database and cache checks', async () => {
+  it('reports ready with database, cache, Kafka and audit-store checks', async () => {
     const res = await invoke(health, { path: '/health/ready' });
     expect(res).toMatchObject({
       status: 200,
       body: {
         status: 'ready',
-        checks: { database: { status: 'healthy' }, cache: { status: 'healthy', backend: 'redis' } },
+        checks: {
+          database: { status: 'healthy' },
+          cache: { status: 'healthy', backend: 'redis' },
+          kafka: { status: 'healthy' },
+          audit_store: { status: 'healthy' },
+        },
       },
     });
   });
