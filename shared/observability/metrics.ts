@@ -134,7 +134,7 @@ const createPrometheusMetrics = (): AppMetrics => {
 };
 
 /** CloudWatch EMF (Lambda): one log line per invocation, namespace TrafficManager. */
-const createEmfMetrics = (namespace: string, serviceName: string): AppMetrics => {
+export const createEmfMetrics = (namespace: string, serviceName: string): AppMetrics => {
   const m = new Metrics({ namespace, serviceName });
   m.captureColdStartMetric();
   const CACHE_METRIC = {
