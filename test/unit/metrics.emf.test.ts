@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEmfMetrics } from '#shared/observability/metrics';
 
-afterEach(() => vi.restoreAllMocks());
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+});
 
 const flushLines = (emit: (m: ReturnType<typeof createEmfMetrics>) => void): Record<string, any>[] => {
   const out: string[] = [];
@@ -22,9 +25,20 @@ const flushLines = (emit: (m: ReturnType<typeof createEmfMetrics>) => void): Rec
 };
 
 describe('EMF metrics (Lambda)', () => {
-  it('records a cold start, once per container', () => {
-    expect(flushLines(() => {}).filter((l) => l.ColdStart === 1)).toHaveLength(1);
-    expect(flushLines(() => {}).filter((l) => l.ColdStart === 1)).toHaveLength(0);
+  it('records a cold start when the container starts, not on later invocations', () => {
+    vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand'); // as Lambda sets it
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const metrics = createEmfMetrics('TrafficManager', 'traffic-manager'); // one per container
+    metrics.flush();
+    expect(lines.join('')).toContain('"ColdStart":1');
+    lines.length = 0;
+    metrics.resolve('hit', 0.001);
+    metrics.flush();
+    expect(lines.join('')).not.toContain('ColdStart');
   });
 
   it('writes CloudWatch EMF in namespace TrafficManager with the service as the only dimension', () => {
