@@ -15,6 +15,8 @@ export default defineConfig({
       REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
       METRICS_BACKEND: 'none',
       LOG_LEVEL: 'ERROR',
+      // The HMAC key API token hashes are made with, shared by the test process and the runners it starts.
+      TOKEN_HASH_KEY: 'test-token-hash-key-0123456789abcdef0123456789',
     },
   },
 });

@@ -1,3 +1,6 @@
+import type { Permission } from '#shared/domain/auth';
+import type { LimitedOperation } from '#shared/domain/rate-limit';
+
 /**
  * The HTTP API: one table read by the CDK API stack and by the local runner, so they cannot drift.
  * `fn` names a Lambda function (see `lambdaFunctions`); several routes may share one function.
@@ -34,6 +37,32 @@ export const lambdaFunctions = {
     entry: 'functions/audit/audit-query.handler.ts',
     handler: 'handler',
     description: 'Audit trail queries (DocumentDB)',
+  },
+  tokens: {
+    entry: 'functions/admin/tokens.handler.ts',
+    handler: 'handler',
+    description: 'API token administration: create, list, revoke, audit trail',
+  },
+} as const satisfies Record<string, LambdaFunctionSpec>;
+
+/**
+ * The API Gateway Lambda authorizer (REQUEST type) in front of every non-public route; the local
+ * runner calls the same function for each such request.
+ */
+export const authorizerFunctions = {
+  authorizer: {
+    entry: 'functions/auth/authorizer.handler.ts',
+    handler: 'handler',
+    description: 'Authenticate API tokens and allow the routes their role may call',
+  },
+} as const satisfies Record<string, LambdaFunctionSpec>;
+
+/** Invoked by an operator (`aws lambda invoke`), never by the API or a schedule. */
+export const operatorFunctions = {
+  bootstrapAdminToken: {
+    entry: 'functions/admin/bootstrap-admin-token.handler.ts',
+    handler: 'handler',
+    description: 'Create the first admin API token when none is active (returns its secret once)',
   },
 } as const satisfies Record<string, LambdaFunctionSpec>;
 
@@ -89,35 +118,88 @@ export const deployFunctions = {
 
 export type FunctionId = keyof typeof lambdaFunctions;
 
+/** What a route requires: a permission a token's role must grant, or nothing (health probes). */
+export type Access = Permission | 'public';
+
 export interface HttpRoute {
   readonly method: 'GET' | 'POST';
   readonly path: string;
   readonly fn: FunctionId;
-  /** Health routes stay open; everything else will sit behind the authorizer. */
-  readonly public: boolean;
-  /** The bulkhead the route runs in: a flood of one kind cannot starve the others. */
+  /**
+   * Every route but the health ones sits behind the authorizer, which allows it to tokens whose role
+   * grants this permission; the handler then checks the tenant against the token's tenants.
+   */
+  readonly permission: Access;
+  /** The bulkhead the route runs in (a flood of one kind cannot starve the others) and its rate limit. */
   readonly operation: Operation;
 }
 
-export type Operation = 'read' | 'write' | 'audit' | 'health';
+export type Operation = LimitedOperation | 'health';
 
 export const httpRoutes: readonly HttpRoute[] = [
-  { method: 'GET', path: '/api/v1/routes/resolve', fn: 'resolveRoute', public: false, operation: 'read' },
-  { method: 'POST', path: '/api/v1/routes', fn: 'upsertRoute', public: false, operation: 'write' },
-  { method: 'POST', path: '/api/v1/routes/activate', fn: 'setRouteState', public: false, operation: 'write' },
+  {
+    method: 'GET',
+    path: '/api/v1/routes/resolve',
+    fn: 'resolveRoute',
+    permission: 'resolve',
+    operation: 'read',
+  },
+  { method: 'POST', path: '/api/v1/routes', fn: 'upsertRoute', permission: 'write', operation: 'write' },
+  {
+    method: 'POST',
+    path: '/api/v1/routes/activate',
+    fn: 'setRouteState',
+    permission: 'write',
+    operation: 'write',
+  },
   {
     method: 'POST',
     path: '/api/v1/routes/deactivate',
     fn: 'setRouteState',
-    public: false,
+    permission: 'write',
     operation: 'write',
   },
-  { method: 'GET', path: '/api/v1/audit/route', fn: 'auditQuery', public: false, operation: 'audit' },
-  { method: 'GET', path: '/api/v1/audit/recent', fn: 'auditQuery', public: false, operation: 'audit' },
-  { method: 'GET', path: '/api/v1/audit/action', fn: 'auditQuery', public: false, operation: 'audit' },
-  { method: 'GET', path: '/api/v1/audit/time-range', fn: 'auditQuery', public: false, operation: 'audit' },
-  { method: 'GET', path: '/health', fn: 'health', public: true, operation: 'health' },
-  { method: 'GET', path: '/health/live', fn: 'health', public: true, operation: 'health' },
-  { method: 'GET', path: '/health/ready', fn: 'health', public: true, operation: 'health' },
-  { method: 'GET', path: '/health/resilience', fn: 'health', public: true, operation: 'health' },
+  { method: 'GET', path: '/api/v1/audit/route', fn: 'auditQuery', permission: 'audit', operation: 'audit' },
+  { method: 'GET', path: '/api/v1/audit/recent', fn: 'auditQuery', permission: 'audit', operation: 'audit' },
+  { method: 'GET', path: '/api/v1/audit/action', fn: 'auditQuery', permission: 'audit', operation: 'audit' },
+  {
+    method: 'GET',
+    path: '/api/v1/audit/time-range',
+    fn: 'auditQuery',
+    permission: 'audit',
+    operation: 'audit',
+  },
+  { method: 'POST', path: '/api/v1/admin/tokens', fn: 'tokens', permission: 'admin', operation: 'admin' },
+  { method: 'GET', path: '/api/v1/admin/tokens', fn: 'tokens', permission: 'admin', operation: 'admin' },
+  {
+    method: 'POST',
+    path: '/api/v1/admin/tokens/revoke',
+    fn: 'tokens',
+    permission: 'admin',
+    operation: 'admin',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/admin/tokens/audit',
+    fn: 'tokens',
+    permission: 'admin',
+    operation: 'admin',
+  },
+  { method: 'GET', path: '/health', fn: 'health', permission: 'public', operation: 'health' },
+  { method: 'GET', path: '/health/live', fn: 'health', permission: 'public', operation: 'health' },
+  { method: 'GET', path: '/health/ready', fn: 'health', permission: 'public', operation: 'health' },
+  { method: 'GET', path: '/health/resilience', fn: 'health', permission: 'public', operation: 'health' },
 ];
+
+export const isPublic = (route: HttpRoute): boolean => route.permission === 'public';
+
+/**
+ * What a function's routes require, for its handler to check (every route of one function requires
+ * the same). Throws at import when the table gives one function routes with different requirements.
+ */
+export const accessOf = (fn: FunctionId): Access => {
+  const required = new Set(httpRoutes.filter((r) => r.fn === fn).map((r) => r.permission));
+  const [only, ...others] = required;
+  if (!only || others.length > 0) throw new Error(`${fn}: its routes must require one permission`);
+  return only;
+};

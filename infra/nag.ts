@@ -35,7 +35,10 @@ export const REASONS = {
   providerInvoke:
     'The Provider framework invokes exactly one handler; grantInvoke adds the ":*" form so every version/alias ' +
     'of that one function is covered',
-  authorizer: 'authorizer lands with the Security issue #6',
+  tokenAuthorizer:
+    'Callers are services, not people: they authenticate with tenant-scoped API tokens that the Lambda REQUEST ' +
+    'authorizer checks (role per route, cached per token), see docs/security.md; a Cognito user pool would ' +
+    'add a second identity system without tenant scopes',
   publicHealth:
     'The /health routes are public by design for uptime probes and load balancers; they return no tenant data',
 } as const;

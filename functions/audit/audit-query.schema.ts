@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ValidationError } from '#shared/domain/errors';
 import { parseOrThrow, routeKeySchema } from '#shared/domain/route.schema';
+import { intParam } from '#shared/middleware/route-params';
 import type { AuditCursor, AuditFilter, AuditRecord } from '#shared/ports/audit-store.port';
 
 export const DEFAULT_LIMIT = 100;
@@ -9,20 +10,6 @@ export const DEFAULT_DAYS = 7;
 export const MAX_DAYS = 3650;
 
 const required = (i: { input: unknown }) => (i.input === undefined ? 'is required' : 'must be a string');
-
-const intParam = (min: number, max: number, fallback: number) =>
-  z
-    .string()
-    .regex(/^\d{1,7}$/, { error: `must be an integer from ${min} to ${max}`, abort: true })
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .min(min, { error: `must be at least ${min}` })
-        .max(max, { error: `must be at most ${max}` }),
-    )
-    .optional()
-    .transform((v) => v ?? fallback);
 
 /** ISO-8601 date-time with `Z` or an offset; read as an instant. */
 const instant = z

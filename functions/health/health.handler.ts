@@ -6,6 +6,7 @@ import { httpHandler } from '#shared/middleware/http-handler';
 import { hostStatus } from '#shared/resilience/host-status';
 import { resilienceSnapshot } from '#shared/resilience/registry';
 import { checkReadiness } from '#shared/use-cases/check-readiness.use-case';
+import { accessOf } from '../route-table.ts';
 
 const { serviceName } = getConfig();
 const probes = readinessProbes();
@@ -13,7 +14,7 @@ const probes = readinessProbes();
 const READY_DEADLINE_MS = 800;
 
 /** GET /health, /health/live, /health/ready, /health/resilience */
-export const handler = httpHandler(async (req) => {
+export const handler = httpHandler(accessOf('health'), async (req) => {
   switch (req.resource) {
     case '/health':
       return json(200, { status: 'healthy', service: serviceName });

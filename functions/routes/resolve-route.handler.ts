@@ -1,19 +1,24 @@
 import {
+  getAdmitDeps,
   getResolveSingleFlight,
   getRouteCache,
   getRouteRepository,
   reportCacheError,
 } from '#shared/composition/clients';
 import { getConfig } from '#shared/config/config';
-import { RouteNotFoundError } from '#shared/domain/errors';
+import { RateLimitedError, RouteNotFoundError } from '#shared/domain/errors';
 import { routeLabel } from '#shared/domain/route';
 import { parseRouteKey } from '#shared/domain/route.schema';
+import { authorize } from '#shared/middleware/authorize';
 import { json } from '#shared/middleware/http';
 import { httpHandler } from '#shared/middleware/http-handler';
+import { rateLimitCheck } from '#shared/middleware/rate-limit';
 import { queryParams } from '#shared/middleware/route-params';
 import { appMetrics } from '#shared/observability/metrics';
 import { annotate } from '#shared/observability/tracer';
+import { admitRequest } from '#shared/use-cases/admit-request.use-case';
 import { type ResolveRouteDeps, resolveRoute } from '#shared/use-cases/resolve-route.use-case';
+import { accessOf } from '../route-table.ts';
 
 const { cache } = getConfig();
 const deps: ResolveRouteDeps = {
@@ -27,15 +32,24 @@ const deps: ResolveRouteDeps = {
   },
   onCacheError: reportCacheError,
 };
+const admitDeps = getAdmitDeps();
 
-/** GET /api/v1/routes/resolve?tenant=&service=&env=&version= → 200 {url} | 404 */
-export const handler = httpHandler(async (req) => {
+/**
+ * GET /api/v1/routes/resolve?tenant=&service=&env=&version= → 200 {url} | 404 | 429. The rate-limit
+ * call runs concurrently with the cache read (one round trip when pipelined), and fails open.
+ */
+export const handler = httpHandler(accessOf('resolveRoute'), async (req) => {
   const key = parseRouteKey(queryParams(req, ['tenant', 'service', 'env', 'version']));
+  const principal = authorize(req, key.tenant);
+  const admit = rateLimitCheck(
+    admitRequest(admitDeps, principal, { tenant: key.tenant, operation: 'read' }, 'allow'),
+  );
   const started = performance.now();
-  const result = await resolveRoute(deps, key).catch((err) => {
-    appMetrics.resolve('error', (performance.now() - started) / 1000);
+  const result = await resolveRoute(deps, key, admit).catch((err) => {
+    if (!(err instanceof RateLimitedError)) appMetrics.resolve('error', (performance.now() - started) / 1000);
     throw err;
   });
+  await admit();
   appMetrics.resolve(result.cache, (performance.now() - started) / 1000);
   annotate('cache_outcome', result.cache);
   if (!result.found) throw new RouteNotFoundError(`no active route for ${routeLabel(key)}`);

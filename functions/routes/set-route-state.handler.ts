@@ -6,16 +6,18 @@ import { withIdempotencyKey } from '#shared/middleware/idempotency-key';
 import { writeContextOf } from '#shared/middleware/write-context';
 import { timedWrite } from '#shared/observability/timed-write';
 import { setRouteActive } from '#shared/use-cases/change-route.use-case';
+import { accessOf } from '../route-table.ts';
 import { routeResponseBody } from './route-response.ts';
-import { writeDeps } from './write-deps.ts';
+import { admitWrite, writeDeps } from './write-deps.ts';
 
 const deps = writeDeps();
 const idempotency = getIdempotencyStore();
 
 /** POST /api/v1/routes/activate | /deactivate {tenant, service, env, version} → 200 | 404 */
-export const handler = httpHandler(async (req) => {
+export const handler = httpHandler(accessOf('setRouteState'), async (req) => {
   const active = !req.resource.endsWith('/deactivate');
   const key = parseOrThrow(routeKeySchema, jsonBody(req));
+  await admitWrite(req, key.tenant);
   const ctx = writeContextOf(req);
   return withIdempotencyKey(idempotency, req, { author: ctx.changedBy, payload: key }, async () => {
     const result = await timedWrite(active ? 'activate' : 'deactivate', () =>

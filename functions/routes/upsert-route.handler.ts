@@ -6,16 +6,18 @@ import { withIdempotencyKey } from '#shared/middleware/idempotency-key';
 import { writeContextOf } from '#shared/middleware/write-context';
 import { timedWrite } from '#shared/observability/timed-write';
 import { upsertRoute } from '#shared/use-cases/change-route.use-case';
+import { accessOf } from '../route-table.ts';
 import { routeResponseBody } from './route-response.ts';
-import { writeDeps } from './write-deps.ts';
+import { admitWrite, writeDeps } from './write-deps.ts';
 
 const deps = writeDeps();
 const idempotency = getIdempotencyStore();
 
 /** POST /api/v1/routes {tenant, service, env, version, url} → 201 created | 200 updated/unchanged */
-export const handler = httpHandler(async (req) => {
+export const handler = httpHandler(accessOf('upsertRoute'), async (req) => {
   const body = parseOrThrow(upsertRouteBodySchema, jsonBody(req));
   const { url, ...key } = body;
+  await admitWrite(req, key.tenant);
   const ctx = writeContextOf(req);
   return withIdempotencyKey(idempotency, req, { author: ctx.changedBy, payload: body }, async () => {
     const result = await timedWrite('upsert', () => upsertRoute(deps, key, url, ctx));

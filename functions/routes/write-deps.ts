@@ -1,6 +1,14 @@
-import { getRouteCache, getRouteRepository, reportCacheError } from '#shared/composition/clients';
+import {
+  getAdmitDeps,
+  getRouteCache,
+  getRouteRepository,
+  reportCacheError,
+} from '#shared/composition/clients';
 import { getAfterCommitPublisher } from '#shared/composition/publish-clients';
 import { getConfig } from '#shared/config/config';
+import { authorize } from '#shared/middleware/authorize';
+import type { HttpRequest } from '#shared/middleware/http';
+import { enforceRateLimit } from '#shared/middleware/rate-limit';
 import type { ChangeRouteDeps } from '#shared/use-cases/change-route.use-case';
 
 /** Composition root shared by the write functions. */
@@ -14,4 +22,13 @@ export const writeDeps = (): ChangeRouteDeps => {
     // Publishes the change's outbox rows after commit, bounded by PUBLISH_TIMEOUT_MS; never fails the write.
     afterCommit: getAfterCommitPublisher(),
   };
+};
+
+/**
+ * A write may proceed: the token covers the tenant (else 403) and neither the tenant's write bucket nor
+ * the token's bucket is empty (else 429). With Redis down the in-process buckets decide, so writes
+ * keep being answered.
+ */
+export const admitWrite = async (req: HttpRequest, tenant: string): Promise<void> => {
+  await enforceRateLimit(getAdmitDeps(), authorize(req, tenant), { tenant, operation: 'write' });
 };

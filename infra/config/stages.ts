@@ -1,16 +1,20 @@
 import type {
+  authorizerFunctions,
   consumerFunctions,
   deployFunctions,
   lambdaFunctions,
+  operatorFunctions,
   scheduledFunctions,
 } from '#functions/route-table';
 
-/** Every Lambda the route table declares, across its four tables. */
+/** Every Lambda the route table declares, across its tables. */
 export type AppFunctionId =
   | keyof typeof lambdaFunctions
+  | keyof typeof authorizerFunctions
   | keyof typeof consumerFunctions
   | keyof typeof scheduledFunctions
-  | keyof typeof deployFunctions;
+  | keyof typeof deployFunctions
+  | keyof typeof operatorFunctions;
 
 export const STAGE_NAMES = ['dev', 'prod', 'local'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -63,6 +67,11 @@ export interface StageConfig {
   readonly api: {
     readonly throttleRatePerSecond: number;
     readonly throttleBurst: number;
+    /**
+     * How long API Gateway caches the authorizer's answer per token. It is also how long a revoked token
+     * keeps working (and the authorizer's database load falls with it): docs/security.md.
+     */
+    readonly authorizerCacheTtlSeconds: number;
     /** WAFv2 web ACL on the API stage (not available in community LocalStack). */
     readonly waf: boolean;
     /**
@@ -129,7 +138,13 @@ const dev: StageConfig = {
     replicationFactor: 2,
   },
   auditStore: { instanceClass: 't4g.medium', instances: 1 },
-  api: { throttleRatePerSecond: 50, throttleBurst: 100, waf: true, manageAccountLoggingRole: true },
+  api: {
+    throttleRatePerSecond: 50,
+    throttleBurst: 100,
+    authorizerCacheTtlSeconds: 60,
+    waf: true,
+    manageAccountLoggingRole: true,
+  },
   consumers: {
     batchSize: 100,
     maxBatchingWindowSeconds: 1,
@@ -144,9 +159,12 @@ const dev: StageConfig = {
       resolveRoute: 10,
       upsertRoute: 3,
       setRouteState: 3,
+      // Called once per token per authorizer-cache TTL, not per request.
+      authorizer: 5,
       outboxRelay: 1,
       migrate: 1,
       createTopic: 1,
+      bootstrapAdminToken: 1,
     },
   },
   alarms: {
@@ -184,7 +202,13 @@ const prod: StageConfig = {
     replicationFactor: 3,
   },
   auditStore: { instanceClass: 'r6g.large', instances: 2 },
-  api: { throttleRatePerSecond: 2000, throttleBurst: 4000, waf: true, manageAccountLoggingRole: true },
+  api: {
+    throttleRatePerSecond: 2000,
+    throttleBurst: 4000,
+    authorizerCacheTtlSeconds: 60,
+    waf: true,
+    manageAccountLoggingRole: true,
+  },
   consumers: {
     batchSize: 500,
     maxBatchingWindowSeconds: 1,
@@ -200,9 +224,11 @@ const prod: StageConfig = {
       upsertRoute: 25,
       setRouteState: 25,
       auditQuery: 10,
+      authorizer: 50,
       outboxRelay: 1,
       migrate: 1,
       createTopic: 1,
+      bootstrapAdminToken: 1,
     },
   },
   alarms: {

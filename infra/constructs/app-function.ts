@@ -288,6 +288,12 @@ export class AppFunction extends Construct implements ec2.IConnectable {
     });
   }
 
+  /** The API token hash key: read once per container from this one secret, never put in the environment. */
+  bindTokenHashKey(secret: secretsmanager.ISecret): this {
+    secret.grantRead(this.role);
+    return this.addEnvironment({ TOKEN_HASH_KEY_SECRET_ARN: secret.secretArn });
+  }
+
   /** Powertools idempotency records: item-level read/write on one table, nothing table-wide. */
   bindIdempotencyTable(table: dynamodb.ITable): this {
     this.role.addToPrincipalPolicy(

@@ -3,7 +3,8 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import type { FunctionId, HttpRoute } from '#functions/route-table';
+import { gatewayResponses } from '#functions/gateway-responses';
+import { type FunctionId, type HttpRoute, isPublic } from '#functions/route-table';
 import type { StageConfig } from '#infra/config/stages';
 import type { AppFunction } from '#infra/constructs/app-function';
 import { acknowledge, REASONS } from '#infra/nag';
@@ -13,17 +14,15 @@ export interface RestApiProps {
   readonly apiName: string;
   readonly routes: readonly HttpRoute[];
   readonly functions: Readonly<Record<FunctionId, AppFunction>>;
-  /**
-   * Guards every route with `public: false`. Absent until the Security issue (#6) adds the Lambda
-   * authorizer; public routes never get it.
-   */
-  readonly authorizer?: apigw.IAuthorizer;
+  /** The Lambda authorizer: guards every route but the public (health) ones. */
+  readonly authorizer: apigw.IAuthorizer;
 }
 
 /**
  * API Gateway REST API (v1 proxy events) built from the route table: one Lambda proxy integration
- * per function, one method per route, access and execution logs, X-Ray, stage throttling, and a WAF
- * web ACL where the target supports it.
+ * per function, one method per route, the Lambda authorizer on every non-public route, JSON gateway
+ * responses, access and execution logs, X-Ray, stage throttling, and a WAF web ACL where the target
+ * supports it.
  */
 export class RestApi extends Construct {
   readonly api: apigw.RestApi;
@@ -98,7 +97,7 @@ export class RestApi extends Construct {
     };
 
     this.methods = props.routes.map((route) => {
-      const guarded = !route.public && props.authorizer !== undefined;
+      const guarded = !isPublic(route);
       const method = this.api.root
         .resourceForPath(route.path)
         .addMethod(route.method, integrationFor(route.fn), {
@@ -107,12 +106,15 @@ export class RestApi extends Construct {
             ? { authorizer: props.authorizer, authorizationType: apigw.AuthorizationType.CUSTOM }
             : { authorizationType: apigw.AuthorizationType.NONE }),
         });
-      if (!guarded) {
-        const reason = route.public ? REASONS.publicHealth : REASONS.authorizer;
+      if (guarded) {
+        acknowledge(method, { id: 'AwsSolutions-COG4', reason: REASONS.tokenAuthorizer });
+      } else {
+        const reason = REASONS.publicHealth;
         acknowledge(method, { id: 'AwsSolutions-APIG4', reason }, { id: 'AwsSolutions-COG4', reason });
       }
       return method;
     });
+    this.addJsonGatewayResponses();
 
     if (stage.api.waf) {
       this.attachWebAcl(props.apiName);
@@ -126,6 +128,37 @@ export class RestApi extends Construct {
 
   get url(): string {
     return this.api.url;
+  }
+
+  /**
+   * API Gateway's own answers (authorizer refusals, throttling, unknown paths, …) in the handlers' JSON
+   * shape, from the table the local runner answers with too; anything else 4xx/5xx keeps its status
+   * and gets a JSON body as well.
+   */
+  private addJsonGatewayResponses(): void {
+    const headers = (extra: Readonly<Record<string, string>> = {}) =>
+      Object.fromEntries(
+        Object.entries({ 'content-type': 'application/json', ...extra }).map(([k, v]) => [k, `'${v}'`]),
+      );
+    for (const [type, spec] of Object.entries(gatewayResponses)) {
+      this.api.addGatewayResponse(type, {
+        type: apigw.ResponseType.of(type),
+        statusCode: String(spec.status),
+        responseHeaders: headers('headers' in spec ? spec.headers : {}),
+        templates: { 'application/json': JSON.stringify({ error: spec.error, message: spec.message }) },
+      });
+    }
+    for (const [type, error] of [
+      ['DEFAULT_4XX', 'bad_request'],
+      ['DEFAULT_5XX', 'gateway_error'],
+    ] as const) {
+      this.api.addGatewayResponse(type, {
+        type: apigw.ResponseType.of(type),
+        responseHeaders: headers(),
+        // $context.error.messageString is already a quoted JSON string.
+        templates: { 'application/json': `{"error":"${error}","message":$context.error.messageString}` },
+      });
+    }
   }
 
   private attachWebAcl(name: string): void {

@@ -260,6 +260,22 @@ export class ObservabilityStack extends Stack {
         width: 8,
       }),
     );
+    // Issue 6: API tokens and per-tenant rate limits (authorizer refusals by reason; 429s by bucket).
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Rate limits (429 by bucket) and limiter store errors',
+        left: ['RateLimited_tenant', 'RateLimited_token'].map((name) => appMetric(name, 'Sum')),
+        right: [appMetric('RateLimiterErrors', 'Sum')],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'API tokens refused by the authorizer',
+        left: (['missing', 'malformed', 'unknown', 'mismatch', 'expired', 'revoked'] as const).map((reason) =>
+          appMetric(`AuthRejected_${reason}`, 'Sum'),
+        ),
+        width: 12,
+      }),
+    );
     this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24, height: 4 }),
     );

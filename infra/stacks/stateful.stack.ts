@@ -45,6 +45,8 @@ export interface ManagedStores {
 export class StatefulStack extends Stack {
   readonly idempotencyTable: dynamodb.Table;
   readonly failureQueue: sqs.Queue;
+  /** The HMAC key API token hashes are made with (docs/security.md); on every target. */
+  readonly tokenHashKey: secretsmanager.Secret;
   readonly stores?: ManagedStores;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
@@ -74,6 +76,21 @@ export class StatefulStack extends Stack {
       reason:
         'This queue is itself the terminal failure destination of the MSK event source mappings and the ' +
         'consumers; its messages are inspected and redriven by an operator, so a DLQ behind it has no role',
+    });
+
+    // Losing this key invalidates every API token, so it is kept with the data (retained outside dev).
+    this.tokenHashKey = new secretsmanager.Secret(this, 'TokenHashKey', {
+      secretName: `${prefix}/api-token-hash-key`,
+      description: 'HMAC-SHA256 key(s) for API token hashes: comma-separated, the first signs new tokens',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy: removal,
+    });
+    acknowledge(this.tokenHashKey, {
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Replacing the token hash key invalidates every API token at once, so it is rotated by hand in two ' +
+        'steps (add the new key in front, re-issue tokens, drop the old key), as docs/security.md describes; ' +
+        'a Secrets Manager rotation function cannot keep old tokens valid',
     });
 
     if (stage.target === 'aws') {

@@ -2,18 +2,21 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import {
+  authorizerFunctions,
   consumerFunctions,
   deployFunctions,
   type FunctionId,
   httpRoutes,
   type LambdaFunctionSpec,
   lambdaFunctions,
+  operatorFunctions,
   scheduledFunctions,
 } from '#functions/route-table';
 import type { AppFunctionId, StageConfig } from '#infra/config/stages';
@@ -36,7 +39,8 @@ type Dependency =
   | 'kafkaAdmin'
   | 'auditStore'
   | 'idempotency'
-  | 'failureQueue';
+  | 'failureQueue'
+  | 'tokenHashKey';
 
 /**
  * Every function in the route table must appear here: a new entry without a decision about what it
@@ -48,6 +52,10 @@ export const FUNCTION_DEPENDENCIES: Readonly<Record<AppFunctionId, readonly Depe
   setRouteState: ['database', 'cache', 'kafkaProducer', 'idempotency'],
   health: ['database', 'cache'],
   auditQuery: ['auditStore'],
+  tokens: ['database', 'tokenHashKey'],
+  // The authorizer reads tokens (through RDS Proxy) and the hash key; nothing else.
+  authorizer: ['database', 'tokenHashKey'],
+  bootstrapAdminToken: ['database', 'tokenHashKey'],
   cacheInvalidation: ['cache', 'failureQueue'],
   cacheWarming: ['database', 'cache', 'failureQueue'],
   audit: ['auditStore', 'failureQueue'],
@@ -170,17 +178,36 @@ export class StatelessStack extends Stack {
       return fn;
     };
 
-    // HTTP functions and the API.
+    // HTTP functions, the authorizer in front of them, and the API.
     const httpFunctions = Object.fromEntries(
       Object.entries(lambdaFunctions).map(([fnId, spec]) => [fnId, make(fnId as FunctionId, spec)]),
     ) as Record<FunctionId, AppFunction>;
+    const authorizerFn = make('authorizer', authorizerFunctions.authorizer);
+    const authorizer = new apigw.RequestAuthorizer(this, 'Authorizer', {
+      authorizerName: `${prefix}-api-tokens`,
+      handler: authorizerFn.fn,
+      identitySources: [apigw.IdentitySource.header('Authorization')],
+      // Per token: also the longest a revoked token keeps working (docs/security.md).
+      resultsCacheTtl: Duration.seconds(stage.api.authorizerCacheTtlSeconds),
+    });
     this.api = new RestApi(this, 'Api', {
       stage,
       apiName: prefix,
       routes: httpRoutes,
       functions: httpFunctions,
+      authorizer,
     });
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Traffic Manager REST API base URL' });
+
+    // Operator functions: invoked by hand (`aws lambda invoke`), e.g. to create the first admin token.
+    const operatorFns = Object.fromEntries(
+      Object.entries(operatorFunctions).map(([fnId, spec]) => [fnId, make(fnId as AppFunctionId, spec)]),
+    ) as Record<keyof typeof operatorFunctions, AppFunction>;
+    new CfnOutput(this, 'BootstrapAdminTokenFunction', {
+      value: operatorFns.bootstrapAdminToken.functionName,
+      description:
+        'aws lambda invoke --function-name <this> out.json: the first admin API token (docs/security.md)',
+    });
 
     // Deploy-time custom resources, one per `deployFunctions` entry (independent of each other).
     const deployActions = {} as Record<DeployFunctionId, DeployAction>;
@@ -236,10 +263,14 @@ export class StatelessStack extends Stack {
     }
     this.consumerMappings = mappings;
 
-    this.functions = { ...httpFunctions, ...deployFns, ...scheduled, ...consumers } as Record<
-      AppFunctionId,
-      AppFunction | undefined
-    >;
+    this.functions = {
+      ...httpFunctions,
+      authorizer: authorizerFn,
+      ...operatorFns,
+      ...deployFns,
+      ...scheduled,
+      ...consumers,
+    } as Record<AppFunctionId, AppFunction | undefined>;
   }
 
   /** Grants and environment for each dependency: managed stores on AWS, compose URLs on LocalStack. */
@@ -247,6 +278,7 @@ export class StatelessStack extends Stack {
     const { stage, stateful } = props;
     if (deps.includes('idempotency')) fn.bindIdempotencyTable(stateful.idempotencyTable);
     if (deps.includes('failureQueue')) fn.bindFailureQueue(stateful.failureQueue);
+    if (deps.includes('tokenHashKey')) fn.bindTokenHashKey(stateful.tokenHashKey);
 
     const stores = stateful.stores;
     if (!stores) {

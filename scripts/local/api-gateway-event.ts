@@ -1,6 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
+
+/** Headers and query parameters as API Gateway hands them over (single- and multi-value maps). */
+const requestParts = (req: IncomingMessage, url: URL) => {
+  // Maps, then Object.fromEntries: a name like `__proto__` becomes a plain key, never a prototype.
+  const headers = new Map<string, string>();
+  const multiValueHeaders = new Map<string, string[]>();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!;
+    const value = req.rawHeaders[i + 1]!;
+    headers.set(name, value);
+    multiValueHeaders.set(name, [...(multiValueHeaders.get(name) ?? []), value]);
+  }
+  const query = new Map<string, string>();
+  const multiQuery = new Map<string, string[]>();
+  for (const [k, v] of url.searchParams) {
+    query.set(k, v); // API Gateway keeps the last value in the single-value map
+    multiQuery.set(k, [...(multiQuery.get(k) ?? []), v]);
+  }
+  const hasQuery = url.searchParams.size > 0;
+  return {
+    headers: Object.fromEntries(headers),
+    multiValueHeaders: Object.fromEntries(multiValueHeaders),
+    queryStringParameters: hasQuery ? Object.fromEntries(query) : null,
+    multiValueQueryStringParameters: hasQuery ? Object.fromEntries(multiQuery) : null,
+  };
+};
 
 /** Turns a Node request into the API Gateway REST (proxy) event the Lambda handlers receive. */
 export const toApiGatewayEvent = (
@@ -9,30 +35,12 @@ export const toApiGatewayEvent = (
   resource: string,
   body: string | null,
 ): APIGatewayProxyEvent => {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i]!;
-    const value = req.rawHeaders[i + 1]!;
-    headers[name] = value;
-    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
-  }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [k, v] of url.searchParams) {
-    query[k] = v; // API Gateway keeps the last value in the single-value map
-    multiQuery[k] = [...(multiQuery[k] ?? []), v];
-  }
-  const hasQuery = url.searchParams.size > 0;
   const requestId = randomUUID();
   return {
     resource,
     path: url.pathname,
     httpMethod: req.method ?? 'GET',
-    headers,
-    multiValueHeaders,
-    queryStringParameters: hasQuery ? query : null,
-    multiValueQueryStringParameters: hasQuery ? multiQuery : null,
+    ...requestParts(req, url),
     pathParameters: null,
     stageVariables: null,
     body,
@@ -53,6 +61,39 @@ export const toApiGatewayEvent = (
       resourceId: 'local',
       resourcePath: resource,
     },
+  };
+};
+
+/** The ARN API Gateway gives a method, for the local API `local` and stage `local`. */
+export const localMethodArn = (method: string, resource: string): string =>
+  `arn:aws:execute-api:local:000000000000:local/local/${method}${resource}`;
+
+/** The event API Gateway sends a REQUEST Lambda authorizer for a call to `resource`. */
+export const toAuthorizerEvent = (
+  req: IncomingMessage,
+  url: URL,
+  resource: string,
+): APIGatewayRequestAuthorizerEvent => {
+  const method = req.method ?? 'GET';
+  return {
+    type: 'REQUEST',
+    methodArn: localMethodArn(method, resource),
+    resource,
+    path: url.pathname,
+    httpMethod: method,
+    ...requestParts(req, url),
+    pathParameters: null,
+    stageVariables: null,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      httpMethod: method,
+      path: url.pathname,
+      stage: 'local',
+      requestId: randomUUID(),
+      resourceId: 'local',
+      resourcePath: resource,
+    } as APIGatewayRequestAuthorizerEvent['requestContext'],
   };
 };
 

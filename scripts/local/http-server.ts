@@ -4,15 +4,18 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { BulkheadRejectedError, bulkhead } from 'cockatiel';
+import type { GatewayResponseSpec } from '#functions/gateway-responses';
 import {
   type FunctionId,
   type HttpRoute,
   httpRoutes,
+  isPublic,
   lambdaFunctions,
   type Operation,
 } from '#functions/route-table';
 import { setHostStatusProvider } from '#shared/resilience/host-status';
 import { lambdaContext, toApiGatewayEvent } from './api-gateway-event.ts';
+import { type AuthMode, createLocalAuthorizer } from './local-authorizer.ts';
 
 type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -28,6 +31,8 @@ export interface LocalServerOptions {
   /** Extra plain routes served by the runner itself (e.g. GET /metrics). */
   readonly extraRoutes?: Record<string, (res: ServerResponse) => Promise<void> | void>;
   readonly onError?: (err: unknown) => void;
+  /** `on`: the Lambda authorizer guards every non-public route, as in AWS; `off` (loopback only): none. */
+  readonly auth: AuthMode;
   /** Concurrency limit and queue per operation type (the local stand-in for reserved concurrency). */
   readonly bulkheads: Record<Exclude<Operation, 'health'>, { limit: number; queue: number }>;
   readonly onBulkheadRejected?: (operation: Operation) => void;
@@ -55,6 +60,27 @@ const sendJson = (
     ...headers,
   });
   res.end(payload);
+};
+
+const sendGatewayResponse = (res: ServerResponse, spec: GatewayResponseSpec) =>
+  sendJson(res, spec.status, { error: spec.error, message: spec.message }, { ...spec.headers });
+
+/** Malformed HTTP (bad framing, header names or values, e.g. a CR/LF smuggled into one): a JSON 400. */
+const answerClientError = (err: Error & { code?: string }, socket: import('node:stream').Duplex) => {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify(
+    tooLarge
+      ? { error: 'headers_too_large', message: 'request headers are too large' }
+      : { error: 'malformed_request', message: 'malformed HTTP request' },
+  );
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 };
 
 const readBody = (req: IncomingMessage): Promise<string | null | 'too_large'> =>
@@ -94,6 +120,7 @@ const loadHandlers = async (root: string): Promise<Map<FunctionId, LambdaHandler
 /** Serves the real Lambda handlers over HTTP, routed by the same table as the API Gateway stack. */
 export const startLocalServer = async (root: string, options: LocalServerOptions): Promise<LocalServer> => {
   const handlers = await loadHandlers(root);
+  const authorize = await createLocalAuthorizer(root, options.auth);
   const byPath = new Map<string, HttpRoute[]>();
   for (const route of httpRoutes) byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
 
@@ -135,6 +162,13 @@ export const startLocalServer = async (root: string, options: LocalServerOptions
       const allow = candidates.map((r) => r.method).join(', ');
       return sendJson(res, 405, { error: 'method_not_allowed', message: `use ${allow}` }, { allow });
     }
+    // Like API Gateway, the authorizer runs before the integration: a refused call never reaches a handler.
+    let authorizer: Readonly<Record<string, string>> | null = null;
+    if (!isPublic(route)) {
+      const auth = await authorize(req, url, route);
+      if ('refusal' in auth) return sendGatewayResponse(res, auth.refusal);
+      authorizer = auth.context;
+    }
     const body = await readBody(req);
     if (body === 'too_large') {
       return sendJson(res, 413, {
@@ -143,6 +177,7 @@ export const startLocalServer = async (root: string, options: LocalServerOptions
       });
     }
     const event = toApiGatewayEvent(req, url, route.path, body);
+    if (authorizer) event.requestContext.authorizer = { ...authorizer };
     const invoke = () => handlers.get(route.fn)!(event, lambdaContext(route.fn));
     const pool = pools[route.operation];
     let result: APIGatewayProxyResult;
@@ -184,6 +219,8 @@ export const startLocalServer = async (root: string, options: LocalServerOptions
         });
     },
   );
+
+  server.on('clientError', answerClientError);
 
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);

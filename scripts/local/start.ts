@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { hostPortOf, isListening } from './discover.ts';
+import { authOffNotice, bootstrapLocalAdmin, chooseAuthMode, localTokenHashKey } from './local-auth.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -21,10 +22,23 @@ const runnerEnv = z
     BULKHEAD_READ: z.coerce.number().int().min(1).default(256),
     BULKHEAD_WRITE: z.coerce.number().int().min(1).default(32),
     BULKHEAD_AUDIT: z.coerce.number().int().min(1).default(16),
+    BULKHEAD_ADMIN: z.coerce.number().int().min(1).default(8),
+    // API tokens (docs/security.md): off by default on loopback only; never off elsewhere.
+    AUTH_MODE: z.enum(['on', 'off']).optional(),
+    BOOTSTRAP_ADMIN_TOKEN: z.string().optional(),
+    TOKEN_HASH_KEY: z.string().optional(),
   })
   .parse(process.env);
 
 const say = (msg: string) => console.log(`[traffic-manager] ${msg}`);
+
+let authMode: 'on' | 'off';
+try {
+  authMode = chooseAuthMode(runnerEnv.API_HOST, runnerEnv.AUTH_MODE);
+} catch (err) {
+  console.error(`[traffic-manager] ${(err as Error).message}`);
+  process.exit(1);
+}
 const stops: (() => Promise<void>)[] = [];
 
 const database = async (): Promise<{ url: string; how: string }> => {
@@ -68,6 +82,7 @@ Object.assign(process.env, {
   METRICS_BACKEND: process.env.METRICS_BACKEND ?? 'prometheus',
   REDIS_AUTO_PIPELINING: process.env.REDIS_AUTO_PIPELINING ?? 'true',
   EXPOSE_ERROR_DETAILS: process.env.EXPOSE_ERROR_DETAILS ?? 'true',
+  TOKEN_HASH_KEY: localTokenHashKey(`${root}.local/token-hash-key`, runnerEnv.TOKEN_HASH_KEY),
 });
 
 // ---- events (issue 3): Kafka and the Mongo-wire audit store, found or started without Docker ----------
@@ -109,12 +124,19 @@ const api = await startLocalServer(root, {
     },
   },
   onError: (err) => console.error('[traffic-manager] runner error', err),
+  auth: authMode,
   bulkheads: {
     read: { limit: runnerEnv.BULKHEAD_READ, queue: runnerEnv.BULKHEAD_READ * 2 },
     write: { limit: runnerEnv.BULKHEAD_WRITE, queue: runnerEnv.BULKHEAD_WRITE * 4 },
     audit: { limit: runnerEnv.BULKHEAD_AUDIT, queue: runnerEnv.BULKHEAD_AUDIT * 4 },
+    admin: { limit: runnerEnv.BULKHEAD_ADMIN, queue: runnerEnv.BULKHEAD_ADMIN * 4 },
   },
 });
+const authLines =
+  authMode === 'off'
+    ? authOffNotice(api.url)
+    : await bootstrapLocalAdmin(api.url, runnerEnv.BOOTSTRAP_ADMIN_TOKEN);
+for (const line of authLines) say(line);
 say(`API listening on ${api.url} (try: curl ${api.url}/health/ready)`);
 
 // ---- events (issue 3): topic, outbox relay loop, and the consumers behind the MSK-like poller ---------

@@ -1,5 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Redis } from 'ioredis';
+import { MemoryRateLimiter } from '#shared/adapters/cache/rate-limiter.memory';
+import { RedisRateLimiter } from '#shared/adapters/cache/rate-limiter.redis';
 import { MemoryRouteCache, TieredRouteCache } from '#shared/adapters/cache/route-cache.memory';
 import { createRedisClient, RedisRouteCache } from '#shared/adapters/cache/route-cache.redis';
 import { UpstashRouteCache } from '#shared/adapters/cache/route-cache.upstash';
@@ -12,10 +14,12 @@ import { DependencyUnavailableError } from '#shared/domain/errors';
 import { logger } from '#shared/observability/logger';
 import { appMetrics } from '#shared/observability/metrics';
 import type { IdempotencyStore } from '#shared/ports/idempotency.port';
+import type { RateLimiter } from '#shared/ports/rate-limiter.port';
 import type { RouteCache } from '#shared/ports/route-cache.port';
 import type { RouteRepository } from '#shared/ports/route-repository.port';
 import { GuardedRouteCache, GuardedRouteRepository } from '#shared/resilience/guarded-adapters';
 import { guardFor, retryBudget } from '#shared/resilience/registry';
+import type { AdmitDeps } from '#shared/use-cases/admit-request.use-case';
 import type { ReadinessProbe } from '#shared/use-cases/check-readiness.use-case';
 import { SingleFlight } from '#shared/use-cases/single-flight';
 
@@ -51,27 +55,45 @@ export const getResolveSingleFlight = (): SingleFlight<CacheEntry> => {
   return singleFlight;
 };
 
-let lastCacheWarning = 0;
+/** A warner that logs at most one line per second, so an outage does not flood the logs. */
+const onceASecond = (message: string) => {
+  let last = 0;
+  return (err: unknown): void => {
+    const now = Date.now();
+    if (now - last < 1000) return;
+    last = now;
+    const cause =
+      err instanceof DependencyUnavailableError && err.cause instanceof Error ? err.cause.message : err;
+    logger.warn(message, { error: String(cause) });
+  };
+};
 
-/** Counts every cache failure; logs at most one line per second so an outage does not flood logs. */
+const warnCache = onceASecond('cache unavailable; serving from postgres');
+
+/** Counts every cache failure; logs at most one line per second. */
 export const reportCacheError = (err: unknown): void => {
   appMetrics.dependencyError('cache');
-  const now = Date.now();
-  if (now - lastCacheWarning < 1000) return;
-  lastCacheWarning = now;
-  const cause =
-    err instanceof DependencyUnavailableError && err.cause instanceof Error ? err.cause.message : err;
-  logger.warn('cache unavailable; serving from postgres', { error: String(cause) });
+  warnCache(err);
+};
+
+/** The one Redis connection per container (route cache and rate limiter); null without the Redis tier. */
+const getRedisClient = (): Redis | null => {
+  const c = getConfig().cache;
+  if (c.backend !== 'redis') return null;
+  if (!redis) {
+    redis = createRedisClient(c);
+    // ioredis reports connection errors as events; they are expected while Redis is down.
+    redis.on('error', (err: Error) => reportCacheError(err));
+  }
+  return redis;
 };
 
 const buildCache = (): RouteCache | null => {
   const c = getConfig().cache;
   let shared: RouteCache | null = null;
-  if (c.backend === 'redis') {
-    redis = createRedisClient(c);
-    // ioredis reports connection errors as events; they are expected while Redis is down.
-    redis.on('error', (err: Error) => reportCacheError(err));
-    shared = new RedisRouteCache(redis);
+  const client = getRedisClient();
+  if (client) {
+    shared = new RedisRouteCache(client);
   } else if (c.backend === 'upstash') {
     shared = new UpstashRouteCache({
       url: c.upstashUrl!,
@@ -89,6 +111,38 @@ const buildCache = (): RouteCache | null => {
 export const getRouteCache = (): RouteCache | null => {
   if (cache === undefined) cache = buildCache();
   return cache;
+};
+
+let admitDeps: AdmitDeps | undefined;
+const warnLimiter = onceASecond(
+  'rate limiter unavailable; resolves fail open, other requests use in-process buckets',
+);
+
+/**
+ * Rate limiting (see admit-request.use-case.ts): the buckets in Redis behind the cache's breaker (it is
+ * the same Redis), in-process buckets where there is no Redis or while it fails.
+ */
+export const getAdmitDeps = (): AdmitDeps => {
+  if (!admitDeps) {
+    const { rateLimits } = getConfig();
+    const client = getRedisClient();
+    let shared: RateLimiter | null = null;
+    if (client) {
+      const redisLimiter = new RedisRateLimiter(client);
+      const guard = guardFor('cache');
+      shared = { take: (buckets) => guard.execute(() => redisLimiter.take(buckets)) };
+    }
+    admitDeps = {
+      policy: rateLimits.enabled ? { tenant: rateLimits.tenant, role: rateLimits.role } : null,
+      shared,
+      local: new MemoryRateLimiter(),
+      onLimiterError: (err) => {
+        appMetrics.rateLimiterError();
+        warnLimiter(err);
+      },
+    };
+  }
+  return admitDeps;
 };
 
 let dynamo: DynamoDBClient | undefined;
@@ -169,6 +223,7 @@ export const closeClients = async (): Promise<void> => {
   pool = undefined;
   redis = undefined;
   cache = undefined;
+  admitDeps = undefined;
   repository = undefined;
   await Promise.allSettled(closing);
 };

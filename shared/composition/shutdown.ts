@@ -2,9 +2,11 @@ import { closeAuditClients } from './audit-clients.ts';
 import { closeClients } from './clients.ts';
 import { closeEventClients } from './event-clients.ts';
 import { closePublishClients } from './publish-clients.ts';
+import { closeTokenClients } from './token-clients.ts';
 
 /** Closes every pooled client a process opened (the local runner's shutdown, benchmarks, tests). */
 export const closeAllClients = async (): Promise<void> => {
   await Promise.allSettled([closeEventClients(), closePublishClients(), closeAuditClients()]);
+  closeTokenClients();
   await closeClients();
 };

@@ -6,6 +6,18 @@ const bool = z
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** A token bucket as `<requests per second>/<burst>`, e.g. `50/100`. */
+const rate = (fallback: `${number}/${number}`) =>
+  z
+    .string()
+    .regex(/^\d{1,6}(\.\d{1,3})?\/\d{1,7}$/, { error: 'must be <per second>/<burst>, e.g. 50/100' })
+    .default(fallback)
+    .transform((s) => {
+      const [perSecond, burst] = s.split('/').map(Number) as [number, number];
+      return { perSecond, burst };
+    })
+    .refine((r) => r.perSecond > 0 && r.burst >= 1, { error: 'rate must be > 0 and burst >= 1' });
+
 /** Every setting the functions and the local runner read. Parsed once; nothing else reads process.env. */
 const envSchema = z.object({
   STAGE: z
@@ -99,6 +111,28 @@ const envSchema = z.object({
 
   /** Where the migrate custom resource finds migrations/ (copied next to the Lambda bundle). */
   MIGRATIONS_DIR: z.string().optional(),
+
+  /**
+   * The HMAC-SHA256 key(s) API token hashes are made with: one or more keys of at least 32 characters,
+   * comma-separated, the first for new tokens (the others keep older tokens valid during a rotation).
+   * Locally and in tests; in AWS the same value is the secret TOKEN_HASH_KEY_SECRET_ARN names.
+   */
+  TOKEN_HASH_KEY: z
+    .string()
+    .refine((v) => v.split(',').every((k) => k.trim().length >= 32), {
+      error: 'each comma-separated key must be at least 32 characters',
+    })
+    .optional(),
+  TOKEN_HASH_KEY_SECRET_ARN: z.string().optional(),
+
+  /** Token buckets in Redis: per tenant and operation (read/write/audit) and per token by its role. */
+  RATE_LIMITS_ENABLED: bool.default(true),
+  RATE_LIMIT_TENANT_READ: rate('2000/4000'),
+  RATE_LIMIT_TENANT_WRITE: rate('50/100'),
+  RATE_LIMIT_TENANT_AUDIT: rate('20/40'),
+  RATE_LIMIT_RESOLVER: rate('1000/2000'),
+  RATE_LIMIT_WRITER: rate('200/400'),
+  RATE_LIMIT_ADMIN: rate('200/400'),
 });
 
 export type Config = Readonly<ReturnType<typeof toConfig>>;
@@ -169,6 +203,19 @@ const toConfig = (e: z.output<typeof envSchema>) => ({
   http: { maxBodyBytes: e.MAX_BODY_BYTES },
   awsRegion: e.AWS_REGION,
   idempotency: { table: e.IDEMPOTENCY_TABLE, dynamoEndpoint: e.DYNAMODB_ENDPOINT },
+  auth: {
+    tokenHashKey: e.TOKEN_HASH_KEY,
+    tokenHashKeySecretArn: e.TOKEN_HASH_KEY_SECRET_ARN,
+  },
+  rateLimits: {
+    enabled: e.RATE_LIMITS_ENABLED,
+    tenant: {
+      read: e.RATE_LIMIT_TENANT_READ,
+      write: e.RATE_LIMIT_TENANT_WRITE,
+      audit: e.RATE_LIMIT_TENANT_AUDIT,
+    },
+    role: { resolver: e.RATE_LIMIT_RESOLVER, writer: e.RATE_LIMIT_WRITER, admin: e.RATE_LIMIT_ADMIN },
+  },
   resilience: {
     failureThreshold: e.BREAKER_FAILURE_THRESHOLD,
     halfOpenAfterMs: e.BREAKER_HALF_OPEN_AFTER_MS,

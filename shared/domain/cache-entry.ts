@@ -1,3 +1,4 @@
+import { lengthPrefixed } from './keys.ts';
 import type { RouteKey, RouteRecord } from './route.ts';
 
 /**
@@ -60,7 +61,7 @@ export const entryFromRecord = (record: RouteRecord | null): CacheEntry => {
  * separator, which validation already forbids) can make two routes share a key.
  */
 export const cacheKeyOf = (k: RouteKey): string =>
-  `tm:route:v1:${k.tenant.length}:${k.tenant}|${k.service.length}:${k.service}|${k.env.length}:${k.env}|${k.version.length}:${k.version}`;
+  `tm:route:v1:${lengthPrefixed(k.tenant, k.service, k.env, k.version)}`;
 
 /** TTL with up to `jitterRatio` added, so entries filled together do not expire together. */
 export const jitteredTtlMs = (

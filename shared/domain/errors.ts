@@ -64,6 +64,54 @@ export class MethodNotAllowedError extends AppError {
   readonly code = 'method_not_allowed';
 }
 
+/** Why a token was refused: for logs and metrics only, never for the caller (no oracle). */
+export type UnauthorizedReason = 'missing' | 'malformed' | 'unknown' | 'mismatch' | 'expired' | 'revoked';
+
+export const UNAUTHORIZED_MESSAGE = 'missing or invalid API token; send Authorization: Bearer <token>';
+
+/** No credentials, or credentials that are malformed, unknown, expired or revoked: 401. */
+export class UnauthorizedError extends AppError {
+  readonly status = 401;
+  readonly code = 'unauthorized';
+  readonly reason: UnauthorizedReason;
+
+  constructor(reason: UnauthorizedReason) {
+    super(UNAUTHORIZED_MESSAGE);
+    this.reason = reason;
+  }
+}
+
+/** Valid credentials whose role or tenants do not cover the request: 403. */
+export class ForbiddenError extends AppError {
+  readonly status = 403;
+  readonly code = 'forbidden';
+}
+
+export type RateLimitScope = 'tenant' | 'token';
+
+/** Over a token bucket: 429 with `Retry-After`. */
+export class RateLimitedError extends AppError {
+  readonly status = 429;
+  readonly code = 'rate_limited';
+  readonly scope: RateLimitScope;
+  readonly retryAfterSeconds: number;
+
+  constructor(scope: RateLimitScope, retryAfterMs: number) {
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    super(`rate limit of this ${scope} exceeded; retry after ${seconds} s`, {
+      scope,
+      retry_after_seconds: seconds,
+    });
+    this.scope = scope;
+    this.retryAfterSeconds = seconds;
+  }
+}
+
+export class TokenNotFoundError extends AppError {
+  readonly status = 404;
+  readonly code = 'token_not_found';
+}
+
 export type Dependency = 'database' | 'cache' | 'kafka' | 'audit_store' | 'idempotency_store';
 
 /** A dependency failed or is unreachable: 503, and the caller may retry. */

@@ -9,7 +9,7 @@ export const ACTOR_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@+:/-]{0,127}$/;
 const NAME_RULE =
   'must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit';
 
-const name = z
+export const nameSchema = z
   .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
   .regex(NAME_PATTERN, { error: NAME_RULE, abort: true });
 
@@ -44,7 +44,12 @@ export const urlSchema = z
   })
   .refine(hasNoCredentials, { error: 'must not contain credentials (user:password@)' });
 
-export const routeKeySchema = z.object({ tenant: name, service: name, env: name, version: name });
+export const routeKeySchema = z.object({
+  tenant: nameSchema,
+  service: nameSchema,
+  env: nameSchema,
+  version: nameSchema,
+});
 
 export const upsertRouteBodySchema = routeKeySchema.extend({ url: urlSchema });
 

@@ -1,4 +1,9 @@
-import { AppError, DependencyUnavailableError } from '#shared/domain/errors';
+import {
+  AppError,
+  DependencyUnavailableError,
+  RateLimitedError,
+  UnauthorizedError,
+} from '#shared/domain/errors';
 import type { JsonResponse } from './http.ts';
 
 export interface MappedError {
@@ -7,11 +12,17 @@ export interface MappedError {
   readonly unexpected: boolean;
 }
 
+const headersOf = (err: AppError): Record<string, string> => {
+  if (err instanceof DependencyUnavailableError) return { 'retry-after': '1' };
+  if (err instanceof RateLimitedError) return { 'retry-after': String(err.retryAfterSeconds) };
+  if (err instanceof UnauthorizedError) return { 'www-authenticate': 'Bearer realm="traffic-manager"' };
+  return {};
+};
+
 /** The one place typed errors become HTTP: JSON `{error, message, …}`, never a stack trace. */
 export const mapError = (err: unknown, opts: { exposeDetails: boolean }): MappedError => {
   if (err instanceof AppError) {
-    const headers: Record<string, string> =
-      err instanceof DependencyUnavailableError ? { 'retry-after': '1' } : {};
+    const headers = headersOf(err);
     const body: Record<string, unknown> = { error: err.code, message: err.message, ...err.details };
     if (opts.exposeDetails && err.cause instanceof Error) body.cause = err.cause.message;
     return { response: { status: err.status, body, headers }, unexpected: false };

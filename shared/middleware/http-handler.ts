@@ -2,9 +2,12 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { getConfig } from '#shared/config/config';
+import { type Permission, type Principal, principalFromContext, roleAllows } from '#shared/domain/auth';
 import {
+  ForbiddenError,
   MalformedRequestError,
   PayloadTooLargeError,
+  UnauthorizedError,
   UnsupportedMediaTypeError,
 } from '#shared/domain/errors';
 import { currentCorrelationId, logger, runWithCorrelationId } from '#shared/observability/logger';
@@ -20,19 +23,35 @@ interface State {
   response?: JsonResponse;
 }
 
-const lowerCase = (headers: HttpEvent['headers']): Record<string, string | undefined> => {
-  const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(headers ?? {})) out[k.toLowerCase()] = v;
-  return out;
-};
+// Object.fromEntries: a header named `__proto__` stays a plain key.
+const lowerCase = (headers: HttpEvent['headers']): Record<string, string | undefined> =>
+  Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
+
+/**
+ * The caller as the authorizer (API Gateway's, or the local runner's) established it, checked again
+ * here so a route can never run without one: no principal is a 401, an expired one too (the authorizer's
+ * cache may outlive a token's expiry), a role without the permission a 403.
+ */
+const principalFor = (event: HttpEvent, access: Permission | 'public'): Principal | null => {
+  if (access === 'public') return null;
+  const principal = principalFromContext(event.requestContext?.authorizer);
+  if (!principal) throw new UnauthorizedError('missing');
+  if (principal.expiresAt !== null && principal.expiresAt <= Date.now())
+    throw new UnauthorizedError('expired');
+  if (!roleAllows(principal.role, access)) {
+    throw new ForbiddenError(`a ${principal.role} token may not call this operation`);
+  }
+  return principal;
+};
 
 const toRequest = (
   event: HttpEvent,
   context: Context,
   correlationId: string,
   maxBodyBytes: number,
+  principal: Principal | null,
 ): HttpRequest => {
   const headers = lowerCase(event.headers);
   let body = event.body ?? null;
@@ -54,6 +73,7 @@ const toRequest = (
     headers,
     body,
     correlationId,
+    principal,
     remainingTimeMs: () => context.getRemainingTimeInMillis(),
   };
 };
@@ -81,17 +101,26 @@ const toResult = (res: JsonResponse, correlationId: string): HttpResult => ({
 });
 
 /**
- * The one middy chain for API Gateway (REST, proxy) events: request parsing and limits, then the
- * route function, then typed errors mapped to JSON, correlation id on every response and log line.
+ * The one middy chain for API Gateway (REST, proxy) events: the caller's principal and role (unless the
+ * function's routes are public), request parsing and limits, then the route function, then typed errors
+ * mapped to JSON, correlation id on every response and log line. `access` is what the function's routes
+ * require (`accessOf` in functions/route-table.ts).
  */
-export const httpHandler = (fn: RouteFn) => {
+export const httpHandler = (access: Permission | 'public', fn: RouteFn) => {
   const { http, exposeErrorDetails } = getConfig();
   const chain = middy<HttpEvent, HttpResult, Error, Context & State>()
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use({
       before: (request) => {
         const correlationId = currentCorrelationId() ?? pickCorrelationId(request.event.headers);
-        request.context.req = toRequest(request.event, request.context, correlationId, http.maxBodyBytes);
+        const principal = principalFor(request.event, access);
+        request.context.req = toRequest(
+          request.event,
+          request.context,
+          correlationId,
+          http.maxBodyBytes,
+          principal,
+        );
       },
       onError: (request) => {
         const correlationId = currentCorrelationId() ?? pickCorrelationId(request.event.headers);

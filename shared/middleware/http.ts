@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { Principal } from '#shared/domain/auth';
 
 export type HttpEvent = APIGatewayProxyEvent;
 export type HttpResult = APIGatewayProxyResult;
@@ -14,6 +15,8 @@ export interface HttpRequest {
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly body: string | null;
   readonly correlationId: string;
+  /** The caller, from the authorizer's context; null on public routes. */
+  readonly principal: Principal | null;
   /** Time left before the Lambda (or the local runner's emulated) deadline. */
   readonly remainingTimeMs: () => number;
 }

@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import { ValidationError } from '#shared/domain/errors';
 import type { HttpRequest } from './http.ts';
 
@@ -19,3 +20,18 @@ export const queryParams = <K extends string>(
   }
   return out;
 };
+
+/** An optional integer query parameter from `min` to `max`, `fallback` when absent. */
+export const intParam = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^\d{1,7}$/, { error: `must be an integer from ${min} to ${max}`, abort: true })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, { error: `must be at least ${min}` })
+        .max(max, { error: `must be at most ${max}` }),
+    )
+    .optional()
+    .transform((v) => v ?? fallback);

@@ -1,7 +1,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import client from 'prom-client';
 import { getConfig } from '#shared/config/config';
-import type { Dependency } from '#shared/domain/errors';
+import type { Dependency, RateLimitScope, UnauthorizedReason } from '#shared/domain/errors';
 import type { CacheOutcome } from '#shared/use-cases/resolve-route.use-case';
 
 export type WriteOperation = 'upsert' | 'activate' | 'deactivate';
@@ -27,6 +27,12 @@ export interface AppMetrics {
   consumerFailedRecords(consumer: ConsumerName, count: number): void;
   /** From the change's commit (occurred_at) to the consumer having applied it. */
   eventPropagation(consumer: ConsumerName, seconds: number): void;
+  /** A request refused with 429 by the tenant's or the token's bucket. */
+  rateLimited(scope: RateLimitScope): void;
+  /** The shared limiter store failed; the request went on under the fail-open rule. */
+  rateLimiterError(): void;
+  /** A token the authorizer refused (401), by reason. */
+  authRejected(reason: UnauthorizedReason): void;
   /** Called once per invocation (EMF flushes its buffer here). */
   flush(): void;
 }
@@ -93,6 +99,12 @@ const createPrometheusMetrics = (): AppMetrics => {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [r],
   });
+  const rateLimited = counter('rate_limited_total', 'Requests refused by a rate limit', ['scope']);
+  const limiterErrors = counter(
+    'rate_limiter_errors_total',
+    'Rate limiter store failures (the request went on under the fail-open rule)',
+  );
+  const authRejected = counter('auth_rejected_total', 'API tokens refused by the authorizer', ['reason']);
   return {
     resolve(cache, seconds) {
       resolveTotal.inc();
@@ -128,6 +140,15 @@ const createPrometheusMetrics = (): AppMetrics => {
     },
     eventPropagation(consumer, seconds) {
       propagation.observe({ consumer }, seconds);
+    },
+    rateLimited(scope) {
+      rateLimited.inc({ scope });
+    },
+    rateLimiterError() {
+      limiterErrors.inc();
+    },
+    authRejected(reason) {
+      authRejected.inc({ reason });
     },
     flush() {},
   };
@@ -180,6 +201,15 @@ export const createEmfMetrics = (namespace: string, serviceName: string): AppMet
     eventPropagation(consumer, seconds) {
       m.addMetric(`EventPropagation_${consumer}`, MetricUnit.Milliseconds, seconds * 1000);
     },
+    rateLimited(scope) {
+      m.addMetric(`RateLimited_${scope}`, MetricUnit.Count, 1);
+    },
+    rateLimiterError() {
+      m.addMetric('RateLimiterErrors', MetricUnit.Count, 1);
+    },
+    authRejected(reason) {
+      m.addMetric(`AuthRejected_${reason}`, MetricUnit.Count, 1);
+    },
     flush() {
       m.publishStoredMetrics();
     },
@@ -197,6 +227,9 @@ const noMetrics: AppMetrics = {
   consumerRetry() {},
   consumerFailedRecords() {},
   eventPropagation() {},
+  rateLimited() {},
+  rateLimiterError() {},
+  authRejected() {},
   flush() {},
 };
 

@@ -33,6 +33,8 @@ export interface AuditQuery {
   readonly filter: AuditFilter;
   readonly limit: number;
   readonly after?: AuditCursor;
+  /** Only records of these tenants (a token that covers some tenants); absent: every tenant. */
+  readonly tenants?: readonly string[];
 }
 
 export interface AuditStore {

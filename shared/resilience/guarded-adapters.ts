@@ -3,6 +3,7 @@ import { DependencyUnavailableError } from '#shared/domain/errors';
 import type { RouteKey, RouteRecord, RouteWriteResult, WriteContext } from '#shared/domain/route';
 import type { RouteCache } from '#shared/ports/route-cache.port';
 import type { RouteRepository } from '#shared/ports/route-repository.port';
+import type { TokenStore } from '#shared/ports/token-store.port';
 import type { DependencyGuard } from './dependency-guard.ts';
 import type { RetryBudget } from './retry-budget.ts';
 
@@ -63,5 +64,37 @@ export class GuardedRouteCache implements RouteCache {
 
   ping(): Promise<void> {
     return this.inner.ping();
+  }
+}
+
+/** The token store behind the database's breaker: while Postgres is down the authorizer fails fast. */
+export class GuardedTokenStore implements TokenStore {
+  constructor(
+    private readonly inner: TokenStore,
+    private readonly guard: DependencyGuard,
+  ) {}
+
+  insert(...args: Parameters<TokenStore['insert']>) {
+    return this.guard.execute(() => this.inner.insert(...args));
+  }
+
+  findById(id: string) {
+    return this.guard.execute(() => this.inner.findById(id));
+  }
+
+  list(limit: number) {
+    return this.guard.execute(() => this.inner.list(limit));
+  }
+
+  revoke(...args: Parameters<TokenStore['revoke']>) {
+    return this.guard.execute(() => this.inner.revoke(...args));
+  }
+
+  audit(...args: Parameters<TokenStore['audit']>) {
+    return this.guard.execute(() => this.inner.audit(...args));
+  }
+
+  hasActiveAdmin(now: Date) {
+    return this.guard.execute(() => this.inner.hasActiveAdmin(now));
   }
 }

@@ -1,4 +1,5 @@
-import type { AuditCursor, AuditFilter, AuditRecord, AuditStore } from '#shared/ports/audit-store.port';
+import type { AuditCursor, AuditQuery, AuditRecord, AuditStore } from '#shared/ports/audit-store.port';
+import { pageOf } from './page.ts';
 
 export interface AuditPage {
   readonly records: readonly AuditRecord[];
@@ -7,18 +8,20 @@ export interface AuditPage {
 }
 
 /**
- * One page of the audit trail, newest first by (occurred_at, event_id):
+ * One page of the audit trail, newest first by (occurred_at, event_id), limited to `tenants` when the
+ * caller's token covers only some:
  * 1. ask the store for one record more than the page holds;
  * 2. if it exists there is a next page, which starts after the page's last record.
  */
 export const queryAudit = async (
   deps: { readonly store: AuditStore },
-  query: { readonly filter: AuditFilter; readonly limit: number; readonly after?: AuditCursor },
+  query: AuditQuery,
 ): Promise<AuditPage> => {
+  if (query.tenants?.length === 0) return { records: [], next: null };
   const found = await deps.store.find({ ...query, limit: query.limit + 1 });
-  const records = found.slice(0, query.limit);
-  const last = records.at(-1);
-  const next =
-    found.length > query.limit && last ? { occurredAt: last.occurredAt, eventId: last.eventId } : null;
-  return { records, next };
+  const { items, next } = pageOf(found, query.limit, (last) => ({
+    occurredAt: last.occurredAt,
+    eventId: last.eventId,
+  }));
+  return { records: items, next };
 };

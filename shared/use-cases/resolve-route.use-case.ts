@@ -36,11 +36,17 @@ const answer = (entry: CacheEntry, cache: CacheOutcome): ResolveResult =>
 /**
  * Resolve a route, cache-aside:
  * 1. read the cache; an active or negative entry answers at once (a tombstone counts as a miss);
- * 2. otherwise load from Postgres, once per key however many callers miss together (single-flight);
- * 3. store what was read with its revision, which the cache refuses if a newer revision is there;
- * 4. a failing cache never fails the resolve; a failing database does (503), except on cache hits.
+ * 2. otherwise wait for `admit` (the caller's rate-limit check, already running alongside the cache
+ *    read), which throws when the caller is over its limit: a throttled caller never reaches Postgres;
+ * 3. load from Postgres, once per key however many callers miss together (single-flight);
+ * 4. store what was read with its revision, which the cache refuses if a newer revision is there;
+ * 5. a failing cache never fails the resolve; a failing database does (503), except on cache hits.
  */
-export const resolveRoute = async (deps: ResolveRouteDeps, key: RouteKey): Promise<ResolveResult> => {
+export const resolveRoute = async (
+  deps: ResolveRouteDeps,
+  key: RouteKey,
+  admit?: () => Promise<void>,
+): Promise<ResolveResult> => {
   const cacheKey = cacheKeyOf(key);
   let cacheUsable = deps.cache !== null;
 
@@ -56,6 +62,7 @@ export const resolveRoute = async (deps: ResolveRouteDeps, key: RouteKey): Promi
     }
   }
 
+  await admit?.();
   const entry = await deps.singleFlight.run(cacheKey, async () => {
     const loaded = entryFromRecord(await deps.repository.findRoute(key));
     if (deps.cache && cacheUsable) await fill(deps, cacheKey, loaded);

@@ -23,6 +23,11 @@ const APP_METRICS = [
   'WriteFailure',
   'OutboxBacklog',
   'OutboxOldestAgeSeconds',
+  'RateLimited_tenant',
+  'RateLimited_token',
+  'RateLimiterErrors',
+  'AuthRejected_mismatch',
+  'AuthRejected_revoked',
 ];
 
 const alarmOn = (metricName: string, extra: Record<string, unknown> = {}) =>

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  authorizerFunctions,
   consumerFunctions,
   deployFunctions,
   lambdaFunctions,
+  operatorFunctions,
   scheduledFunctions,
 } from '#functions/route-table';
 import {
@@ -15,6 +17,8 @@ import {
 
 const allFunctionIds = [
   ...Object.keys(lambdaFunctions),
+  ...Object.keys(authorizerFunctions),
+  ...Object.keys(operatorFunctions),
   ...Object.keys(consumerFunctions),
   ...Object.keys(scheduledFunctions),
   ...Object.keys(deployFunctions),

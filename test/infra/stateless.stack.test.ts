@@ -4,10 +4,13 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import {
+  authorizerFunctions,
   consumerFunctions,
   deployFunctions,
   httpRoutes,
+  isPublic,
   lambdaFunctions,
+  operatorFunctions,
   scheduledFunctions,
 } from '#functions/route-table';
 import { type AppFunctionId, reservedConcurrencyOf, stages } from '#infra/config/stages';
@@ -45,6 +48,8 @@ describe('stateless stack: functions', () => {
 
     const expected = [
       ...Object.keys(lambdaFunctions),
+      ...Object.keys(authorizerFunctions),
+      ...Object.keys(operatorFunctions),
       ...Object.keys(consumerFunctions),
       ...Object.keys(scheduledFunctions),
       ...Object.keys(deployFunctions),
@@ -152,14 +157,15 @@ describe('stateless stack: functions', () => {
       const env = envOf(id);
       for (const [key, value] of Object.entries(env)) {
         const text = JSON.stringify(value);
-        expect(key, id).not.toMatch(/PASSWORD|TOKEN|SECRET$|_KEY$/);
+        // Secrets travel as `…_SECRET_ARN` only (read at runtime); no other name may even look like one.
+        if (!key.endsWith('_SECRET_ARN')) expect(key, id).not.toMatch(/PASSWORD|TOKEN|SECRET|_KEY$/);
         // A dynamic reference would resolve the secret's value into plain configuration.
         expect(text, `${id} ${key}`).not.toContain('resolve:secretsmanager');
         expect(text, `${id} ${key}`).not.toMatch(/:\/\/[^/"]*:[^/"]*@/);
         if (key.endsWith('_SECRET_ARN')) {
           // Cross-stack reference to a secret's Ref (its ARN) in the stateful stack.
           expect(text, `${id} ${key}`).toMatch(
-            /"Fn::ImportValue":"TrafficManager-prod-Stateful:ExportsOutputRef[A-Za-z0-9]*(Secret|AuthToken)/,
+            /"Fn::ImportValue":"TrafficManager-prod-Stateful:ExportsOutputRef[A-Za-z0-9]*(Secret|AuthToken|TokenHashKey)/,
           );
         }
       }
@@ -230,8 +236,8 @@ describe('stateless stack: REST API', () => {
 
     const methods = Template.fromStack(stack).findResources('AWS::ApiGateway::Method');
     const custom = Object.values(methods).filter((m) => m.Properties.AuthorizationType === 'CUSTOM');
-    expect(custom).toHaveLength(httpRoutes.filter((r) => !r.public).length);
-    expect(Object.values(methods).length - custom.length).toBe(httpRoutes.filter((r) => r.public).length);
+    expect(custom).toHaveLength(httpRoutes.filter((r) => !isPublic(r)).length);
+    expect(Object.values(methods).length - custom.length).toBe(httpRoutes.filter(isPublic).length);
   });
 
   it('outputs the API URL', () => {

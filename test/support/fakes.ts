@@ -2,6 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { RouteKey, RouteRecord, RouteWriteResult, WriteContext } from '#shared/domain/route';
 import { routeLabel } from '#shared/domain/route';
 import type { RouteRepository } from '#shared/ports/route-repository.port';
+import type {
+  NewToken,
+  StoredToken,
+  TokenAuditEntry,
+  TokenAuditQuery,
+  TokenChangeContext,
+  TokenStore,
+} from '#shared/ports/token-store.port';
 
 /** In-memory RouteRepository with the same semantics as the Postgres one (for use-case unit tests). */
 export class InMemoryRouteRepository implements RouteRepository {
@@ -75,5 +83,78 @@ export class InMemoryRouteRepository implements RouteRepository {
 
   async ping(): Promise<void> {
     this.check();
+  }
+}
+
+/** In-memory TokenStore with the Postgres one's semantics (audit record with every create and revoke). */
+export class InMemoryTokenStore implements TokenStore {
+  readonly tokens = new Map<string, StoredToken>();
+  readonly auditTrail: TokenAuditEntry[] = [];
+  failWith: Error | null = null;
+
+  private check(): void {
+    if (this.failWith) throw this.failWith;
+  }
+
+  private record(token: StoredToken, action: TokenAuditEntry['action'], ctx: TokenChangeContext): void {
+    this.auditTrail.push({
+      seq: this.auditTrail.length + 1,
+      tokenId: token.id,
+      action,
+      actor: ctx.actor,
+      principal: token.principal,
+      role: token.role,
+      tenants: token.tenants,
+      expiresAt: token.expiresAt,
+      correlationId: ctx.correlationId,
+      occurredAt: new Date(),
+    });
+  }
+
+  async insert(token: NewToken, ctx: TokenChangeContext): Promise<boolean> {
+    this.check();
+    if (this.tokens.has(token.id)) return false;
+    const stored = { ...token, revokedAt: null, revokedBy: null };
+    this.tokens.set(token.id, stored);
+    this.record(stored, 'created', ctx);
+    return true;
+  }
+
+  async findById(id: string): Promise<StoredToken | null> {
+    this.check();
+    return this.tokens.get(id) ?? null;
+  }
+
+  async list(limit: number): Promise<StoredToken[]> {
+    this.check();
+    return [...this.tokens.values()].reverse().slice(0, limit);
+  }
+
+  async revoke(id: string, ctx: TokenChangeContext) {
+    this.check();
+    const token = this.tokens.get(id);
+    if (!token) return null;
+    if (token.revokedAt) return { outcome: 'unchanged' as const, token };
+    const revoked = { ...token, revokedAt: new Date(), revokedBy: ctx.actor };
+    this.tokens.set(id, revoked);
+    this.record(revoked, 'revoked', ctx);
+    return { outcome: 'revoked' as const, token: revoked };
+  }
+
+  async audit(q: TokenAuditQuery): Promise<TokenAuditEntry[]> {
+    this.check();
+    return [...this.auditTrail]
+      .reverse()
+      .filter(
+        (e) => (q.beforeSeq === undefined || e.seq < q.beforeSeq) && (!q.tokenId || e.tokenId === q.tokenId),
+      )
+      .slice(0, q.limit);
+  }
+
+  async hasActiveAdmin(now: Date): Promise<boolean> {
+    this.check();
+    return [...this.tokens.values()].some(
+      (t) => t.role === 'admin' && !t.revokedAt && t.expiresAt.getTime() > now.getTime(),
+    );
   }
 }

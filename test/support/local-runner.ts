@@ -11,11 +11,32 @@ export interface RunningApi {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `npm start`'s runner (scripts/local/start.ts) on an OS-chosen port and waits until it listens. */
+/**
+ * Rate limits far above anything a test sends: tests that are not about rate limits must never meet one
+ * (the limiter still runs, Redis and all). Tests about limits, and the environment, override these.
+ */
+const RATE_LIMITS_OUT_OF_REACH = Object.fromEntries(
+  ['TENANT_READ', 'TENANT_WRITE', 'TENANT_AUDIT', 'RESOLVER', 'WRITER', 'ADMIN'].map((name) => [
+    `RATE_LIMIT_${name}`,
+    '100000/1000000',
+  ]),
+);
+
+/**
+ * Starts `npm start`'s runner (scripts/local/start.ts) on an OS-chosen port and waits until it listens.
+ * On the default loopback address auth is off unless `AUTH_MODE: 'on'` is passed.
+ */
 export const startLocalApi = async (env: Record<string, string> = {}): Promise<RunningApi> => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/local/start.ts'], {
     cwd: root,
-    env: { ...process.env, API_PORT: '0', LOG_LEVEL: 'WARN', METRICS_BACKEND: 'prometheus', ...env },
+    env: {
+      ...RATE_LIMITS_OUT_OF_REACH,
+      ...process.env,
+      API_PORT: '0',
+      LOG_LEVEL: 'WARN',
+      METRICS_BACKEND: 'prometheus',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

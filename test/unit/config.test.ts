@@ -34,4 +34,40 @@ describe('parseConfig', () => {
   it('requires the Upstash URL and token with the upstash backend', () => {
     expect(() => parseConfig({ CACHE_BACKEND: 'upstash' })).toThrow(ConfigError);
   });
+
+  it('reads rate limits as <per second>/<burst>, with defaults per tenant operation and per role', () => {
+    const c = parseConfig({ RATE_LIMIT_TENANT_WRITE: '2.5/10', RATE_LIMIT_RESOLVER: '100/100' });
+    expect(c.rateLimits).toEqual({
+      enabled: true,
+      tenant: {
+        read: { perSecond: 2000, burst: 4000 },
+        write: { perSecond: 2.5, burst: 10 },
+        audit: { perSecond: 20, burst: 40 },
+      },
+      role: {
+        resolver: { perSecond: 100, burst: 100 },
+        writer: { perSecond: 200, burst: 400 },
+        admin: { perSecond: 200, burst: 400 },
+      },
+    });
+    for (const bad of ['10', '10/0', '0/10', 'ten/20', '-1/5']) {
+      expect(() => parseConfig({ RATE_LIMIT_TENANT_READ: bad }), bad).toThrow(/RATE_LIMIT_TENANT_READ/);
+    }
+  });
+
+  it('needs token hash keys of at least 32 characters and never names the value', () => {
+    expect(
+      parseConfig({ TOKEN_HASH_KEY: `${'a'.repeat(32)},${'b'.repeat(40)}` }).auth.tokenHashKey,
+    ).toBeDefined();
+    const err = (() => {
+      try {
+        parseConfig({ TOKEN_HASH_KEY: 'hunter2-short' });
+      } catch (e) {
+        return String(e);
+      }
+      return '';
+    })();
+    expect(err).toMatch(/TOKEN_HASH_KEY: each comma-separated key must be at least 32 characters/);
+    expect(err).not.toContain('hunter2');
+  });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DependencyUnavailableError, RouteNotFoundError, ValidationError } from '#shared/domain/errors';
+import {
+  DependencyUnavailableError,
+  ForbiddenError,
+  RateLimitedError,
+  RouteNotFoundError,
+  UnauthorizedError,
+  ValidationError,
+} from '#shared/domain/errors';
 import { mapError } from '#shared/middleware/error-mapper';
 
 describe('mapError', () => {
@@ -42,5 +49,36 @@ describe('mapError', () => {
 
   it('maps a missing route to 404', () => {
     expect(mapError(new RouteNotFoundError('no route'), { exposeDetails: false }).response.status).toBe(404);
+  });
+
+  it('maps a refused token to 401 with a Bearer challenge and no hint of why', () => {
+    const { response } = mapError(new UnauthorizedError('revoked'), { exposeDetails: true });
+    expect(response).toEqual({
+      status: 401,
+      headers: { 'www-authenticate': 'Bearer realm="traffic-manager"' },
+      body: {
+        error: 'unauthorized',
+        message: 'missing or invalid API token; send Authorization: Bearer <token>',
+      },
+    });
+  });
+
+  it('maps a tenant or role the token does not cover to 403', () => {
+    expect(mapError(new ForbiddenError('no'), { exposeDetails: false }).response).toMatchObject({
+      status: 403,
+      body: { error: 'forbidden' },
+    });
+  });
+
+  it('maps a rate limit to 429 with Retry-After in whole seconds (at least 1)', () => {
+    const slow = mapError(new RateLimitedError('tenant', 2100), { exposeDetails: false }).response;
+    expect(slow).toMatchObject({
+      status: 429,
+      headers: { 'retry-after': '3' },
+      body: { error: 'rate_limited', scope: 'tenant', retry_after_seconds: 3 },
+    });
+    expect(mapError(new RateLimitedError('token', 5), { exposeDetails: false }).response.headers).toEqual({
+      'retry-after': '1',
+    });
   });
 });

@@ -48,6 +48,8 @@ export const AUDIT_INDEXES = [
     },
   },
   { name: 'occurred_at', key: { occurred_at: -1, event_id: -1 } },
+  // recent / action / time-range queries of tokens that cover some tenants (issue 6).
+  { name: 'tenant_occurred_at', key: { 'route.tenant': 1, occurred_at: -1, event_id: -1 } },
   { name: 'action_occurred_at', key: { action: 1, occurred_at: -1, event_id: -1 } },
   { name: 'event_id_unique', key: { event_id: 1 }, unique: true },
 ] as const;
@@ -91,7 +93,7 @@ const writeErrorsOf = (err: MongoBulkWriteError): { code: number }[] => {
 };
 
 /**
- * Audit documents in DocumentDB / MongoDB. Only plain CRUD, $or/$lt/$gte, sort and limit: nothing
+ * Audit documents in DocumentDB / MongoDB. Only plain CRUD, $or/$lt/$gte/$in, sort and limit: nothing
  * DocumentDB lacks (no transactions, $facet or pipeline $lookup).
  */
 export class MongoAuditStore implements AuditStore {
@@ -158,6 +160,8 @@ export class MongoAuditStore implements AuditStore {
     } else if (f.from || f.to) {
       clauses.push({ occurred_at: { ...(f.from ? { $gte: f.from } : {}), ...(f.to ? { $lt: f.to } : {}) } });
     }
+    // `$in` over plain strings: DocumentDB-safe, and served by the tenant_occurred_at index.
+    if (query.tenants) clauses.push({ 'route.tenant': { $in: [...query.tenants] } });
     if (query.after) {
       const { occurredAt, eventId } = query.after;
       clauses.push({

@@ -46,7 +46,14 @@ describe('MongoAuditStore on a Mongo-wire server', () => {
     const indexes = await client.db(database).collection(AUDIT_COLLECTION).listIndexes().toArray();
 
     expect(indexes.map((i) => i.name).sort()).toEqual(
-      ['_id_', 'action_occurred_at', 'event_id_unique', 'occurred_at', 'route_occurred_at'].sort(),
+      [
+        '_id_',
+        'action_occurred_at',
+        'event_id_unique',
+        'occurred_at',
+        'route_occurred_at',
+        'tenant_occurred_at',
+      ].sort(),
     );
     expect(indexes.find((i) => i.name === 'event_id_unique')?.unique).toBe(true);
   });
@@ -106,6 +113,30 @@ describe('MongoAuditStore on a Mongo-wire server', () => {
       expect.arrayContaining([inRange.eventId, atEnd.eventId]),
     );
     expect(deactivations.every((r) => r.action === 'deactivated')).toBe(true);
+  });
+
+  it("limits any query to a token's tenants with $in, and a tenant name cannot act as an operator", async () => {
+    const a = uniqueRouteKey();
+    const b = uniqueRouteKey();
+    const at = '2031-01-01T00:00:00.000Z';
+    const mine = recordOf({ action: 'activated', occurredAt: at }, a);
+    const theirs = recordOf({ action: 'activated', occurredAt: at }, b);
+    await store.append([mine, theirs]);
+    const window = { kind: 'time', from: new Date(at), to: new Date('2031-01-02T00:00:00Z') } as const;
+
+    const scoped = await store.find({ filter: window, limit: 10, tenants: [a.tenant] });
+    const both = await store.find({ filter: window, limit: 10, tenants: [a.tenant, b.tenant] });
+    const byAction = await store.find({
+      filter: { kind: 'action', action: 'activated' },
+      limit: 1000,
+      tenants: [a.tenant],
+    });
+    const operator = await store.find({ filter: window, limit: 10, tenants: ['{"$ne":null}', '$ne'] });
+
+    expect(scoped.map((r) => r.eventId)).toEqual([mine.eventId]);
+    expect(both).toHaveLength(2);
+    expect(byAction.map((r) => r.route.tenant)).toEqual([a.tenant]);
+    expect(operator).toEqual([]);
   });
 
   it('reports an unreachable server as audit store unavailable', async () => {

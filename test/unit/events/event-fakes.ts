@@ -162,6 +162,7 @@ export class InMemoryAuditStore implements AuditStore {
         if (f.kind === 'action') return r.action === f.action;
         return (!f.from || t(r) >= f.from.getTime()) && (!f.to || t(r) < f.to.getTime());
       })
+      .filter((r) => !q.tenants || q.tenants.includes(r.route.tenant))
       .filter(
         (r) =>
           !q.after ||

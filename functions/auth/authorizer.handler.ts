@@ -1,0 +1,26 @@
+import { getAuthenticateDeps } from '#shared/composition/token-clients';
+import { toAuthorizerContext } from '#shared/domain/auth';
+import { authorizerHandler } from '#shared/middleware/authorizer-handler';
+import { authenticateToken } from '#shared/use-cases/authenticate-token.use-case';
+import { policyFor } from './authorizer-policy.ts';
+
+const deps = getAuthenticateDeps();
+
+const headerOf = (headers: Record<string, string | undefined> | null, name: string): string | undefined => {
+  for (const [key, value] of Object.entries(headers ?? {})) if (key.toLowerCase() === name) return value;
+  return undefined;
+};
+
+/**
+ * API Gateway REQUEST authorizer (identity source: the Authorization header): authenticates the API
+ * token and answers with a policy allowing the routes its role may call, and the principal, role,
+ * tenants, token id and expiry as context for the handlers (which check the tenant).
+ */
+export const handler = authorizerHandler(async (event) => {
+  const principal = await authenticateToken(deps, headerOf(event.headers, 'authorization'));
+  return {
+    principalId: principal.name,
+    policyDocument: policyFor(principal.role, event.methodArn),
+    context: toAuthorizerContext(principal),
+  };
+});

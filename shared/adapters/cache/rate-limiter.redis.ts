@@ -1,0 +1,43 @@
+import type { Redis } from 'ioredis';
+import { DependencyUnavailableError } from '#shared/domain/errors';
+import { ALLOWED, type Bucket, type RateDecision } from '#shared/domain/rate-limit';
+import type { RateLimiter } from '#shared/ports/rate-limiter.port';
+import { TOKEN_BUCKET_LUA } from './token-bucket.lua.ts';
+
+type RedisWithScript = Redis & {
+  tmTakeTokens(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<[number, number, number]>;
+};
+
+/**
+ * Token buckets shared by every container, one atomic script per request (EVALSHA; on the resolve
+ * path it runs alongside the cache GET, pipelined on the same connection). Fails fast like the route
+ * cache: no offline queue, the client's command timeout.
+ */
+export class RedisRateLimiter implements RateLimiter {
+  private readonly redis: RedisWithScript;
+
+  constructor(redis: Redis) {
+    if (!('tmTakeTokens' in redis)) redis.defineCommand('tmTakeTokens', { lua: TOKEN_BUCKET_LUA });
+    this.redis = redis as RedisWithScript;
+  }
+
+  async take(buckets: readonly Bucket[]): Promise<RateDecision> {
+    if (buckets.length === 0) return ALLOWED;
+    if (this.redis.status !== 'ready') {
+      throw new DependencyUnavailableError('cache', 'rate limiter store is unavailable', {
+        cause: new Error(`redis status ${this.redis.status}`),
+      });
+    }
+    const [allowed, index, wait] = await this.redis
+      .tmTakeTokens(
+        buckets.length,
+        ...buckets.map((b) => b.key),
+        ...buckets.flatMap((b) => [b.perSecond, b.burst]),
+      )
+      .catch((err: unknown) => {
+        throw new DependencyUnavailableError('cache', 'rate limiter store is unavailable', { cause: err });
+      });
+    if (allowed === 1) return ALLOWED;
+    return { allowed: false, scope: buckets[index - 1]?.scope ?? 'tenant', retryAfterMs: wait };
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * `takeFromBuckets` (shared/domain/rate-limit.ts) as one atomic script over several buckets, timed by
+ * the Redis server's clock (one clock for every container). KEYS: the buckets (hashes {t, ts});
+ * ARGV: per bucket, its rate per second and its burst. Returns {1, 0, 0} when allowed, else
+ * {0, index of the bucket that waits longest (1-based), wait in ms}. A bucket idle long enough to be
+ * full again expires.
+ */
+export const TOKEN_BUCKET_LUA = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local levels = {}
+local denied, wait = 0, 0
+for i = 1, #KEYS do
+  local rate, burst = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local state = redis.call('HMGET', KEYS[i], 't', 'ts')
+  local level, at = tonumber(state[1]), tonumber(state[2])
+  if level == nil or at == nil then
+    level = burst
+  elseif now > at then
+    level = math.min(burst, level + (now - at) * rate / 1000)
+  end
+  levels[i] = level
+  if level < 1 then
+    local w = math.ceil((1 - level) * 1000 / rate)
+    if w > wait then denied, wait = i, w end
+  end
+end
+if denied > 0 then return {0, denied, wait} end
+for i = 1, #KEYS do
+  local rate, burst = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  redis.call('HSET', KEYS[i], 't', tostring(levels[i] - 1), 'ts', tostring(now))
+  redis.call('PEXPIRE', KEYS[i], math.ceil(burst * 1000 / rate) + 1000)
+end
+return {1, 0, 0}
+`;

@@ -1,0 +1,100 @@
+import type { Principal, Role } from './auth.ts';
+import type { RateLimitScope } from './errors.ts';
+import { lengthPrefixed } from './keys.ts';
+
+/** A token bucket's shape: `burst` tokens at most, refilled at `perSecond`. */
+export interface Rate {
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
+/** One bucket a request takes a token from. */
+export interface Bucket extends Rate {
+  readonly scope: RateLimitScope;
+  readonly key: string;
+}
+
+export type RateDecision =
+  | { readonly allowed: true }
+  | { readonly allowed: false; readonly scope: RateLimitScope; readonly retryAfterMs: number };
+
+export const ALLOWED: RateDecision = { allowed: true };
+
+/** The operations that are rate-limited (health is not). Tenant buckets exist for the first three. */
+export type LimitedOperation = 'read' | 'write' | 'audit' | 'admin';
+
+export interface RateLimitPolicy {
+  /** Per tenant and operation, shared by every token acting on the tenant. */
+  readonly tenant: Readonly<Record<Exclude<LimitedOperation, 'admin'>, Rate>>;
+  /** Per token, by the token's role. */
+  readonly role: Readonly<Record<Role, Rate>>;
+}
+
+export interface RateLimitTarget {
+  readonly operation: LimitedOperation;
+  /** The tenant the request acts on; absent for tenant-less requests (token admin, audit listings). */
+  readonly tenant?: string;
+}
+
+/**
+ * The buckets one request takes from: its tenant's bucket for the operation (reads apart from writes,
+ * so a tenant's write flood cannot starve its own resolves) and its token's bucket. Keys are
+ * length-prefixed like cache keys, so no tenant name can address another tenant's bucket.
+ */
+export const bucketsFor = (
+  policy: RateLimitPolicy,
+  principal: Principal,
+  target: RateLimitTarget,
+): Bucket[] => {
+  const buckets: Bucket[] = [];
+  if (target.tenant !== undefined && target.operation !== 'admin') {
+    buckets.push({
+      scope: 'tenant',
+      key: `tm:rl:v1:tenant:${lengthPrefixed(target.tenant, target.operation)}`,
+      ...policy.tenant[target.operation],
+    });
+  }
+  if (principal.tokenId !== null) {
+    buckets.push({
+      scope: 'token',
+      key: `tm:rl:v1:token:${lengthPrefixed(principal.tokenId)}`,
+      ...policy.role[principal.role],
+    });
+  }
+  return buckets;
+};
+
+export interface BucketState {
+  readonly tokens: number;
+  /** When `tokens` was last computed, epoch ms. */
+  readonly at: number;
+}
+
+/**
+ * The token-bucket rule, all or nothing across buckets (the Redis adapter runs the same steps in Lua):
+ * 1. refill each bucket for the time since it was last computed, up to its burst (a new bucket is full);
+ * 2. if any holds less than one token, deny with the longest wait until one is there, taking nothing;
+ * 3. otherwise take one token from each.
+ */
+export const takeFromBuckets = (
+  buckets: readonly Bucket[],
+  states: readonly (BucketState | undefined)[],
+  now: number,
+): { decision: RateDecision; states: BucketState[] } => {
+  const refilled = buckets.map((b, i) => {
+    const s = states[i];
+    if (!s) return { tokens: b.burst, at: now };
+    const elapsed = Math.max(0, now - s.at);
+    return { tokens: Math.min(b.burst, s.tokens + (elapsed * b.perSecond) / 1000), at: now };
+  });
+  let denied: RateDecision = ALLOWED;
+  for (const [i, b] of buckets.entries()) {
+    const tokens = refilled[i]!.tokens;
+    if (tokens >= 1) continue;
+    const wait = Math.ceil(((1 - tokens) * 1000) / b.perSecond);
+    if (denied.allowed || wait > denied.retryAfterMs)
+      denied = { allowed: false, scope: b.scope, retryAfterMs: wait };
+  }
+  if (!denied.allowed) return { decision: denied, states: refilled };
+  return { decision: ALLOWED, states: refilled.map((s) => ({ tokens: s.tokens - 1, at: now })) };
+};

@@ -1,0 +1,32 @@
+import type { Principal } from '#shared/domain/auth';
+import { RateLimitedError } from '#shared/domain/errors';
+import type { RateDecision, RateLimitTarget } from '#shared/domain/rate-limit';
+import { appMetrics } from '#shared/observability/metrics';
+import { type AdmitDeps, admitRequest } from '#shared/use-cases/admit-request.use-case';
+
+/**
+ * Turns a pending limiter decision into a check that throws a 429 (and counts it) when the request is
+ * over a limit. The check can be awaited more than once (the resolve path awaits it before a database
+ * load and again before answering) and counts once.
+ */
+export const rateLimitCheck = (decision: Promise<RateDecision>): (() => Promise<void>) => {
+  let checked: Promise<void> | undefined;
+  return () => {
+    checked ??= decision.then((d) => {
+      if (d.allowed) return;
+      appMetrics.rateLimited(d.scope);
+      throw new RateLimitedError(d.scope, d.retryAfterMs);
+    });
+    return checked;
+  };
+};
+
+/**
+ * Admits a request or throws a 429. While the shared store fails, this process's buckets decide (the
+ * resolve path does not use this: it fails open, see resolve-route.handler.ts).
+ */
+export const enforceRateLimit = (
+  deps: AdmitDeps,
+  principal: Principal,
+  target: RateLimitTarget,
+): Promise<void> => rateLimitCheck(admitRequest(deps, principal, target, 'local'))();
