@@ -1,22 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { logger, runWithCorrelationId } from '#shared/observability/logger';
-
-const captured = () => {
-  const lines: string[] = [];
-  const capture = (chunk: string | Uint8Array) => {
-    lines.push(String(chunk));
-    return true;
-  };
-  vi.spyOn(process.stdout, 'write').mockImplementation(capture);
-  vi.spyOn(process.stderr, 'write').mockImplementation(capture);
-  return { lines };
-};
+import { captureOutput } from '#test/support/output';
 
 afterEach(() => vi.restoreAllMocks());
 
 describe('logger', () => {
   it('writes JSON lines carrying the request correlation id', () => {
-    const { lines } = captured();
+    const { lines } = captureOutput();
     runWithCorrelationId('corr-77', () => logger.error('boom', { dependency: 'database' }));
     const line = JSON.parse(lines.join('').trim());
     expect(line).toMatchObject({
@@ -28,7 +18,7 @@ describe('logger', () => {
   });
 
   it('keeps correlation ids of concurrent requests apart', async () => {
-    const { lines } = captured();
+    const { lines } = captureOutput();
     await Promise.all(
       ['a', 'b', 'c'].map((id) =>
         runWithCorrelationId(id, async () => {
@@ -44,7 +34,7 @@ describe('logger', () => {
   });
 
   it('redacts secret-looking fields wherever they are', () => {
-    const { lines } = captured();
+    const { lines } = captureOutput();
     logger.error('connecting', {
       password: 'hunter2',
       nested: { authToken: 's3cr3t', host: 'db' },
