@@ -47,6 +47,11 @@ describe('the seed workflow over HTTP', () => {
     });
   });
 
+  it('runs without tokens on loopback by default (the seed workflow needs none), and says so loudly', () => {
+    expect(api.output()).toContain('AUTH IS OFF');
+    expect(api.output()).toContain('AUTH_MODE=on npm start');
+  });
+
   it('serves health, readiness, liveness and Prometheus metrics with the seed names', async () => {
     expect((await call('GET', '/health')).json()).toEqual({ status: 'healthy', service: 'traffic-manager' });
     expect((await call('GET', '/health/live')).json()).toMatchObject({ status: 'alive' });
