@@ -23,6 +23,8 @@ Object.assign(process.env, {
   METRICS_BACKEND: 'none',
   LOG_LEVEL: 'ERROR',
   STAGE: 'bench',
+  // Only so the token functions can start for the cold-start measurement; no token is made here.
+  TOKEN_HASH_KEY: 'bench-only-token-hash-key-0123456789abcdef',
 });
 const { ensureDatabase, migrateUp } = await import('#shared/adapters/postgres/migrate');
 await ensureDatabase(DB);
@@ -73,7 +75,19 @@ const { closeClients } = await import('#shared/composition/clients');
 await closeClients();
 
 // (d) the local HTTP API under autocannon -c 32
-const api = await startLocalApi({ DATABASE_URL: DB, REDIS_URL: REDIS, LOG_LEVEL: 'ERROR' });
+// Capacity, not policy: per-tenant rate limits (2,000 resolves/s and 50 writes/s per tenant by default)
+// would cap this single-tenant load long before the service does, so the bench turns them off.
+const RATE_LIMITS = process.env.BENCH_RATE_LIMITS ?? 'false';
+// The API alone, as in AWS where the relay and consumers are separate functions: LOCAL_EVENT_WORKERS=off
+// keeps them out of this process (the write path still publishes to Kafka after commit).
+const WORKERS = process.env.BENCH_EVENT_WORKERS ?? 'off';
+const api = await startLocalApi({
+  DATABASE_URL: DB,
+  REDIS_URL: REDIS,
+  LOG_LEVEL: 'ERROR',
+  RATE_LIMITS_ENABLED: RATE_LIMITS,
+  LOCAL_EVENT_WORKERS: WORKERS,
+});
 const cannon = (opts: autocannon.Options) =>
   autocannon({ connections: 32, duration: DURATION, ...opts }).then((r) => ({
     req_per_s: Math.round(r.requests.average),

@@ -9,7 +9,6 @@ import { checkReadiness } from '#shared/use-cases/check-readiness.use-case';
 import { accessOf } from '../route-table.ts';
 
 const { serviceName } = getConfig();
-const probes = readinessProbes();
 /** Readiness answers within this bound whatever is down. */
 const READY_DEADLINE_MS = 800;
 
@@ -21,7 +20,7 @@ export const handler = httpHandler(accessOf('health'), async (req) => {
     case '/health/live':
       return json(200, { status: 'alive', service: serviceName });
     case '/health/ready': {
-      const { ready, checks } = await checkReadiness(probes, READY_DEADLINE_MS);
+      const { ready, checks } = await checkReadiness(readinessProbes(), READY_DEADLINE_MS);
       return json(ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', service: serviceName, checks });
     }
     case '/health/resilience':

@@ -18,6 +18,9 @@ const runnerEnv = z
     CACHE_BACKEND: z.enum(['redis', 'upstash', 'none']).optional(),
     EMBEDDED_PG_PORT: z.coerce.number().int().default(5433),
     SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(10_000),
+    // off: no relay loop and no consumers in this process (benchmarks of the API alone; in AWS they are
+    // separate functions). The write path still publishes after commit.
+    LOCAL_EVENT_WORKERS: z.enum(['on', 'off']).default('on'),
     // Concurrent requests per operation type (queues hold a few times more): the local bulkheads.
     BULKHEAD_READ: z.coerce.number().int().min(1).default(256),
     BULKHEAD_WRITE: z.coerce.number().int().min(1).default(32),
@@ -101,6 +104,9 @@ Object.assign(process.env, {
 const { ensureDatabase, migrateUp } = await import('#shared/adapters/postgres/migrate');
 const { getDynamoClient } = await import('#shared/composition/clients');
 const { closeAllClients } = await import('#shared/composition/shutdown');
+const { addReadinessProbes } = await import('#shared/composition/clients');
+const { eventReadinessProbes } = await import('#shared/composition/event-probes');
+addReadinessProbes(...eventReadinessProbes());
 const { getConfig } = await import('#shared/config/config');
 const { ensureIdempotencyTable } = await import('#shared/adapters/idempotency/idempotency-table');
 const { prometheusRegistry } = await import('#shared/observability/metrics');
@@ -153,6 +159,10 @@ const startEvents = async (): Promise<() => Promise<void>> => {
     partitions: kafka.topicPartitions,
     replicationFactor: kafka.topicReplicationFactor,
   });
+  if (runnerEnv.LOCAL_EVENT_WORKERS === 'off') {
+    say('events: relay and consumers NOT running here (LOCAL_EVENT_WORKERS=off)');
+    return async () => {};
+  }
   const relay = startOutboxRelayLoop();
   const functions = await Promise.all(
     Object.entries(consumerFunctions).map(async ([name, spec]) => {

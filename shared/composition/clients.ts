@@ -166,6 +166,16 @@ export const getIdempotencyStore = (): IdempotencyStore => {
   return idempotency;
 };
 
+const extraProbes: ReadinessProbe[] = [];
+
+/**
+ * Probes a host adds to readiness. The local runner adds Kafka and the audit store (events.probes.ts);
+ * the health Lambda does not, so it does not bundle their drivers (MSK and DocumentDB have alarms).
+ */
+export const addReadinessProbes = (...probes: ReadinessProbe[]): void => {
+  for (const probe of probes) if (!extraProbes.some((p) => p.name === probe.name)) extraProbes.push(probe);
+};
+
 export const readinessProbes = (): ReadinessProbe[] => {
   const p = getPgPool();
   const routeCache = getRouteCache();
@@ -194,21 +204,7 @@ export const readinessProbes = (): ReadinessProbe[] => {
         return { backend: routeCache.name };
       },
     },
-    // Informational: events queue up in the outbox while Kafka or the audit store is away. Loaded on first
-    // check so the request functions' cold starts do not pay for the drivers.
-    {
-      name: 'kafka',
-      critical: false,
-      check: async () => (await import('./publish-clients.ts')).pingKafka(),
-    },
-    {
-      name: 'audit_store',
-      critical: false,
-      check: async () => {
-        await (await import('./audit-clients.ts')).getAuditStore().ping();
-        return { database: getConfig().mongo.database };
-      },
-    },
+    ...extraProbes,
   ];
 };
 

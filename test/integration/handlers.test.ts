@@ -3,12 +3,14 @@ import { handler as health } from '#functions/health/health.handler';
 import { handler as resolve } from '#functions/routes/resolve-route.handler';
 import { handler as setState } from '#functions/routes/set-route-state.handler';
 import { handler as upsert } from '#functions/routes/upsert-route.handler';
-import { closeClients } from '#shared/composition/clients';
+import { addReadinessProbes } from '#shared/composition/clients';
+import { eventReadinessProbes } from '#shared/composition/event-probes';
+import { closeAllClients } from '#shared/composition/shutdown';
 import { invoke, tokenPrincipal } from '#test/support/api-gateway';
 import { uniqueRouteKey } from '#test/support/fixtures';
 import { testPool } from '#test/support/pg';
 
-afterAll(() => closeClients());
+afterAll(() => closeAllClients());
 
 const resolveQuery = (key: object) => ({
   path: '/api/v1/routes/resolve',
@@ -203,6 +205,7 @@ describe('correlation ids', () => {
 
 describe('health', () => {
   it('reports ready with database, cache, Kafka and audit-store checks', async () => {
+    addReadinessProbes(...eventReadinessProbes()); // as the local runner does
     const res = await invoke(health, { path: '/health/ready' });
     expect(res).toMatchObject({
       status: 200,
