@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Redis } from 'ioredis';
+import { LeasedRateLimiter } from '#shared/adapters/cache/rate-limiter.leased';
 import { MemoryRateLimiter } from '#shared/adapters/cache/rate-limiter.memory';
 import { RedisRateLimiter } from '#shared/adapters/cache/rate-limiter.redis';
 import { MemoryRouteCache, TieredRouteCache } from '#shared/adapters/cache/route-cache.memory';
@@ -14,7 +15,7 @@ import { DependencyUnavailableError } from '#shared/domain/errors';
 import { logger } from '#shared/observability/logger';
 import { appMetrics } from '#shared/observability/metrics';
 import type { IdempotencyStore } from '#shared/ports/idempotency.port';
-import type { RateLimiter } from '#shared/ports/rate-limiter.port';
+import type { LeasableRateLimiter, RateLimiter } from '#shared/ports/rate-limiter.port';
 import type { RouteCache } from '#shared/ports/route-cache.port';
 import type { RouteRepository } from '#shared/ports/route-repository.port';
 import { GuardedRouteCache, GuardedRouteRepository } from '#shared/resilience/guarded-adapters';
@@ -120,7 +121,8 @@ const warnLimiter = onceASecond(
 
 /**
  * Rate limiting (see admit-request.use-case.ts): the buckets in Redis behind the cache's breaker (it is
- * the same Redis), in-process buckets where there is no Redis or while it fails.
+ * the same Redis), leased in batches (rate-limiter.leased.ts); in-process buckets where there is no
+ * Redis or while it fails.
  */
 export const getAdmitDeps = (): AdmitDeps => {
   if (!admitDeps) {
@@ -130,7 +132,12 @@ export const getAdmitDeps = (): AdmitDeps => {
     if (client) {
       const redisLimiter = new RedisRateLimiter(client);
       const guard = guardFor('cache');
-      shared = { take: (buckets) => guard.execute(() => redisLimiter.take(buckets)) };
+      const guarded: LeasableRateLimiter = {
+        take: (buckets) => guard.execute(() => redisLimiter.take(buckets)),
+        takeUpTo: (buckets, wanted) => guard.execute(() => redisLimiter.takeUpTo(buckets, wanted)),
+      };
+      // Local leases: busy processes call Redis once per batch of requests, not once per request.
+      shared = new LeasedRateLimiter(guarded);
     }
     admitDeps = {
       policy: rateLimits.enabled ? { tenant: rateLimits.tenant, role: rateLimits.role } : null,

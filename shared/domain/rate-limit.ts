@@ -74,13 +74,15 @@ export interface BucketState {
  * The token-bucket rule, all or nothing across buckets (the Redis adapter runs the same steps in Lua):
  * 1. refill each bucket for the time since it was last computed, up to its burst (a new bucket is full);
  * 2. if any holds less than one token, deny with the longest wait until one is there, taking nothing;
- * 3. otherwise take one token from each.
+ * 3. otherwise take from each the same number of tokens: `wanted`, or as many whole tokens as the
+ *    emptiest bucket holds if that is fewer (a lease, see rate-limiter.leased.ts; one for a request).
  */
 export const takeFromBuckets = (
   buckets: readonly Bucket[],
   states: readonly (BucketState | undefined)[],
   now: number,
-): { decision: RateDecision; states: BucketState[] } => {
+  wanted = 1,
+): { decision: RateDecision; taken: number; states: BucketState[] } => {
   const refilled = buckets.map((b, i) => {
     const s = states[i];
     if (!s) return { tokens: b.burst, at: now };
@@ -88,13 +90,15 @@ export const takeFromBuckets = (
     return { tokens: Math.min(b.burst, s.tokens + (elapsed * b.perSecond) / 1000), at: now };
   });
   let denied: RateDecision = ALLOWED;
+  let taken = wanted;
   for (const [i, b] of buckets.entries()) {
     const tokens = refilled[i]!.tokens;
+    taken = Math.min(taken, Math.floor(tokens));
     if (tokens >= 1) continue;
     const wait = Math.ceil(((1 - tokens) * 1000) / b.perSecond);
     if (denied.allowed || wait > denied.retryAfterMs)
       denied = { allowed: false, scope: b.scope, retryAfterMs: wait };
   }
-  if (!denied.allowed) return { decision: denied, states: refilled };
-  return { decision: ALLOWED, states: refilled.map((s) => ({ tokens: s.tokens - 1, at: now })) };
+  if (!denied.allowed) return { decision: denied, taken: 0, states: refilled };
+  return { decision: ALLOWED, taken, states: refilled.map((s) => ({ tokens: s.tokens - taken, at: now })) };
 };

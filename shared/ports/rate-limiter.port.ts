@@ -8,3 +8,8 @@ import type { Bucket, RateDecision } from '#shared/domain/rate-limit';
 export interface RateLimiter {
   take(buckets: readonly Bucket[]): Promise<RateDecision>;
 }
+
+/** A limiter that can also take several tokens at once (up to `wanted`; at least one, or a denial). */
+export interface LeasableRateLimiter extends RateLimiter {
+  takeUpTo(buckets: readonly Bucket[], wanted: number): Promise<{ decision: RateDecision; taken: number }>;
+}

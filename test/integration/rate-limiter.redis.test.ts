@@ -80,6 +80,18 @@ describe('RedisRateLimiter (token buckets in one Lua script)', () => {
     expect((await limiter.take(writes)).allowed).toBe(true);
   });
 
+  it('leases up to n tokens at once from every bucket, never more than the emptiest holds', async () => {
+    const big = bucket(1, 50);
+    const small = bucket(1, 7, 'token');
+
+    expect(await limiter.takeUpTo([big, small], 5)).toMatchObject({ decision: { allowed: true }, taken: 5 });
+    expect(await limiter.takeUpTo([big, small], 5)).toMatchObject({ decision: { allowed: true }, taken: 2 });
+    expect(await limiter.takeUpTo([big, small], 5)).toMatchObject({
+      decision: { allowed: false, scope: 'token' },
+    });
+    expect(Number(await redis.hget(big.key, 't'))).toBeCloseTo(43, 0);
+  });
+
   it('lets an idle bucket expire once it would be full again', async () => {
     const b = bucket(10, 5);
     await limiter.take([b]);

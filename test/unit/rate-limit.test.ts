@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { LeasedRateLimiter } from '#shared/adapters/cache/rate-limiter.leased';
 import { MemoryRateLimiter } from '#shared/adapters/cache/rate-limiter.memory';
 import { ANONYMOUS_ADMIN, type Principal } from '#shared/domain/auth';
 import { DependencyUnavailableError } from '#shared/domain/errors';
@@ -11,7 +12,7 @@ import {
   type RateLimitPolicy,
   takeFromBuckets,
 } from '#shared/domain/rate-limit';
-import type { RateLimiter } from '#shared/ports/rate-limiter.port';
+import type { LeasableRateLimiter, RateLimiter } from '#shared/ports/rate-limiter.port';
 import { type AdmitDeps, admitRequest } from '#shared/use-cases/admit-request.use-case';
 
 const policy: RateLimitPolicy = {
@@ -133,6 +134,102 @@ describe('MemoryRateLimiter', () => {
     now += 1; // `a` was used recently and is still empty; `b` was dropped and comes back full
     expect((await limiter.take([bucket('a', 1, 1)])).allowed).toBe(false);
     expect((await limiter.take([bucket('b', 1, 1)])).allowed).toBe(true);
+  });
+});
+
+/** The shared store as the Redis script behaves, on a fake clock, counting its calls and tokens. */
+class FakeSharedBuckets implements LeasableRateLimiter {
+  calls = 0;
+  tokensTaken = 0;
+  failWith: Error | null = null;
+  private readonly states = new Map<string, BucketState>();
+  constructor(private readonly now: () => number) {}
+  async take(buckets: readonly Bucket[]) {
+    return (await this.takeUpTo(buckets, 1)).decision;
+  }
+  async takeUpTo(buckets: readonly Bucket[], wanted: number) {
+    this.calls++;
+    await Promise.resolve();
+    if (this.failWith) throw this.failWith;
+    const r = takeFromBuckets(
+      buckets,
+      buckets.map((b) => this.states.get(b.key)),
+      this.now(),
+      wanted,
+    );
+    for (const [i, b] of buckets.entries()) this.states.set(b.key, r.states[i]!);
+    this.tokensTaken += r.taken;
+    return { decision: r.decision, taken: r.taken };
+  }
+}
+
+describe('LeasedRateLimiter', () => {
+  const setup = () => {
+    let now = 1_000_000;
+    const shared = new FakeSharedBuckets(() => now);
+    const leased = new LeasedRateLimiter(shared, { leaseMs: 50, maxKeys: 100 }, () => now);
+    return { shared, leased, advance: (ms: number) => (now += ms) };
+  };
+
+  it('calls the shared store once per batch under load, never allowing more than it was granted', async () => {
+    const { shared, leased, advance } = setup();
+    const fast = bucket('fast', 2000, 4000);
+    let allowed = 0;
+    for (let i = 0; i < 3000; i++) {
+      if ((await leased.take([fast])).allowed) allowed++;
+      if (i % 10 === 0) advance(1); // ~10 requests per ms: 10k/s offered to a 2k/s bucket
+    }
+    expect(shared.calls).toBeLessThan(150);
+    expect(allowed).toBeLessThanOrEqual(shared.tokensTaken);
+    expect(allowed).toBeLessThanOrEqual(4000 + 2000 * 0.3 + 1);
+  });
+
+  it('stays exact for low-rate buckets: one shared call per request', async () => {
+    const { shared, leased } = setup();
+    const slow = bucket('slow', 5, 5);
+    const decisions = await Promise.all(Array.from({ length: 8 }, () => leased.take([slow])));
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(5);
+    expect(shared.tokensTaken).toBe(5);
+  });
+
+  it('remembers a denial until its Retry-After instead of asking again', async () => {
+    const { shared, leased, advance } = setup();
+    const slow = bucket('slow', 10, 1);
+    await leased.take([slow]);
+    const denied = await leased.take([slow]);
+    const calls = shared.calls;
+    for (let i = 0; i < 50; i++) expect((await leased.take([slow])).allowed).toBe(false);
+    expect(shared.calls).toBe(calls);
+    advance(denied.allowed ? 0 : denied.retryAfterMs);
+    expect((await leased.take([slow])).allowed).toBe(true);
+  });
+
+  it('shrinks the lease to what a quiet process uses, so idle containers do not hoard tokens', async () => {
+    const { shared, leased, advance } = setup();
+    const fast = bucket('fast', 2000, 4000);
+    for (let i = 0; i < 500; i++) await leased.take([fast]); // grows the lease
+    const before = shared.tokensTaken;
+    for (let i = 0; i < 5; i++) {
+      advance(60); // one request per lease window from now on
+      await leased.take([fast]);
+    }
+    expect(shared.tokensTaken - before).toBeLessThan(110); // leftovers shrink the next lease each time
+    advance(60);
+    const last = shared.tokensTaken;
+    await leased.take([fast]);
+    expect(shared.tokensTaken - last).toBeLessThanOrEqual(2);
+  });
+
+  it('passes a store failure to every waiting caller, and recovers with the store', async () => {
+    const { shared, leased } = setup();
+    shared.failWith = new DependencyUnavailableError('cache', 'down');
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, () => leased.take([bucket('k', 100, 100)])),
+    );
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    expect(shared.calls).toBe(1);
+    shared.failWith = null;
+    expect((await leased.take([bucket('k', 100, 100)])).allowed).toBe(true);
   });
 });
 

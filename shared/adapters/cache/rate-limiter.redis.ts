@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { DependencyUnavailableError } from '#shared/domain/errors';
 import { ALLOWED, type Bucket, type RateDecision } from '#shared/domain/rate-limit';
-import type { RateLimiter } from '#shared/ports/rate-limiter.port';
+import type { LeasableRateLimiter } from '#shared/ports/rate-limiter.port';
 import { TOKEN_BUCKET_LUA } from './token-bucket.lua.ts';
 
 type RedisWithScript = Redis & {
@@ -13,7 +13,7 @@ type RedisWithScript = Redis & {
  * path it runs alongside the cache GET, pipelined on the same connection). Fails fast like the route
  * cache: no offline queue, the client's command timeout.
  */
-export class RedisRateLimiter implements RateLimiter {
+export class RedisRateLimiter implements LeasableRateLimiter {
   private readonly redis: RedisWithScript;
 
   constructor(redis: Redis) {
@@ -22,22 +22,33 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async take(buckets: readonly Bucket[]): Promise<RateDecision> {
-    if (buckets.length === 0) return ALLOWED;
+    return (await this.takeUpTo(buckets, 1)).decision;
+  }
+
+  async takeUpTo(
+    buckets: readonly Bucket[],
+    wanted: number,
+  ): Promise<{ decision: RateDecision; taken: number }> {
+    if (buckets.length === 0) return { decision: ALLOWED, taken: wanted };
     if (this.redis.status !== 'ready') {
       throw new DependencyUnavailableError('cache', 'rate limiter store is unavailable', {
         cause: new Error(`redis status ${this.redis.status}`),
       });
     }
-    const [allowed, index, wait] = await this.redis
+    const [allowed, detail, wait] = await this.redis
       .tmTakeTokens(
         buckets.length,
         ...buckets.map((b) => b.key),
+        wanted,
         ...buckets.flatMap((b) => [b.perSecond, b.burst]),
       )
       .catch((err: unknown) => {
         throw new DependencyUnavailableError('cache', 'rate limiter store is unavailable', { cause: err });
       });
-    if (allowed === 1) return ALLOWED;
-    return { allowed: false, scope: buckets[index - 1]?.scope ?? 'tenant', retryAfterMs: wait };
+    if (allowed === 1) return { decision: ALLOWED, taken: detail };
+    return {
+      decision: { allowed: false, scope: buckets[detail - 1]?.scope ?? 'tenant', retryAfterMs: wait },
+      taken: 0,
+    };
   }
 }
