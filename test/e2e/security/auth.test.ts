@@ -74,6 +74,7 @@ beforeAll(async () => {
     MONGO_DATABASE: mongoDatabase,
     RATE_LIMIT_RESOLVER: '5/5',
     RATE_LIMIT_TENANT_WRITE: '2/20',
+    LOCAL_EVENT_WORKERS: 'off', // no relay or consumers: audit documents are seeded directly
   });
   const scoped = [OWN.tenant];
   tokens.none = null;

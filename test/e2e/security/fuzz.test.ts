@@ -33,6 +33,7 @@ beforeAll(async () => {
     BOOTSTRAP_ADMIN_TOKEN: ADMIN,
     MONGO_DATABASE: uniqueMongoDatabase('fuzz'),
     LOG_LEVEL: 'ERROR',
+    LOCAL_EVENT_WORKERS: 'off', // no relay or consumers: audit documents are seeded directly
   });
   const res = await fetch(`${api.url}/api/v1/admin/tokens`, {
     method: 'POST',
