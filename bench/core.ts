@@ -25,6 +25,8 @@ Object.assign(process.env, {
   STAGE: 'bench',
   // Only so the token functions can start for the cold-start measurement; no token is made here.
   TOKEN_HASH_KEY: 'bench-only-token-hash-key-0123456789abcdef',
+  // Capacity, not policy (see below): the in-process part resolves one tenant far above its limit.
+  RATE_LIMITS_ENABLED: 'false',
 });
 const { ensureDatabase, migrateUp } = await import('#shared/adapters/postgres/migrate');
 await ensureDatabase(DB);
