@@ -1,10 +1,9 @@
-import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import * as z from 'zod';
 import { ensureTopic } from '#shared/adapters/kafka/topic-admin.kafka';
 import { getKafka } from '#shared/composition/publish-clients';
 import { getConfig } from '#shared/config/config';
-import { logger, runWithCorrelationId } from '#shared/observability/logger';
-import type { ProviderResponse } from './migrate.handler.ts';
+import { customResourceHandler } from '#shared/middleware/custom-resource-handler';
+import { logger } from '#shared/observability/logger';
 
 const { kafka } = getConfig();
 
@@ -22,21 +21,16 @@ const propertiesSchema = z
  * given partitions (idempotent: an existing topic is kept, and only ever grown); Delete keeps it, since
  * its events outlive the stack.
  */
-export const handler = async (
-  event: CloudFormationCustomResourceEvent,
-  context: Context,
-): Promise<ProviderResponse> =>
-  runWithCorrelationId(event.RequestId ?? context.awsRequestId, async () => {
-    if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId };
-    const spec = propertiesSchema.parse(event.ResourceProperties ?? {});
-    const result = await ensureTopic(await getKafka(), {
-      topic: spec.topic,
-      partitions: spec.numPartitions,
-      replicationFactor: spec.replicationFactor,
-    });
-    logger.info('topic ready', { topic: spec.topic, ...result });
-    return {
-      PhysicalResourceId: `kafka-topic:${spec.topic}`,
-      Data: { Topic: spec.topic, Partitions: result.partitions, Created: String(result.created) },
-    };
+export const handler = customResourceHandler(async (event) => {
+  const spec = propertiesSchema.parse(event.ResourceProperties ?? {});
+  const result = await ensureTopic(await getKafka(), {
+    topic: spec.topic,
+    partitions: spec.numPartitions,
+    replicationFactor: spec.replicationFactor,
   });
+  logger.info('topic ready', { topic: spec.topic, ...result });
+  return {
+    PhysicalResourceId: `kafka-topic:${spec.topic}`,
+    Data: { Topic: spec.topic, Partitions: result.partitions, Created: String(result.created) },
+  };
+});
