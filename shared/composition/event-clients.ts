@@ -6,8 +6,6 @@ import { UpstashRouteCache } from '#shared/adapters/cache/route-cache.upstash';
 import { PgFailureDestination } from '#shared/adapters/failure/failure-destination.pg';
 import { SqsFailureDestination } from '#shared/adapters/failure/failure-destination.sqs';
 import { getConfig } from '#shared/config/config';
-import { DependencyUnavailableError } from '#shared/domain/errors';
-import { logger } from '#shared/observability/logger';
 import { appMetrics } from '#shared/observability/metrics';
 import type { FailureDestination } from '#shared/ports/failure-destination.port';
 import type { RouteCache } from '#shared/ports/route-cache.port';
