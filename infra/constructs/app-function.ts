@@ -155,6 +155,8 @@ export class AppFunction extends Construct implements ec2.IConnectable {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         METRICS_BACKEND: 'emf',
         METRICS_NAMESPACE,
+        // Active tracing above delivers what the Powertools Tracer records; TRACING loads it.
+        TRACING: 'xray',
         NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {

@@ -99,6 +99,8 @@ const envSchema = z.object({
 
   METRICS_BACKEND: z.enum(['emf', 'prometheus', 'none']).default('emf'),
   METRICS_NAMESPACE: z.string().default('TrafficManager'),
+  /** xray: Powertools Tracer on every HTTP function (set by the CDK stack); off loads none of it. */
+  TRACING: z.enum(['xray', 'off']).default('off'),
 
   /** Circuit breakers (one per dependency) and the retry budget shared by safe retries. */
   BREAKER_FAILURE_THRESHOLD: int(1, 1000).default(5),
@@ -200,6 +202,7 @@ const toConfig = (e: z.output<typeof envSchema>) => ({
   failure: { destination: e.FAILURE_DESTINATION, queueUrl: e.FAILURE_QUEUE_URL },
   migrationsDir: e.MIGRATIONS_DIR,
   metrics: { backend: e.METRICS_BACKEND, namespace: e.METRICS_NAMESPACE },
+  tracing: e.TRACING,
   http: { maxBodyBytes: e.MAX_BODY_BYTES },
   awsRegion: e.AWS_REGION,
   idempotency: { table: e.IDEMPOTENCY_TABLE, dynamoEndpoint: e.DYNAMODB_ENDPOINT },

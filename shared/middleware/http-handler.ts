@@ -1,4 +1,3 @@
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { getConfig } from '#shared/config/config';
@@ -12,7 +11,7 @@ import {
 } from '#shared/domain/errors';
 import { currentCorrelationId, logger, runWithCorrelationId } from '#shared/observability/logger';
 import { appMetrics } from '#shared/observability/metrics';
-import { tracer } from '#shared/observability/tracer';
+import { tracing } from '#shared/observability/tracer';
 import { CORRELATION_HEADER, pickCorrelationId } from './correlation-id.ts';
 import { mapError } from './error-mapper.ts';
 import type { HttpEvent, HttpRequest, HttpResult, JsonResponse } from './http.ts';
@@ -108,8 +107,10 @@ const toResult = (res: JsonResponse, correlationId: string): HttpResult => ({
  */
 export const httpHandler = (access: Permission | 'public', fn: RouteFn) => {
   const { http, exposeErrorDetails } = getConfig();
-  const chain = middy<HttpEvent, HttpResult, Error, Context & State>()
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  // No early-timeout race: every dependency call has its own timeout far inside the function's, and the
+  // race cost a timer and three promises per request.
+  const chain = middy<HttpEvent, HttpResult, Error, Context & State>({ timeoutEarlyInMillis: 0 })
+    .use(tracing.middleware ? [tracing.middleware] : [])
     .use({
       before: (request) => {
         const correlationId = currentCorrelationId() ?? pickCorrelationId(request.event.headers);

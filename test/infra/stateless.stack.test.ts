@@ -97,6 +97,8 @@ describe('stateless stack: functions', () => {
         METRICS_BACKEND: 'emf',
         METRICS_NAMESPACE: 'TrafficManager',
         POWERTOOLS_SERVICE_NAME: 'traffic-manager',
+        // Active tracing is on for every function, so the tracer is loaded (shared/observability/tracer.ts).
+        TRACING: 'xray',
       });
     }
   });
