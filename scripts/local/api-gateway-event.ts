@@ -2,29 +2,40 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 
+// A name like `__proto__` must become a plain key, never the object's prototype.
+const setOwn = <T>(target: Record<string, T>, key: string, value: T): void => {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true });
+  else target[key] = value;
+};
+
 /** Headers and query parameters as API Gateway hands them over (single- and multi-value maps). */
 const requestParts = (req: IncomingMessage, url: URL) => {
-  // Maps, then Object.fromEntries: a name like `__proto__` becomes a plain key, never a prototype.
-  const headers = new Map<string, string>();
-  const multiValueHeaders = new Map<string, string[]>();
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i]!;
-    const value = req.rawHeaders[i + 1]!;
-    headers.set(name, value);
-    multiValueHeaders.set(name, [...(multiValueHeaders.get(name) ?? []), value]);
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    setOwn(headers, name, value);
+    if (Object.hasOwn(multiValueHeaders, name)) multiValueHeaders[name]!.push(value);
+    else setOwn(multiValueHeaders, name, [value]);
   }
-  const query = new Map<string, string>();
-  const multiQuery = new Map<string, string[]>();
-  for (const [k, v] of url.searchParams) {
-    query.set(k, v); // API Gateway keeps the last value in the single-value map
-    multiQuery.set(k, [...(multiQuery.get(k) ?? []), v]);
+  let query: Record<string, string> | null = null;
+  let multiQuery: Record<string, string[]> | null = null;
+  if (url.search !== '') {
+    for (const [k, v] of url.searchParams) {
+      query ??= {};
+      multiQuery ??= {};
+      setOwn(query, k, v); // API Gateway keeps the last value in the single-value map
+      if (Object.hasOwn(multiQuery, k)) multiQuery[k]!.push(v);
+      else setOwn(multiQuery, k, [v]);
+    }
   }
-  const hasQuery = url.searchParams.size > 0;
   return {
-    headers: Object.fromEntries(headers),
-    multiValueHeaders: Object.fromEntries(multiValueHeaders),
-    queryStringParameters: hasQuery ? Object.fromEntries(query) : null,
-    multiValueQueryStringParameters: hasQuery ? Object.fromEntries(multiQuery) : null,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: query,
+    multiValueQueryStringParameters: multiQuery,
   };
 };
 
@@ -97,6 +108,8 @@ export const toAuthorizerEvent = (
   };
 };
 
+const noop = () => {};
+
 export const lambdaContext = (functionName: string, timeoutMs = 30_000): Context => {
   const deadline = Date.now() + timeoutMs;
   return {
@@ -109,8 +122,8 @@ export const lambdaContext = (functionName: string, timeoutMs = 30_000): Context
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
+    done: noop,
+    fail: noop,
+    succeed: noop,
   };
 };

@@ -83,8 +83,13 @@ const answerClientError = (err: Error & { code?: string }, socket: import('node:
   );
 };
 
-const readBody = (req: IncomingMessage): Promise<string | null | 'too_large'> =>
-  new Promise((resolveBody, reject) => {
+const NO_BODY = Promise.resolve(null);
+
+const readBody = (req: IncomingMessage): Promise<string | null | 'too_large'> => {
+  // Without Content-Length or Transfer-Encoding a request has no body (RFC 9112 §6.3): most GETs.
+  const { 'content-length': length, 'transfer-encoding': encoding } = req.headers;
+  if (encoding === undefined && (length === undefined || length === '0')) return NO_BODY;
+  return new Promise((resolveBody, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -99,6 +104,7 @@ const readBody = (req: IncomingMessage): Promise<string | null | 'too_large'> =>
     });
     req.on('error', reject);
   });
+};
 
 const loadHandlers = async (root: string): Promise<Map<FunctionId, LambdaHandler>> => {
   const handlers = new Map<FunctionId, LambdaHandler>();
@@ -198,7 +204,11 @@ export const startLocalServer = async (root: string, options: LocalServerOptions
         { 'retry-after': '1' },
       );
     }
-    res.writeHead(result.statusCode, result.headers as Record<string, string>);
+    // A length, as API Gateway sends: one write per response instead of chunked framing.
+    res.writeHead(result.statusCode, {
+      ...(result.headers as Record<string, string>),
+      'content-length': Buffer.byteLength(result.body),
+    });
     res.end(result.body);
   };
 

@@ -79,4 +79,19 @@ export const parseOrThrow = <S extends z.ZodType>(schema: S, input: unknown, pre
   return result.data;
 };
 
-export const parseRouteKey = (input: unknown): RouteKey => parseOrThrow(routeKeySchema, input);
+const isName = (value: unknown): value is string => typeof value === 'string' && NAME_PATTERN.test(value);
+
+/**
+ * The route key from query or body fields. Every resolve parses one, so a well-formed key is checked
+ * with the rule's regex directly (what routeKeySchema checks, without its allocations); anything else
+ * goes through the schema for its field-by-field errors.
+ */
+export const parseRouteKey = (input: unknown): RouteKey => {
+  if (typeof input === 'object' && input !== null) {
+    const { tenant, service, env, version } = input as Record<string, unknown>;
+    if (isName(tenant) && isName(service) && isName(env) && isName(version)) {
+      return { tenant, service, env, version };
+    }
+  }
+  return parseOrThrow(routeKeySchema, input);
+};

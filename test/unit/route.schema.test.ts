@@ -1,6 +1,12 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#shared/domain/errors';
-import { parseOrThrow, parseRouteKey, upsertRouteBodySchema } from '#shared/domain/route.schema';
+import {
+  parseOrThrow,
+  parseRouteKey,
+  routeKeySchema,
+  upsertRouteBodySchema,
+} from '#shared/domain/route.schema';
 
 const valid = {
   tenant: 'team-a',
@@ -39,6 +45,36 @@ describe('route names', () => {
     const [issue] = issuesOf({ ...valid, tenant });
     expect(issue).toMatchObject({ field: 'tenant', rule: 'format' });
     expect(issue?.message).toContain('1-64 characters');
+  });
+
+  it('parses route keys exactly as the schema does (the fast path included)', () => {
+    const name = fc.oneof(
+      fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,70}$/),
+      fc.string({ maxLength: 8 }),
+      fc.constantFrom('x:y', 'a\n', '', '-a', 'x'.repeat(64), 'x'.repeat(65)),
+      fc.anything(),
+    );
+    const outcome = (parse: () => unknown) => {
+      try {
+        return { ok: parse() };
+      } catch (err) {
+        return { error: (err as ValidationError).issues };
+      }
+    };
+    fc.assert(
+      fc.property(
+        fc.record(
+          { tenant: name, service: name, env: name, version: name, extra: fc.anything() },
+          { requiredKeys: [] },
+        ),
+        (input) => {
+          expect(outcome(() => parseRouteKey(input))).toEqual(
+            outcome(() => parseOrThrow(routeKeySchema, input)),
+          );
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it('names every missing field', () => {
