@@ -19,8 +19,8 @@ export const writeDeps = (): ChangeRouteDeps => {
     cache: getRouteCache(),
     tombstoneTtlMs: Math.max(cache.positiveTtlMs, cache.negativeTtlMs) * (1 + cache.jitterRatio),
     onCacheError: reportCacheError,
-    // Publishes the change's outbox rows after commit, bounded by PUBLISH_TIMEOUT_MS; never fails the write.
-    afterCommit: getAfterCommitPublisher(),
+    // Publishes the change's event after commit, bounded by PUBLISH_TIMEOUT_MS; never fails the write.
+    ...getAfterCommitPublisher(),
   };
 };
 

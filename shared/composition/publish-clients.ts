@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bulkhead, ConsecutiveBreaker, circuitBreaker, handleAll, wrap } from 'cockatiel';
+import { ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
 import type { Kafka } from 'kafkajs';
 import { KafkaEventPublisher } from '#shared/adapters/kafka/event-publisher.kafka';
 import { createKafka, resolveBrokers } from '#shared/adapters/kafka/kafka-client.kafka';
@@ -68,23 +68,28 @@ const publishDeps = (): PublishOutboxDeps => ({
 });
 
 /**
- * The write path's after-commit hook. It is awaited before the response, bounded by PUBLISH_TIMEOUT_MS:
- * in Lambda a frozen container cannot finish a background publish, and one code path for Lambda and the
- * local runner keeps the behaviour the same. While Kafka fails, a circuit breaker skips the attempt
- * altogether (writes pay nothing), and a bulkhead caps concurrent publishes, each of which holds a pooled
- * connection, so they can never starve the writes themselves. Whatever is skipped is in the outbox
- * already; the relay publishes it.
+ * The write path's after-commit hook and the publish lease it needs (publish-outbox.use-case.ts). The hook
+ * is awaited before the response, bounded by PUBLISH_TIMEOUT_MS: in Lambda a frozen container cannot
+ * finish a background publish, and one code path for Lambda and the local runner keeps the behaviour the
+ * same. While Kafka fails, a circuit breaker skips the attempt altogether (writes pay one UPDATE to hand
+ * the event to the relay). The lease outlasts the publish timeout and the acknowledging UPDATE; it only
+ * matters when a writer dies mid-publish, as the time a relay waits before taking over.
  */
-export const getAfterCommitPublisher = (): ((result: RouteWriteResult) => Promise<void>) => {
-  const { database } = getConfig();
+export const getAfterCommitPublisher = (): {
+  readonly afterCommit: (result: RouteWriteResult) => Promise<void>;
+  readonly publishLeaseMs: number;
+} => {
+  const { kafka, database } = getConfig();
   const breaker = circuitBreaker(handleAll, { halfOpenAfter: 2000, breaker: new ConsecutiveBreaker(3) });
-  const policy = wrap(bulkhead(Math.max(1, Math.floor(database.poolMax / 2)), 0), breaker);
   const deps: PublishAfterCommitDeps = {
     ...publishDeps(),
-    guard: (fn) => policy.execute(() => fn()),
+    guard: (fn) => breaker.execute(() => fn()),
     onSkipped: (reason) => logger.debug('after-commit publish skipped; the relay will publish', { reason }),
   };
-  return (result) => publishAfterCommit(deps, result);
+  return {
+    afterCommit: (result) => publishAfterCommit(deps, result),
+    publishLeaseMs: kafka.publishTimeoutMs + database.queryTimeoutMs + 1000,
+  };
 };
 
 export const getRelayDeps = (): RelayOutboxDeps => {

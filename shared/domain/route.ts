@@ -39,11 +39,18 @@ export interface RouteWriteResult {
   readonly route: RouteRecord;
   /** Null when nothing changed (no event is written for a no-op). */
   readonly event: RouteChangedEvent | null;
+  /**
+   * The writer holds the lease to publish `event` (it was its route's oldest unpublished event): it
+   * publishes it after commit. Otherwise the relay will, after the route's older events.
+   */
+  readonly publishLeased: boolean;
 }
 
 export interface WriteContext {
   readonly changedBy: string;
   readonly correlationId: string | null;
+  /** Lease the new event to this writer for publishing after commit; absent or 0 leaves it to the relay. */
+  readonly publishLeaseMs?: number;
 }
 
 export const routeLabel = (k: RouteKey): string => `${k.tenant}/${k.service}/${k.env}/${k.version}`;

@@ -1,4 +1,4 @@
-import type { RouteChangedEvent, RouteKey } from '#shared/domain/route';
+import type { RouteChangedEvent } from '#shared/domain/route';
 
 /**
  * Rows of the transactional outbox (`route_events`) claimed for publishing. The claim holds row locks
@@ -23,12 +23,18 @@ export interface OutboxBacklog {
  * The ordering rule lives in the adapter: a claim takes a route only through that route's oldest
  * unpublished row (its head), and then takes the route's later rows in order, so whoever publishes a
  * route publishes a prefix of its unpublished history and nobody else can publish that route meanwhile.
+ * A write may instead lease its own event when it is the head (RouteWriteResult.publishLeased): claims
+ * leave that route alone until the lease is ended here or runs out.
  */
 export interface OutboxStore {
   /**
-   * Claims up to `limit` unpublished events, oldest routes first; with `route`, only that route.
-   * Null when nothing is claimable (nothing left, or another publisher holds those routes).
+   * Claims up to `limit` unpublished events, oldest routes first. Null when nothing is claimable
+   * (nothing left, or other publishers hold those routes).
    */
-  claim(options: { readonly limit: number; readonly route?: RouteKey }): Promise<OutboxClaim | null>;
+  claim(options: { readonly limit: number }): Promise<OutboxClaim | null>;
+  /** Records the broker's acknowledgement of leased events and ends their leases. */
+  markLeasedPublished(eventIds: readonly string[]): Promise<void>;
+  /** Ends the leases of events their writer could not publish, noting why: a relay takes them next. */
+  releaseLeases(eventIds: readonly string[], error: string): Promise<void>;
   backlog(): Promise<OutboxBacklog>;
 }

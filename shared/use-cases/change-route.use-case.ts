@@ -15,8 +15,16 @@ export interface ChangeRouteDeps {
    * so it must bound its own time and never throw for a delivery problem.
    */
   readonly afterCommit?: (result: RouteWriteResult) => unknown;
+  /**
+   * How long a write reserves publishing its own event (RouteWriteResult.publishLeased) for
+   * `afterCommit`; 0 or absent leaves every event to the relay.
+   */
+  readonly publishLeaseMs?: number;
   readonly onCacheError?: (err: unknown) => void;
 }
+
+const withLease = (deps: ChangeRouteDeps, ctx: WriteContext): WriteContext =>
+  deps.publishLeaseMs ? { ...ctx, publishLeaseMs: deps.publishLeaseMs } : ctx;
 
 /**
  * After commit, replace the route's cache entry with a tombstone carrying the new revision: readers
@@ -55,7 +63,8 @@ export const upsertRoute = async (
   key: RouteKey,
   url: string,
   ctx: WriteContext,
-): Promise<RouteWriteResult> => afterWrite(deps, await deps.repository.upsertRoute(key, url, ctx));
+): Promise<RouteWriteResult> =>
+  afterWrite(deps, await deps.repository.upsertRoute(key, url, withLease(deps, ctx)));
 
 /**
  * Activate or deactivate an existing route: a missing route is a RouteNotFoundError; a route already
@@ -67,7 +76,7 @@ export const setRouteActive = async (
   active: boolean,
   ctx: WriteContext,
 ): Promise<RouteWriteResult> => {
-  const result = await deps.repository.setRouteActive(key, active, ctx);
+  const result = await deps.repository.setRouteActive(key, active, withLease(deps, ctx));
   if (!result) throw new RouteNotFoundError(`route ${routeLabel(key)} does not exist`);
   return afterWrite(deps, result);
 };

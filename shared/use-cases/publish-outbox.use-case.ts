@@ -1,5 +1,5 @@
 import { DependencyUnavailableError } from '#shared/domain/errors';
-import type { RouteChangedEvent, RouteKey, RouteWriteResult } from '#shared/domain/route';
+import type { RouteChangedEvent, RouteWriteResult } from '#shared/domain/route';
 import type { EventPublisher } from '#shared/ports/event-publisher.port';
 import type { OutboxStore } from '#shared/ports/outbox.port';
 
@@ -37,7 +37,7 @@ const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
  */
 export const publishOutbox = async (
   deps: PublishOutboxDeps,
-  options: { readonly limit: number; readonly route?: RouteKey },
+  options: { readonly limit: number },
 ): Promise<PublishRound> => {
   const claim = await deps.outbox.claim(options);
   if (!claim) return { claimed: 0, published: 0 };
@@ -56,29 +56,39 @@ export const publishOutbox = async (
 };
 
 export interface PublishAfterCommitDeps extends PublishOutboxDeps {
-  /** Limits how many after-commit publishes run at once and stops trying while Kafka is down. */
+  /** Stops trying while Kafka is down (an open circuit refuses at once). */
   readonly guard: <T>(fn: () => Promise<T>) => Promise<T>;
-  /** Told when the publish did not happen; the relay publishes those rows later. */
+  /** Told when the publish did not happen; the relay publishes the event later. */
   readonly onSkipped?: (reason: unknown) => void;
 }
 
-/** Rows one after-commit publish may take: its route's backlog, which is normally just this event. */
-const AFTER_COMMIT_LIMIT = 100;
-
 /**
- * After a write commits, publish that route's outbox rows at once (normally just the new event), so
- * consumers see it within milliseconds instead of at the relay's next poll. Never throws and never takes
- * longer than the publish timeout: a slow or absent Kafka, an open circuit or a full bulkhead all mean
- * "leave it to the relay" (the rows are already in the outbox, committed with the change).
+ * After a write commits, publish its event at once, so consumers see it within milliseconds instead of
+ * at the relay's next poll. Only a leased event (the write's event was its route's oldest unpublished
+ * one: see outbox-store.pg.ts) is published here; any other is the relay's, behind the route's older
+ * events. No transaction is held meanwhile: after the broker's acknowledgement the event is marked
+ * published (one UPDATE shared by concurrent writers).
+ *
+ * Never throws and never waits longer than the publish timeout: a slow or absent Kafka or an open
+ * circuit end the lease instead, so a relay takes the event next (it is in the outbox already,
+ * committed with the change). Should even that fail, the lease runs out and a relay takes it then.
  */
 export const publishAfterCommit = async (
   deps: PublishAfterCommitDeps,
   result: RouteWriteResult,
 ): Promise<void> => {
-  if (!result.event) return;
+  const event = result.event;
+  if (!event || !result.publishLeased) return;
+  const ids = [event.eventId];
   try {
-    await deps.guard(() => publishOutbox(deps, { limit: AFTER_COMMIT_LIMIT, route: result.route }));
+    await deps.guard(() => withTimeout(deps.publisher.publish([event]), deps.publishTimeoutMs));
   } catch (err) {
     deps.onSkipped?.(err);
+    await deps.outbox.releaseLeases(ids, err instanceof Error ? err.message : String(err)).catch(() => {});
+    return;
   }
+  deps.onPublished?.([event]);
+  // Acknowledged: a failure to record it only means a relay publishes it again once the lease runs out
+  // (consumers are idempotent).
+  await deps.outbox.markLeasedPublished(ids).catch((err) => deps.onSkipped?.(err));
 };

@@ -34,10 +34,12 @@ export class InMemoryRouteRepository implements RouteRepository {
     prev: RouteRecord | null,
     ctx: WriteContext,
   ): RouteWriteResult {
-    if (outcome === 'unchanged') return { outcome, route, event: null };
+    if (outcome === 'unchanged') return { outcome, route, event: null, publishLeased: false };
     return {
       outcome,
       route,
+      // No outbox here: every event is its route's head, so a lease is always granted when asked for.
+      publishLeased: (ctx.publishLeaseMs ?? 0) > 0,
       event: {
         eventId: randomUUID(),
         eventType: 'route_changed',

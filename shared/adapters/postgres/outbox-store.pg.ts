@@ -1,42 +1,35 @@
-import type { RouteKey } from '#shared/domain/route';
 import type { OutboxBacklog, OutboxClaim, OutboxStore } from '#shared/ports/outbox.port';
+import { groupCommit } from '../group-commit.ts';
 import { mapPgError } from './pg-errors.ts';
 import type { PgPool } from './pg-pool.ts';
 import { eventFromOutboxRow, type OutboxRowJson } from './route-repository.pg.ts';
 
 /*
- * The ordering rule (one rule for the relay and the after-commit publisher alike):
+ * The ordering rule (one rule for relays and the write path alike):
  *
- *   A route is claimed only by locking its HEAD — its oldest unpublished row — with FOR UPDATE SKIP LOCKED.
- *   The claimer then takes the route's later unpublished rows in id order, publishes them in that order,
- *   marks them published and commits.
+ *   A route is owned by whoever holds its HEAD — its oldest unpublished row: a relay by locking it with
+ *   FOR UPDATE SKIP LOCKED, a writer by a lease on it (lease_until in the future). A relay then takes the
+ *   route's later unpublished rows in id order, publishes them in that order, marks them published and
+ *   commits. A writer leases its new row only when that row is the head, inside the write's own
+ *   insert (tm_publish_lease), publishes it after commit and marks it published or ends the lease.
  *
- * Only a head can be claimed, and a route has one head until the claim commits, so one claimer at a time
- * owns a route; everyone else skips it (SKIP LOCKED) or, looking at a later row, sees the older one still
- * unpublished and leaves it. Writes to one route are serialized by the endpoint's row lock, so outbox ids
- * follow revisions. Hence a route's events go to Kafka as a prefix of its history, in revision order, and
- * rev 3 can never be published while rev 2 waits: neither by the write path (it claims through the same
- * head, so it publishes rev 2 first, or skips if the relay holds it) nor by another relay instance.
+ * A route has one head until it is published, so one owner at a time publishes a route; relays skip
+ * heads that are locked (SKIP LOCKED) or leased, and a later row is never a head while an older one is
+ * unpublished. Writes to one route are serialized by the endpoint's row lock, so outbox ids follow
+ * revisions. Hence a route's events go to Kafka as a prefix of its history, in revision order: rev 3 is
+ * never published while rev 2 waits, by a writer (rev 3 was not the head, so it got no lease) or by a
+ * relay. A lease that runs out (its writer died) makes the head claimable again.
  */
 const CLAIM_HEADS = `
   SELECT e.id FROM route_events e
    WHERE e.published_at IS NULL
+     AND (e.lease_until IS NULL OR e.lease_until <= clock_timestamp())
      AND NOT EXISTS (
        SELECT 1 FROM route_events o
         WHERE o.published_at IS NULL AND o.id < e.id
           AND o.tenant = e.tenant AND o.service = e.service AND o.env = e.env AND o.version = e.version)
    ORDER BY e.id
    LIMIT $1
-   FOR UPDATE SKIP LOCKED`;
-
-// One route's head, or nothing when another claimer holds it (never the row after a locked head).
-const CLAIM_ROUTE_HEAD = `
-  SELECT e.id FROM route_events e
-   WHERE e.id = (
-           SELECT min(o.id) FROM route_events o
-            WHERE o.published_at IS NULL
-              AND o.tenant = $1 AND o.service = $2 AND o.env = $3 AND o.version = $4)
-     AND e.published_at IS NULL
    FOR UPDATE SKIP LOCKED`;
 
 // The claimed routes' rows from their heads on, oldest first: per route always a prefix, even when the
@@ -54,6 +47,19 @@ const MARK_PUBLISHED = `
   UPDATE route_events SET published_at = now(), publish_attempts = publish_attempts + 1, last_error = NULL
    WHERE id = ANY($1::bigint[])`;
 
+// `published_at IS NULL`: a relay that took over an expired lease may have published the row already.
+const MARK_LEASED_PUBLISHED = {
+  name: 'tm_mark_leased_published',
+  text: `UPDATE route_events
+            SET published_at = now(), lease_until = NULL, publish_attempts = publish_attempts + 1, last_error = NULL
+          WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL`,
+};
+
+const RELEASE_LEASES = `
+  UPDATE route_events
+     SET lease_until = NULL, publish_attempts = publish_attempts + 1, last_error = left($2, 500)
+   WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL`;
+
 const NOTE_FAILURE = `
   UPDATE route_events SET publish_attempts = publish_attempts + 1, last_error = left($2, 500)
    WHERE id = ANY($1::bigint[])`;
@@ -63,6 +69,9 @@ const BACKLOG = `
          COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(occurred_at)), 0)::float8 AS oldest
     FROM route_events WHERE published_at IS NULL`;
 
+/** Leased events marked published per UPDATE at most. */
+const MAX_MARK_BATCH = 1000;
+
 export class PgOutboxStore implements OutboxStore {
   constructor(
     private readonly pool: PgPool,
@@ -70,7 +79,21 @@ export class PgOutboxStore implements OutboxStore {
     private readonly lockTimeoutMs = 2000,
   ) {}
 
-  async claim(options: { limit: number; route?: RouteKey }): Promise<OutboxClaim | null> {
+  // Concurrent writers' acknowledgements share one UPDATE (group-commit.ts).
+  private readonly markLeased = groupCommit<string>(async (eventIds) => {
+    await this.pool.query({ ...MARK_LEASED_PUBLISHED, values: [eventIds] }).catch(mapPgError);
+  }, MAX_MARK_BATCH);
+
+  markLeasedPublished(eventIds: readonly string[]): Promise<void> {
+    return this.markLeased(eventIds);
+  }
+
+  async releaseLeases(eventIds: readonly string[], error: string): Promise<void> {
+    if (eventIds.length === 0) return;
+    await this.pool.query(RELEASE_LEASES, [eventIds, error]).catch(mapPgError);
+  }
+
+  async claim(options: { limit: number }): Promise<OutboxClaim | null> {
     const client = await this.pool.connect().catch(mapPgError);
     // A checked-out client has no error listener (the pool only watches idle ones): without this, the
     // server dropping the connection mid-claim (restart, failover) would be an uncaught 'error' event.
@@ -97,17 +120,10 @@ export class PgOutboxStore implements OutboxStore {
       return mapPgError(err);
     };
     try {
-      await client.query('BEGIN');
-      await client.query(`SET LOCAL lock_timeout = ${Math.round(this.lockTimeoutMs)}`);
-      const { route, limit } = options;
-      const heads = route
-        ? await client.query<{ id: number }>(CLAIM_ROUTE_HEAD, [
-            route.tenant,
-            route.service,
-            route.env,
-            route.version,
-          ])
-        : await client.query<{ id: number }>(CLAIM_HEADS, [limit]);
+      // One round trip (simple protocol, two statements).
+      await client.query(`BEGIN; SET LOCAL lock_timeout = ${Math.round(this.lockTimeoutMs)}`);
+      const { limit } = options;
+      const heads = await client.query<{ id: number }>(CLAIM_HEADS, [limit]);
       if (heads.rows.length === 0) {
         await finish('COMMIT');
         return null;

@@ -37,6 +37,8 @@ export interface OutboxRowJson {
   changed_by: string;
   correlation_id: string | null;
   occurred_at: string;
+  /** Set when the write leased the event to its writer (tm_publish_lease). */
+  lease_until?: string | null;
 }
 
 export const eventFromOutboxRow = (row: OutboxRowJson): RouteChangedEvent => ({
@@ -60,6 +62,7 @@ const toResult = (key: RouteKey, row: WriteRow): RouteWriteResult => ({
   outcome: row.outcome,
   route: { ...key, url: row.url, isActive: row.is_active, revision: row.revision },
   event: row.event ? eventFromOutboxRow(row.event) : null,
+  publishLeased: !!row.event?.lease_until,
 });
 
 // Named statements are prepared once per connection: the resolve miss path and writes skip re-planning.
@@ -71,13 +74,14 @@ const FIND_ROUTE = {
            JOIN tenants t ON t.id = s.tenant_id
           WHERE t.name = $1 AND s.name = $2 AND en.name = $3 AND e.version = $4`,
 };
+// The write, its outbox row and its publish lease: one function, one transaction, one round trip.
 const UPSERT_ROUTE = {
   name: 'tm_upsert_route',
-  text: 'SELECT * FROM tm_upsert_route($1, $2, $3, $4, $5, $6, $7)',
+  text: 'SELECT * FROM tm_upsert_route($1, $2, $3, $4, $5, $6, $7, $8)',
 };
 const SET_ACTIVE = {
   name: 'tm_set_route_active',
-  text: 'SELECT * FROM tm_set_route_active($1, $2, $3, $4, $5, $6, $7)',
+  text: 'SELECT * FROM tm_set_route_active($1, $2, $3, $4, $5, $6, $7, $8)',
 };
 
 export class PgRouteRepository implements RouteRepository {
@@ -98,7 +102,16 @@ export class PgRouteRepository implements RouteRepository {
     const { rows } = await this.pool
       .query<WriteRow>({
         ...UPSERT_ROUTE,
-        values: [key.tenant, key.service, key.env, key.version, url, ctx.changedBy, ctx.correlationId],
+        values: [
+          key.tenant,
+          key.service,
+          key.env,
+          key.version,
+          url,
+          ctx.changedBy,
+          ctx.correlationId,
+          ctx.publishLeaseMs ?? 0,
+        ],
       })
       .catch(mapPgError);
     return toResult(key, rows[0]!);
@@ -108,7 +121,16 @@ export class PgRouteRepository implements RouteRepository {
     const { rows } = await this.pool
       .query<WriteRow>({
         ...SET_ACTIVE,
-        values: [key.tenant, key.service, key.env, key.version, active, ctx.changedBy, ctx.correlationId],
+        values: [
+          key.tenant,
+          key.service,
+          key.env,
+          key.version,
+          active,
+          ctx.changedBy,
+          ctx.correlationId,
+          ctx.publishLeaseMs ?? 0,
+        ],
       })
       .catch(mapPgError);
     return rows[0] ? toResult(key, rows[0]) : null;

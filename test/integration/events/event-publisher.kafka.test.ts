@@ -25,8 +25,8 @@ afterAll(async () => {
   await deleteTestTopic(brokers, topic);
 });
 
-const consumeAll = async (count: number) => {
-  const consumer = kafka.consumer({ groupId: `${topic}-reader`, maxWaitTimeInMs: 100 });
+const consumeAll = async (count: number, reader = 'reader') => {
+  const consumer = kafka.consumer({ groupId: `${topic}-${reader}`, maxWaitTimeInMs: 100 });
   const got: { partition: number; message: KafkaMessage }[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -63,6 +63,19 @@ describe('KafkaEventPublisher on a real broker', () => {
       'event-type': Buffer.from('route_changed'),
       'schema-version': Buffer.from('1'),
     });
+  });
+
+  it('keeps concurrent publishes in call order (they are grouped into shared produce requests)', async () => {
+    const c = uniqueRouteKey({ version: 'v7' });
+    const events = Array.from({ length: 100 }, (_, i) => routeEvent({ revision: i + 1 }, c));
+
+    await Promise.all(events.map((e) => publisher.publish([e])));
+    const got = await consumeAll(104, 'grouped'); // the 4 of the test above, then these
+
+    const revisions = got
+      .filter((g) => g.message.key?.toString() === routeEventKey(c))
+      .map((g) => routeEventSchema.parse(JSON.parse(g.message.value!.toString())).revision);
+    expect(revisions).toEqual(events.map((e) => e.revision));
   });
 
   it('reports an unreachable broker as kafka unavailable', async () => {

@@ -4,7 +4,7 @@ import { createPgPool, type PgPool } from '#shared/adapters/postgres/pg-pool';
 import { PgRouteRepository } from '#shared/adapters/postgres/route-repository.pg';
 import { getConfig } from '#shared/config/config';
 import type { RouteChangedEvent, RouteKey } from '#shared/domain/route';
-import { publishOutbox } from '#shared/use-cases/publish-outbox.use-case';
+import { publishAfterCommit, publishOutbox } from '#shared/use-cases/publish-outbox.use-case';
 import { uniqueRouteKey } from '#test/support/fixtures';
 import { createPrivateDatabase, type PrivateDatabase } from './private-database.ts';
 
@@ -89,19 +89,87 @@ describe('PgOutboxStore', () => {
     await third!.markPublished();
   });
 
-  it("gives a route claim nothing while another claimer holds that route's head", async () => {
+  it("leases a write's event to the writer only when it is its route's head", async () => {
+    await drainAll();
+    const [a, b] = [uniqueRouteKey(), uniqueRouteKey()];
+    const leased = { ...ctx, publishLeaseMs: 60_000 };
+
+    const first = await repository.upsertRoute(a, 'https://r1.example.com', leased);
+    const second = await repository.upsertRoute(a, 'https://r2.example.com', leased);
+    const other = await repository.setRouteActive(a, false, ctx);
+    const plain = await repository.upsertRoute(b, 'https://b.example.com', ctx);
+
+    expect(first.publishLeased).toBe(true);
+    expect(second.publishLeased).toBe(false); // revision 1 is still unpublished
+    expect(other?.publishLeased).toBe(false);
+    expect(plain.publishLeased).toBe(false); // no lease asked for
+    const { rows } = await pool.query(
+      'SELECT revision, lease_until > now() AS leased FROM route_events WHERE tenant = $1 ORDER BY id',
+      [a.tenant],
+    );
+    expect(rows).toEqual([
+      { revision: 1, leased: true },
+      { revision: 2, leased: null },
+      { revision: 3, leased: null },
+    ]);
+    await outbox.markLeasedPublished([first.event!.eventId]);
+    await drainAll();
+  });
+
+  it('keeps relays off a leased route until the writer marks its event published or ends the lease', async () => {
+    await drainAll();
+    const [a, b] = [uniqueRouteKey(), uniqueRouteKey()];
+    const leased = { ...ctx, publishLeaseMs: 60_000 };
+    const ra = await repository.upsertRoute(a, 'https://a1.example.com', leased);
+    await repository.upsertRoute(a, 'https://a2.example.com', leased);
+    const rb = await repository.upsertRoute(b, 'https://b1.example.com', leased);
+
+    expect(await outbox.claim({ limit: 100 })).toBeNull();
+
+    await outbox.markLeasedPublished([ra.event!.eventId]);
+    await outbox.releaseLeases([rb.event!.eventId], 'broker down');
+    const claim = await outbox.claim({ limit: 100 });
+    expect(revisions(claim!.events, a)).toEqual([2]);
+    expect(revisions(claim!.events, b)).toEqual([1]);
+    await claim!.markPublished();
+    const { rows } = await pool.query(
+      `SELECT tenant, revision, publish_attempts, last_error, published_at IS NOT NULL AS published
+         FROM route_events WHERE tenant = ANY($1) ORDER BY id`,
+      [[a.tenant, b.tenant]],
+    );
+    expect(rows).toEqual([
+      { tenant: a.tenant, revision: 1, publish_attempts: 1, last_error: null, published: true },
+      { tenant: a.tenant, revision: 2, publish_attempts: 1, last_error: null, published: true },
+      { tenant: b.tenant, revision: 1, publish_attempts: 2, last_error: null, published: true },
+    ]);
+  });
+
+  it('lets a relay take a route whose lease ran out (its writer died mid-publish)', async () => {
     await drainAll();
     const a = uniqueRouteKey();
-    await writeRevisions(a, 1);
+    await repository.upsertRoute(a, 'https://a1.example.com', { ...ctx, publishLeaseMs: 50 });
+    expect(await outbox.claim({ limit: 100 })).toBeNull();
+
+    await new Promise((r) => setTimeout(r, 80));
+    const claim = await outbox.claim({ limit: 100 });
+    expect(revisions(claim!.events, a)).toEqual([1]);
+    await claim!.markPublished();
+  });
+
+  it('marks a leased event once, however late the writer acknowledges it', async () => {
+    await drainAll();
+    const a = uniqueRouteKey();
+    const r = await repository.upsertRoute(a, 'https://a1.example.com', { ...ctx, publishLeaseMs: 1 });
+    await new Promise((res) => setTimeout(res, 10));
     const relay = await outbox.claim({ limit: 100 });
-    await repository.upsertRoute(a, 'https://next.example.com', ctx);
-
-    expect(await outbox.claim({ limit: 100, route: a })).toBeNull();
-
     await relay!.markPublished();
-    const direct = await outbox.claim({ limit: 100, route: a });
-    expect(revisions(direct!.events, a)).toEqual([2]);
-    await direct!.release('test');
+
+    await outbox.markLeasedPublished([r.event!.eventId]);
+
+    const { rows } = await pool.query('SELECT publish_attempts FROM route_events WHERE tenant = $1', [
+      a.tenant,
+    ]);
+    expect(rows).toEqual([{ publish_attempts: 1 }]);
   });
 
   it('leaves released rows unpublished, noting the attempt and error, and counts them in the backlog', async () => {
@@ -109,7 +177,7 @@ describe('PgOutboxStore', () => {
     const a = uniqueRouteKey();
     await writeRevisions(a, 2);
 
-    const claim = await outbox.claim({ limit: 100, route: a });
+    const claim = await outbox.claim({ limit: 100 });
     await claim!.release('broker down');
 
     const { rows } = await pool.query(
@@ -153,7 +221,7 @@ describe('PgOutboxStore', () => {
       },
       close: async () => {},
     };
-    const deps = { outbox, publisher, publishTimeoutMs: 5000 };
+    const deps = { outbox, publisher, publishTimeoutMs: 5000, guard: <T>(fn: () => Promise<T>) => fn() };
     let writing = true;
     const relay = async () => {
       while (writing) {
@@ -161,19 +229,24 @@ describe('PgOutboxStore', () => {
         if (round.claimed === 0) await new Promise((r) => setTimeout(r, 2));
       }
     };
-    const writer = async (key: RouteKey) => {
-      for (let i = 1; i <= 8; i++) {
-        const result = await repository.upsertRoute(key, `https://r${i}.example.com`, ctx);
-        await publishOutbox(deps, { limit: 100, route: result.route });
+    // Each route gets two writers, so leases are refused whenever the other's event is still unpublished.
+    const writer = async (key: RouteKey, from: number) => {
+      for (let i = from; i < from + 8; i++) {
+        const result = await repository.upsertRoute(key, `https://r${i}.example.com`, {
+          ...ctx,
+          publishLeaseMs: 5000,
+        });
+        await publishAfterCommit(deps, result);
       }
     };
 
     const relays = [relay(), relay(), relay()];
-    await Promise.all(routes.map(writer));
+    await Promise.all(routes.flatMap((key) => [writer(key, 0), writer(key, 100)]));
     writing = false;
     await Promise.all(relays);
     while ((await publishOutbox(deps, { limit: 100 })).claimed > 0);
 
-    for (const key of routes) expect(revisions(published, key)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const allRevisions = Array.from({ length: 16 }, (_, i) => i + 1);
+    for (const key of routes) expect(revisions(published, key)).toEqual(allRevisions);
   });
 });

@@ -82,11 +82,16 @@ interface Row {
   readonly event: RouteChangedEvent;
   published: boolean;
   claimed: boolean;
+  /** Epoch ms until which the writer holds the right to publish this (head) row. */
+  leasedUntil: number | null;
   attempts: number;
   lastError: string | null;
 }
 
-/** The outbox with the Postgres store's rule: a route is claimed through its oldest unpublished row. */
+/**
+ * The outbox with the Postgres store's rule: a route is claimed through its oldest unpublished row, and
+ * not while that row is leased to its writer.
+ */
 export class InMemoryOutbox implements OutboxStore {
   readonly rows: Row[] = [];
   private nextId = 1;
@@ -98,20 +103,49 @@ export class InMemoryOutbox implements OutboxStore {
         event,
         published: false,
         claimed: false,
+        leasedUntil: null,
         attempts: 0,
         lastError: null,
       });
     }
   }
 
-  async claim(options: { limit: number; route?: RouteKey }): Promise<OutboxClaim | null> {
+  /** As a write with a publish lease does: the event is leased when it is its route's head. */
+  addLeased(event: RouteChangedEvent, leaseMs: number): boolean {
+    const isHead = !this.rows.some((r) => !r.published && routeLabel(r.event) === routeLabel(event));
+    this.add(event);
+    if (isHead) this.rows.at(-1)!.leasedUntil = Date.now() + leaseMs;
+    return isHead;
+  }
+
+  private byEventId(eventIds: readonly string[]): Row[] {
+    return this.rows.filter((r) => eventIds.includes(r.event.eventId) && !r.published);
+  }
+
+  async markLeasedPublished(eventIds: readonly string[]): Promise<void> {
+    for (const r of this.byEventId(eventIds)) {
+      r.published = true;
+      r.leasedUntil = null;
+      r.attempts++;
+      r.lastError = null;
+    }
+  }
+
+  async releaseLeases(eventIds: readonly string[], error: string): Promise<void> {
+    for (const r of this.byEventId(eventIds)) {
+      r.leasedUntil = null;
+      r.attempts++;
+      r.lastError = error;
+    }
+  }
+
+  async claim(options: { limit: number }): Promise<OutboxClaim | null> {
     const pending = this.rows.filter((r) => !r.published);
     const heads = new Map<string, Row>();
     for (const row of pending) if (!heads.has(routeLabel(row.event))) heads.set(routeLabel(row.event), row);
+    const leased = (r: Row) => r.leasedUntil !== null && r.leasedUntil > Date.now();
     const owned = new Set(
-      [...heads.entries()]
-        .filter(([label, head]) => !head.claimed && (!options.route || label === routeLabel(options.route)))
-        .map(([label]) => label),
+      [...heads.entries()].filter(([, head]) => !head.claimed && !leased(head)).map(([label]) => label),
     );
     if (owned.size === 0) return null;
     const taken = pending.filter((r) => owned.has(routeLabel(r.event))).slice(0, options.limit);

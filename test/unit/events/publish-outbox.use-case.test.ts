@@ -58,63 +58,90 @@ describe('publishOutbox', () => {
     expect(outbox.rows[0]?.published).toBe(false);
   });
 
-  it('claims nothing while another publisher holds the route', async () => {
-    const { outbox, deps } = setup();
+  it('leaves a route alone while its head is leased to a writer, and takes it once the lease ends', async () => {
+    const { outbox, publisher, deps } = setup();
     const key = uniqueRouteKey();
-    outbox.add(routeEvent({ revision: 1 }, key), routeEvent({ revision: 2 }, key));
-    const held = await outbox.claim({ limit: 1 });
+    const head = routeEvent({ revision: 1 }, key);
+    outbox.addLeased(head, 60_000);
+    outbox.add(routeEvent({ revision: 2 }, key));
 
-    expect(await publishOutbox(deps, { limit: 10, route: key })).toEqual({ claimed: 0, published: 0 });
-    await held?.release('test');
+    expect(await publishOutbox(deps, { limit: 10 })).toEqual({ claimed: 0, published: 0 });
+
+    await outbox.releaseLeases([head.eventId], 'writer gave up');
+    await publishOutbox(deps, { limit: 10 });
+    expect(publisher.published.map((e) => e.revision)).toEqual([1, 2]);
   });
 });
 
 describe('publishAfterCommit', () => {
-  const resultOf = (event: ReturnType<typeof routeEvent>): RouteWriteResult => ({
-    outcome: 'created',
-    route: { ...event, isActive: true },
-    event,
-  });
-
-  it("publishes the written route's backlog, older rows first", async () => {
-    const { outbox, publisher, deps } = setup();
-    const key = uniqueRouteKey();
-    const [old, fresh] = [routeEvent({ revision: 1 }, key), routeEvent({ revision: 2 }, key)];
-    outbox.add(routeEvent(), old, fresh);
-
-    await publishAfterCommit(deps, resultOf(fresh));
-
-    expect(publisher.published).toEqual([old, fresh]);
-  });
-
-  it('never throws: a failing publish is left to the relay', async () => {
-    const { outbox, publisher, deps } = setup();
+  const setupLeased = (leased = true) => {
+    const s = setup();
     const event = routeEvent();
-    outbox.add(event);
-    publisher.failWith = new Error('down');
-    const skipped: unknown[] = [];
+    if (leased) s.outbox.addLeased(event, 60_000);
+    else s.outbox.add(event);
+    const result: RouteWriteResult = {
+      outcome: 'created',
+      route: { ...event, isActive: true },
+      event,
+      publishLeased: leased,
+    };
+    return { ...s, event, result };
+  };
 
-    await publishAfterCommit({ ...deps, onSkipped: (r) => skipped.push(r) }, resultOf(event));
+  it('publishes a leased event and marks it published', async () => {
+    const { outbox, publisher, deps, event, result } = setupLeased();
 
-    expect(skipped).toHaveLength(1);
+    await publishAfterCommit(deps, result);
+
+    expect(publisher.published).toEqual([event]);
+    expect(outbox.rows[0]).toMatchObject({ published: true, leasedUntil: null });
+  });
+
+  it("leaves an event it holds no lease on to the relay (the route's older events go first)", async () => {
+    const { outbox, publisher, deps, result } = setupLeased(false);
+
+    await publishAfterCommit(deps, result);
+
+    expect(publisher.published).toEqual([]);
     expect(outbox.rows[0]?.published).toBe(false);
   });
 
-  it('skips the publish when the guard refuses (open circuit, full bulkhead)', async () => {
-    const { outbox, publisher, deps } = setup();
-    const event = routeEvent();
-    outbox.add(event);
+  it('never throws: a failing publish ends the lease so the relay takes the event at once', async () => {
+    const { outbox, publisher, deps, result } = setupLeased();
+    publisher.failWith = new Error('down');
+    const skipped: unknown[] = [];
 
-    await publishAfterCommit({ ...deps, guard: () => Promise.reject(new Error('open')) }, resultOf(event));
+    await publishAfterCommit({ ...deps, onSkipped: (r) => skipped.push(r) }, result);
+
+    expect(skipped).toHaveLength(1);
+    expect(outbox.rows[0]).toMatchObject({ published: false, leasedUntil: null, lastError: 'down' });
+    publisher.failWith = null;
+    expect((await publishOutbox(deps, { limit: 10 })).claimed).toBe(1);
+  });
+
+  it('stops waiting for the broker after the publish timeout and ends the lease', async () => {
+    const { outbox, publisher, deps, result } = setupLeased();
+    publisher.hang = true;
+
+    await publishAfterCommit(deps, result);
+
+    expect(outbox.rows[0]).toMatchObject({ published: false, leasedUntil: null });
+    expect(outbox.rows[0]?.lastError).toMatch(/no acknowledgement within 50 ms/);
+  });
+
+  it('skips the publish when the guard refuses (open circuit)', async () => {
+    const { outbox, publisher, deps, result } = setupLeased();
+
+    await publishAfterCommit({ ...deps, guard: () => Promise.reject(new Error('open')) }, result);
 
     expect(publisher.published).toEqual([]);
+    expect(outbox.rows[0]).toMatchObject({ published: false, leasedUntil: null });
   });
 
   it('does nothing for an unchanged write', async () => {
-    const { publisher, deps } = setup();
-    const event = routeEvent();
+    const { publisher, deps, result } = setupLeased();
 
-    await publishAfterCommit(deps, { ...resultOf(event), outcome: 'unchanged', event: null });
+    await publishAfterCommit(deps, { ...result, outcome: 'unchanged', event: null, publishLeased: false });
 
     expect(publisher.published).toEqual([]);
   });
