@@ -10,6 +10,8 @@ export interface WarmCacheDeps {
   /** The shared tier (Redis), never an in-container memory tier; null when running without a cache. */
   readonly cache: RouteCache | null;
   readonly policy: CachePolicy;
+  /** Routes re-read at once at most: a backlog must not take every pooled connection (default 4). */
+  readonly concurrency?: number;
   readonly random?: () => number;
 }
 
@@ -32,13 +34,19 @@ export const warmCache = async (
 ): Promise<WarmResult> => {
   const { cache, policy } = deps;
   if (!cache) return { routes: 0, stored: 0 };
-  const latest = latestPerRoute(events);
-  const stored = await Promise.all(
-    [...latest].map(async ([key, event]) => {
-      const entry = entryFromRecord(await deps.repository.findRoute(event));
-      const base = entry.kind === 'active' ? policy.positiveTtlMs : policy.negativeTtlMs;
-      return cache.putIfNewer(key, entry, jitteredTtlMs(base, policy.jitterRatio, deps.random));
-    }),
-  );
-  return { routes: latest.size, stored: stored.filter(Boolean).length };
+  const latest = [...latestPerRoute(events)];
+  const warm = async ([key, event]: (typeof latest)[number]): Promise<boolean> => {
+    const entry = entryFromRecord(await deps.repository.findRoute(event));
+    const base = entry.kind === 'active' ? policy.positiveTtlMs : policy.negativeTtlMs;
+    return cache.putIfNewer(key, entry, jitteredTtlMs(base, policy.jitterRatio, deps.random));
+  };
+  // A few routes at a time: a batch after a backlog holds hundreds of routes, and re-reading them all at
+  // once queued the API's requests behind them for the pool (where a process serves both, locally).
+  const step = Math.max(1, deps.concurrency ?? 4);
+  let stored = 0;
+  for (let i = 0; i < latest.length; i += step) {
+    const done = await Promise.all(latest.slice(i, i + step).map(warm));
+    stored += done.filter(Boolean).length;
+  }
+  return { routes: latest.length, stored };
 };

@@ -79,6 +79,31 @@ describe('warmCache', () => {
     expect(cache.peek(cacheKeyOf(key))).toEqual({ kind: 'inactive', revision: 2 });
   });
 
+  it('re-reads at most `concurrency` routes at once, and warms them all', async () => {
+    const repository = new InMemoryRouteRepository();
+    const ctx = { changedBy: 'a', correlationId: null };
+    const keys = Array.from({ length: 23 }, () => uniqueRouteKey());
+    for (const key of keys) await repository.upsertRoute(key, 'https://v1', ctx);
+    let inFlight = 0;
+    let most = 0;
+    const slow = Object.assign(Object.create(repository), {
+      findRoute: async (key: (typeof keys)[number]) => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 1));
+        inFlight--;
+        return repository.findRoute(key);
+      },
+    });
+
+    const result = await warmCache(
+      { repository: slow, cache: new MemoryRouteCache(), policy, concurrency: 5 },
+      keys.map((key) => routeEvent({ revision: 1 }, key)),
+    );
+
+    expect(result).toEqual({ routes: 23, stored: 23 });
+    expect(most).toBe(5);
+  });
+
   it('reads each route once per batch', async () => {
     const repository = new InMemoryRouteRepository();
     const key = uniqueRouteKey();
