@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
 import { Redis } from 'ioredis';
+import { LAMBDA_EXTERNAL_MODULES, LAMBDA_MODULE_ALIASES } from '../infra/bundling.ts';
 import { apiEvent } from '../test/support/api-gateway.ts';
 import { startLocalApi } from '../test/support/local-runner.ts';
 import { summarize, timeEach } from './stats.ts';
@@ -73,8 +74,8 @@ const miss = summarize(
   ),
 );
 redis.disconnect();
-const { closeClients } = await import('#shared/composition/clients');
-await closeClients();
+const { closeAllClients } = await import('#shared/composition/shutdown');
+await closeAllClients();
 
 // (d) the local HTTP API under autocannon -c 32
 // Capacity, not policy: per-tenant rate limits (2,000 resolves/s and 50 writes/s per tenant by default)
@@ -137,7 +138,11 @@ await build({
   format: 'esm',
   target: 'node20',
   outExtension: { '.js': '.mjs' },
-  external: ['@aws-sdk/*'],
+  // The same externals and aliases as the CDK stack's bundles (infra/bundling.ts).
+  external: LAMBDA_EXTERNAL_MODULES,
+  alias: LAMBDA_MODULE_ALIASES,
+  absWorkingDir: root,
+  mainFields: ['module', 'main'],
   banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
   logLevel: 'error',
 });

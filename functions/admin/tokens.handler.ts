@@ -1,4 +1,4 @@
-import { getAdmitDeps } from '#shared/composition/clients';
+import { getAdmitDeps } from '#shared/composition/cache-clients';
 import { getTokenAdminDeps } from '#shared/composition/token-clients';
 import { EndpointNotFoundError } from '#shared/domain/errors';
 import { parseOrThrow } from '#shared/domain/route.schema';

@@ -1,5 +1,5 @@
 import { getAuditStore } from '#shared/composition/audit-clients';
-import { getAdmitDeps } from '#shared/composition/clients';
+import { getAdmitDeps } from '#shared/composition/cache-clients';
 import { EndpointNotFoundError } from '#shared/domain/errors';
 import { authorize, principalOf, tenantFilterOf } from '#shared/middleware/authorize';
 import { json } from '#shared/middleware/http';

@@ -1,10 +1,5 @@
-import {
-  getAdmitDeps,
-  getResolveSingleFlight,
-  getRouteCache,
-  getRouteRepository,
-  reportCacheError,
-} from '#shared/composition/clients';
+import { getAdmitDeps, getRouteCache, reportCacheError } from '#shared/composition/cache-clients';
+import { getResolveSingleFlight, getRouteRepository } from '#shared/composition/clients';
 import { getConfig } from '#shared/config/config';
 import { RateLimitedError, RouteNotFoundError } from '#shared/domain/errors';
 import { routeLabel } from '#shared/domain/route';

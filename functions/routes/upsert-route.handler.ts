@@ -1,4 +1,4 @@
-import { getIdempotencyStore } from '#shared/composition/clients';
+import { getIdempotencyStore } from '#shared/composition/idempotency-clients';
 import { parseOrThrow, upsertRouteBodySchema } from '#shared/domain/route.schema';
 import { json } from '#shared/middleware/http';
 import { httpHandler, jsonBody } from '#shared/middleware/http-handler';

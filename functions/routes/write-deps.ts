@@ -1,9 +1,5 @@
-import {
-  getAdmitDeps,
-  getRouteCache,
-  getRouteRepository,
-  reportCacheError,
-} from '#shared/composition/clients';
+import { getAdmitDeps, getRouteCache, reportCacheError } from '#shared/composition/cache-clients';
+import { getRouteRepository } from '#shared/composition/clients';
 import { getAfterCommitPublisher } from '#shared/composition/publish-clients';
 import { getConfig } from '#shared/config/config';
 import { authorize } from '#shared/middleware/authorize';

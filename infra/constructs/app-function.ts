@@ -13,6 +13,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { LambdaFunctionSpec } from '#functions/route-table';
+import { LAMBDA_EXTERNAL_MODULES, LAMBDA_MODULE_ALIASES } from '#infra/bundling';
 import { type AppFunctionId, reservedConcurrencyOf, type StageConfig } from '#infra/config/stages';
 import type { MskCluster } from '#infra/constructs/msk-cluster';
 import type { ValkeyCache } from '#infra/constructs/valkey-cache';
@@ -168,18 +169,11 @@ export class AppFunction extends Construct implements ec2.IConnectable {
         mainFields: ['module', 'main'],
         // ESM output still meets CommonJS dependencies that call require().
         banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-        // The runtime ships AWS SDK v3; optional native/peer modules of pg and mongodb are never loaded.
-        externalModules: [
-          '@aws-sdk/*',
-          'pg-native',
-          'kerberos',
-          '@mongodb-js/zstd',
-          'snappy',
-          'mongodb-client-encryption',
-          'gcp-metadata',
-          'socks',
-          'aws4',
-        ],
+        // What the bundles leave out or swap, and why: infra/bundling.ts.
+        externalModules: LAMBDA_EXTERNAL_MODULES,
+        esbuildArgs: {
+          '--alias': Object.entries(LAMBDA_MODULE_ALIASES).map(([from, to]) => `${from}=${to}`),
+        },
         ...(bundleFiles.length > 0
           ? {
               commandHooks: {

@@ -102,14 +102,14 @@ Object.assign(process.env, {
 
 // Imported only now: these modules read the configuration set above.
 const { ensureDatabase, migrateUp } = await import('#shared/adapters/postgres/migrate');
-const { getDynamoClient } = await import('#shared/composition/clients');
+const { getDynamoClient } = await import('#shared/composition/idempotency-clients');
 const { closeAllClients } = await import('#shared/composition/shutdown');
 const { addReadinessProbes } = await import('#shared/composition/clients');
 const { eventReadinessProbes } = await import('#shared/composition/event-probes');
 addReadinessProbes(...eventReadinessProbes());
 const { getConfig } = await import('#shared/config/config');
 const { ensureIdempotencyTable } = await import('#shared/adapters/idempotency/idempotency-table');
-const { prometheusRegistry } = await import('#shared/observability/metrics');
+const { prometheusRegistry } = await import('#shared/observability/metrics.prometheus');
 const { startLocalServer } = await import('./http-server.ts');
 
 await ensureDatabase(db.url);

@@ -1,6 +1,8 @@
 import { closeAuditClients } from './audit-clients.ts';
+import { closeCacheClients } from './cache-clients.ts';
 import { closeClients } from './clients.ts';
 import { closeEventClients } from './event-clients.ts';
+import { closeIdempotencyClients } from './idempotency-clients.ts';
 import { closePublishClients } from './publish-clients.ts';
 import { closeTokenClients } from './token-clients.ts';
 
@@ -8,5 +10,6 @@ import { closeTokenClients } from './token-clients.ts';
 export const closeAllClients = async (): Promise<void> => {
   await Promise.allSettled([closeEventClients(), closePublishClients(), closeAuditClients()]);
   closeTokenClients();
-  await closeClients();
+  closeIdempotencyClients();
+  await Promise.allSettled([closeCacheClients(), closeClients()]);
 };

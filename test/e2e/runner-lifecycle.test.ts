@@ -82,3 +82,33 @@ describe('running without Redis', () => {
     }
   });
 });
+
+describe('running with the Upstash cache backend', () => {
+  it('caches resolves through the Upstash REST protocol (its client is loaded only in this mode)', async () => {
+    const { startUpstashRestServer } = await import('#test/support/upstash-rest-server');
+    const upstash = await startUpstashRestServer('redis://127.0.0.1:6379', 'e2e-token');
+    const api = await startLocalApi({
+      CACHE_BACKEND: 'upstash',
+      UPSTASH_REDIS_REST_URL: upstash.url,
+      UPSTASH_REDIS_REST_TOKEN: 'e2e-token',
+    });
+    try {
+      const key = uniqueRouteKey();
+      expect((await post(api.url, '/api/v1/routes', { ...key, url: 'https://u.example.com' })).status).toBe(
+        201,
+      );
+      const resolve = () => fetch(`${api.url}/api/v1/routes/resolve?${new URLSearchParams({ ...key })}`);
+      const before = upstash.requests();
+      expect(await (await resolve()).json()).toEqual({ url: 'https://u.example.com' }); // miss, then filled
+      expect(await (await resolve()).json()).toEqual({ url: 'https://u.example.com' }); // hit
+      expect(upstash.requests()).toBeGreaterThanOrEqual(before + 3);
+      const metrics = await (await fetch(`${api.url}/metrics`)).text();
+      expect(metrics).toMatch(/resolve_cache_hit_total [1-9]/);
+      const ready = await (await fetch(`${api.url}/health/ready`)).json();
+      expect(ready).toMatchObject({ checks: { cache: { status: 'healthy', backend: 'upstash' } } });
+    } finally {
+      await api.stop();
+      await upstash.close();
+    }
+  });
+});

@@ -3,13 +3,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { handler as setState } from '#functions/routes/set-route-state.handler';
 import { handler as upsert } from '#functions/routes/upsert-route.handler';
 import { DynamoDbIdempotencyStore } from '#shared/adapters/idempotency/idempotency.dynamodb';
-import { closeClients, getPgPool } from '#shared/composition/clients';
+import { getPgPool } from '#shared/composition/clients';
+import { closeAllClients } from '#shared/composition/shutdown';
 import { DependencyUnavailableError } from '#shared/domain/errors';
 import { invoke } from '#test/support/api-gateway';
 import { uniqueRouteKey } from '#test/support/fixtures';
 import { waitForLockWaiters } from '#test/support/pg';
 
-afterAll(() => closeClients());
+afterAll(() => closeAllClients());
 
 const create = (body: object, key?: string) =>
   invoke(upsert, {

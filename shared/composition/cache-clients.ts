@@ -1,0 +1,129 @@
+import type { Redis } from 'ioredis';
+import { LeasedRateLimiter } from '#shared/adapters/cache/rate-limiter.leased';
+import { MemoryRateLimiter } from '#shared/adapters/cache/rate-limiter.memory';
+import { RedisRateLimiter } from '#shared/adapters/cache/rate-limiter.redis';
+import { MemoryRouteCache, TieredRouteCache } from '#shared/adapters/cache/route-cache.memory';
+import { createRedisClient, RedisRouteCache } from '#shared/adapters/cache/route-cache.redis';
+import { getConfig } from '#shared/config/config';
+import { DependencyUnavailableError } from '#shared/domain/errors';
+import { logger } from '#shared/observability/logger';
+import { appMetrics } from '#shared/observability/metrics';
+import type { LeasableRateLimiter, RateLimiter } from '#shared/ports/rate-limiter.port';
+import type { RouteCache } from '#shared/ports/route-cache.port';
+import { GuardedRouteCache } from '#shared/resilience/guarded-adapters';
+import { guardFor } from '#shared/resilience/registry';
+import type { AdmitDeps } from '#shared/use-cases/admit-request.use-case';
+
+/** The cache tier and the rate limiter's store (Redis, or Upstash for the cache), once per container. */
+let redis: Redis | undefined;
+let cache: RouteCache | null | undefined;
+
+/** A warner that logs at most one line per second, so an outage does not flood the logs. */
+const onceASecond = (message: string) => {
+  let last = 0;
+  return (err: unknown): void => {
+    const now = Date.now();
+    if (now - last < 1000) return;
+    last = now;
+    const cause =
+      err instanceof DependencyUnavailableError && err.cause instanceof Error ? err.cause.message : err;
+    logger.warn(message, { error: String(cause) });
+  };
+};
+
+const warnCache = onceASecond('cache unavailable; serving from postgres');
+
+/** Counts every cache failure; logs at most one line per second. */
+export const reportCacheError = (err: unknown): void => {
+  appMetrics.dependencyError('cache');
+  warnCache(err);
+};
+
+/** The one Redis connection per container (route cache and rate limiter); null without the Redis tier. */
+export const getRedisClient = (): Redis | null => {
+  const c = getConfig().cache;
+  if (c.backend !== 'redis') return null;
+  if (!redis) {
+    redis = createRedisClient(c);
+    // ioredis reports connection errors as events; they are expected while Redis is down.
+    redis.on('error', (err: Error) => reportCacheError(err));
+  }
+  return redis;
+};
+
+// The Upstash client is loaded only by a deployment that uses it, so the others need not bundle it (the
+// CDK stack marks it external: infra/constructs/app-function.ts).
+const upstash =
+  getConfig().cache.backend === 'upstash' ? await import('#shared/adapters/cache/route-cache.upstash') : null;
+
+const buildCache = (): RouteCache | null => {
+  const c = getConfig().cache;
+  let shared: RouteCache | null = null;
+  const client = getRedisClient();
+  if (client) {
+    shared = new RedisRouteCache(client);
+  } else if (c.backend === 'upstash' && upstash) {
+    shared = new upstash.UpstashRouteCache({
+      url: c.upstashUrl!,
+      token: c.upstashToken!,
+      timeoutMs: c.upstashTimeoutMs,
+    });
+  }
+  if (shared) shared = new GuardedRouteCache(shared, guardFor('cache'));
+  if (shared && c.memoryTtlMs > 0) {
+    return new TieredRouteCache(new MemoryRouteCache(c.memoryMaxEntries), shared, c.memoryTtlMs);
+  }
+  return shared;
+};
+
+export const getRouteCache = (): RouteCache | null => {
+  if (cache === undefined) cache = buildCache();
+  return cache;
+};
+
+let admitDeps: AdmitDeps | undefined;
+const warnLimiter = onceASecond(
+  'rate limiter unavailable; resolves fail open, other requests use in-process buckets',
+);
+
+/**
+ * Rate limiting (see admit-request.use-case.ts): the buckets in Redis behind the cache's breaker (it is
+ * the same Redis), leased in batches (rate-limiter.leased.ts); in-process buckets where there is no
+ * Redis or while it fails.
+ */
+export const getAdmitDeps = (): AdmitDeps => {
+  if (!admitDeps) {
+    const { rateLimits } = getConfig();
+    const client = getRedisClient();
+    let shared: RateLimiter | null = null;
+    if (client) {
+      const redisLimiter = new RedisRateLimiter(client);
+      const guard = guardFor('cache');
+      const guarded: LeasableRateLimiter = {
+        take: (buckets) => guard.execute(() => redisLimiter.take(buckets)),
+        takeUpTo: (buckets, wanted) => guard.execute(() => redisLimiter.takeUpTo(buckets, wanted)),
+      };
+      // Local leases: busy processes call Redis once per batch of requests, not once per request.
+      shared = new LeasedRateLimiter(guarded);
+    }
+    admitDeps = {
+      policy: rateLimits.enabled ? { tenant: rateLimits.tenant, role: rateLimits.role } : null,
+      shared,
+      local: new MemoryRateLimiter(),
+      onLimiterError: (err) => {
+        appMetrics.rateLimiterError();
+        warnLimiter(err);
+      },
+    };
+  }
+  return admitDeps;
+};
+
+/** Closes the Redis connection (local runner shutdown, tests). */
+export const closeCacheClients = async (): Promise<void> => {
+  const closing = redis?.quit().catch(() => redis?.disconnect());
+  redis = undefined;
+  cache = undefined;
+  admitDeps = undefined;
+  await closing;
+};
