@@ -22,9 +22,17 @@ interface State {
   response?: JsonResponse;
 }
 
-// Object.fromEntries: a header named `__proto__` stays a plain key.
-const lowerCase = (headers: HttpEvent['headers']): Record<string, string | undefined> =>
-  Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+const lowerCase = (headers: HttpEvent['headers']): Record<string, string | undefined> => {
+  const out: Record<string, string | undefined> = {};
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue;
+    const key = name.toLowerCase();
+    // A header named `__proto__` stays a plain key.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: headers[name], enumerable: true });
+    else out[key] = headers[name];
+  }
+  return out;
+};
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
 
