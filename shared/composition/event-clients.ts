@@ -106,7 +106,7 @@ export const getInvalidateCacheDeps = (): InvalidateCacheDeps => ({
 });
 
 export const getWarmCacheDeps = (): WarmCacheDeps => {
-  const { cache } = getConfig();
+  const { cache, database } = getConfig();
   return {
     repository: getRouteRepository(),
     cache: getConsumerCache(),
@@ -115,6 +115,8 @@ export const getWarmCacheDeps = (): WarmCacheDeps => {
       negativeTtlMs: cache.negativeTtlMs,
       jitterRatio: cache.jitterRatio,
     },
+    // Half the pool: the other half stays free for whatever else the process serves (the API, locally).
+    concurrency: Math.max(1, Math.floor(database.poolMax / 2)),
   };
 };
 
