@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { LAMBDA_EXTERNAL_MODULES, LAMBDA_MODULE_ALIASES } from '../infra/bundling.ts';
 import { apiEvent } from '../test/support/api-gateway.ts';
 import { startLocalApi } from '../test/support/local-runner.ts';
+import { cpuPerRequest } from './cpu.ts';
 import { summarize, timeEach } from './stats.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -133,15 +134,28 @@ const api = await startLocalApi({
   RATE_LIMITS_ENABLED: RATE_LIMITS,
   LOCAL_EVENT_WORKERS: WORKERS,
 });
-const cannon = (opts: autocannon.Options) =>
-  autocannon({ connections: 32, duration: DURATION, ...opts }).then((r) => ({
+// With where the CPU went per request (bench/cpu.ts): on 2 cores the API, Postgres, Redis, Kafka and the
+// load generator compete, so one process's cost is everyone's throughput.
+// Each scenario first runs WARMUP seconds unmeasured: the JVM (Kafka) and V8 compile their hot paths then,
+// not during the measurement (a freshly started broker spent 700 us of CPU per produced event).
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+const cannon = async (opts: autocannon.Options) => {
+  if (WARMUP > 0) await autocannon({ connections: 32, duration: WARMUP, ...opts });
+  const { result, cpu_us_per_request } = await cpuPerRequest(api.process.pid!, async () => {
+    const r = await autocannon({ connections: 32, duration: DURATION, ...opts });
+    return { r, requests: r.requests.total };
+  });
+  const r = result.r;
+  return {
     req_per_s: Math.round(r.requests.average),
     p50_ms: r.latency.p50,
     p99_ms: r.latency.p99,
     non_2xx: r.non2xx,
     errors: r.errors,
     timeouts: r.timeouts,
-  }));
+    cpu_us_per_request,
+  };
+};
 const q = (k: Record<string, string>) => `${api.url}/api/v1/routes/resolve?${new URLSearchParams(k)}`;
 const httpHit = await cannon({ url: q(key) });
 const httpNegative = await cannon({ url: q({ ...key, version: 'missing' }) });
@@ -205,6 +219,7 @@ const results = {
   http: {
     connections: 32,
     duration_s: DURATION,
+    warmup_s: WARMUP,
     resolve_hit: httpHit,
     resolve_negative: httpNegative,
     create: httpCreate,
@@ -223,10 +238,17 @@ console.table({
   },
   'resolve handler (miss)': { p50_ms: miss.p50_ms, p99_ms: miss.p99_ms },
 });
+const row = ({ cpu_us_per_request, ...rest }: typeof httpHit) => rest;
 console.table({
-  'HTTP resolve hit': httpHit,
-  'HTTP resolve negative': httpNegative,
-  'HTTP create': httpCreate,
+  'HTTP resolve hit': row(httpHit),
+  'HTTP resolve negative': row(httpNegative),
+  'HTTP create': row(httpCreate),
+});
+console.log('CPU microseconds per request, by process:');
+console.table({
+  'HTTP resolve hit': httpHit.cpu_us_per_request,
+  'HTTP resolve negative': httpNegative.cpu_us_per_request,
+  'HTTP create': httpCreate.cpu_us_per_request,
 });
 console.table(bundles);
 console.log('written to bench/results/core.json');

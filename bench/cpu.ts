@@ -1,0 +1,66 @@
+// CPU time per process group while a load runs, from /proc (Linux): where a request's work goes on a
+// machine where the API, its dependencies and the load generator share the cores.
+import { readdirSync, readFileSync } from 'node:fs';
+
+const TICK_US = 10_000; // USER_HZ is 100 on Linux
+
+const ticksOf = (pid: number): number => {
+  try {
+    // Fields after the command name (which may contain spaces): utime and stime are 14th and 15th overall.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0; // the process ended
+  }
+};
+
+const commandOf = (pid: string): string => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
+};
+
+/** The pids of each group, found by command line (Postgres: every backend and helper process). */
+const groups = (runnerPid: number): Record<string, number[]> => {
+  const out: Record<string, number[]> = { api: [runnerPid], postgres: [], redis: [], kafka: [] };
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    const cmd = commandOf(pid);
+    if (/^postgres[: ]|\/postgres /.test(cmd)) out.postgres!.push(Number(pid));
+    else if (/^redis-server /.test(cmd)) out.redis!.push(Number(pid));
+    else if (/ kafka\.Kafka /.test(cmd)) out.kafka!.push(Number(pid));
+  }
+  return out;
+};
+
+/**
+ * Runs `load` and reports the CPU microseconds each group spent per request: the API process, Postgres,
+ * Redis, the Kafka broker, and this process (the load generator). Empty where /proc is missing.
+ */
+export const cpuPerRequest = async <T extends { requests: number }>(
+  runnerPid: number,
+  load: () => Promise<T>,
+): Promise<{ result: T; cpu_us_per_request: Record<string, number> }> => {
+  let pids: Record<string, number[]>;
+  try {
+    pids = groups(runnerPid);
+  } catch {
+    return { result: await load(), cpu_us_per_request: {} }; // no /proc here
+  }
+  const before = new Map(Object.values(pids).flatMap((list) => list.map((pid) => [pid, ticksOf(pid)])));
+  const self = process.cpuUsage();
+  const result = await load();
+  const selfUsed = process.cpuUsage(self);
+  // Scanned again: processes started meanwhile (new Postgres backends) count from zero.
+  const after = groups(runnerPid);
+  const per = (us: number) => Math.round(us / Math.max(1, result.requests));
+  const cpu: Record<string, number> = {};
+  for (const [g, list] of Object.entries(after)) {
+    const ticks = list.reduce((s, pid) => s + ticksOf(pid) - (before.get(pid) ?? 0), 0);
+    cpu[g] = per(ticks * TICK_US);
+  }
+  cpu.load_generator = per(selfUsed.user + selfUsed.system);
+  return { result, cpu_us_per_request: cpu };
+};
