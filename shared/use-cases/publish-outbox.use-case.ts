@@ -81,7 +81,14 @@ export const publishAfterCommit = async (
   if (!event || !result.publishLeased) return;
   const ids = [event.eventId];
   try {
-    await deps.guard(() => withTimeout(deps.publisher.publish([event]), deps.publishTimeoutMs));
+    await deps.guard(async () => {
+      try {
+        await withTimeout(deps.publisher.publish([event]), deps.publishTimeoutMs);
+      } catch (err) {
+        deps.onPublishFailed?.(1, err); // counted and logged; an open circuit (no attempt) is not
+        throw err;
+      }
+    });
   } catch (err) {
     deps.onSkipped?.(err);
     await deps.outbox.releaseLeases(ids, err instanceof Error ? err.message : String(err)).catch(() => {});

@@ -107,13 +107,14 @@ describe('publishAfterCommit', () => {
   });
 
   it('never throws: a failing publish ends the lease so the relay takes the event at once', async () => {
-    const { outbox, publisher, deps, result } = setupLeased();
+    const { outbox, publisher, deps, result, failures } = setupLeased();
     publisher.failWith = new Error('down');
     const skipped: unknown[] = [];
 
     await publishAfterCommit({ ...deps, onSkipped: (r) => skipped.push(r) }, result);
 
     expect(skipped).toHaveLength(1);
+    expect(failures).toEqual([1]); // the failed publish is counted (metric and warning)
     expect(outbox.rows[0]).toMatchObject({ published: false, leasedUntil: null, lastError: 'down' });
     publisher.failWith = null;
     expect((await publishOutbox(deps, { limit: 10 })).claimed).toBe(1);
@@ -130,11 +131,12 @@ describe('publishAfterCommit', () => {
   });
 
   it('skips the publish when the guard refuses (open circuit)', async () => {
-    const { outbox, publisher, deps, result } = setupLeased();
+    const { outbox, publisher, deps, result, failures } = setupLeased();
 
     await publishAfterCommit({ ...deps, guard: () => Promise.reject(new Error('open')) }, result);
 
     expect(publisher.published).toEqual([]);
+    expect(failures).toEqual([]); // nothing was attempted
     expect(outbox.rows[0]).toMatchObject({ published: false, leasedUntil: null });
   });
 
