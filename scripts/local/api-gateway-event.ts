@@ -1,12 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
-
-// A name like `__proto__` must become a plain key, never the object's prototype.
-const setOwn = <T>(target: Record<string, T>, key: string, value: T): void => {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true });
-  else target[key] = value;
-};
+import { setOwn } from '#shared/middleware/http';
 
 /** Headers and query parameters as API Gateway hands them over (single- and multi-value maps). */
 const requestParts = (req: IncomingMessage, url: URL) => {

@@ -14,7 +14,7 @@ import { appMetrics } from '#shared/observability/metrics';
 import { tracing } from '#shared/observability/tracer';
 import { CORRELATION_HEADER, pickCorrelationId } from './correlation-id.ts';
 import { mapError } from './error-mapper.ts';
-import type { HttpEvent, HttpRequest, HttpResult, JsonResponse } from './http.ts';
+import { type HttpEvent, type HttpRequest, type HttpResult, type JsonResponse, setOwn } from './http.ts';
 
 type RouteFn = (req: HttpRequest) => Promise<JsonResponse>;
 interface State {
@@ -26,10 +26,7 @@ const lowerCase = (headers: HttpEvent['headers']): Record<string, string | undef
   const out: Record<string, string | undefined> = {};
   for (const name in headers) {
     if (!Object.hasOwn(headers, name)) continue;
-    const key = name.toLowerCase();
-    // A header named `__proto__` stays a plain key.
-    if (key === '__proto__') Object.defineProperty(out, key, { value: headers[name], enumerable: true });
-    else out[key] = headers[name];
+    setOwn(out, name.toLowerCase(), headers[name]);
   }
   return out;
 };

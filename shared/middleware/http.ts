@@ -32,3 +32,12 @@ export const json = (status: number, body: unknown, headers?: Record<string, str
   body,
   ...(headers ? { headers } : {}),
 });
+
+/**
+ * Sets `target[key]` as an own property, even for a key like `__proto__` (which plain assignment would
+ * take as the object's prototype): for maps built from request headers and query parameters.
+ */
+export const setOwn = <T>(target: Record<string, T>, key: string, value: T): void => {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true });
+  else target[key] = value;
+};

@@ -54,7 +54,7 @@ export const AUDIT_INDEXES = [
   { name: 'event_id_unique', key: { event_id: 1 }, unique: true },
 ] as const;
 
-const toDocument = (r: AuditRecord): AuditDocument => ({
+const asStoredDocument = (r: AuditRecord): AuditDocument => ({
   event_id: r.eventId,
   event_type: r.eventType,
   action: r.action,
@@ -125,7 +125,7 @@ export class MongoAuditStore implements AuditStore {
     await this.ensureIndexes();
     try {
       // Unordered: one duplicate does not stop the rest of the batch.
-      const result = await this.collection.insertMany(records.map(toDocument), { ordered: false });
+      const result = await this.collection.insertMany(records.map(asStoredDocument), { ordered: false });
       return { inserted: result.insertedCount, duplicates: 0 };
     } catch (err) {
       if (err instanceof MongoBulkWriteError) {
