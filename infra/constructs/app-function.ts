@@ -19,11 +19,11 @@ import type { MskCluster } from '#infra/constructs/msk-cluster';
 import type { ValkeyCache } from '#infra/constructs/valkey-cache';
 import { acknowledge, REASONS } from '#infra/nag';
 import { CA_BUNDLE_LAMBDA_PATH, REPO_ROOT } from '#infra/paths';
+import { METRICS_NAMESPACE } from '#shared/observability/metric-names';
 
 /** RDS Proxy for PostgreSQL always listens on 5432, whatever port the instance behind it uses. */
 export const PROXY_PORT = 5432;
 export const SERVICE_NAME = 'traffic-manager';
-export const METRICS_NAMESPACE = 'TrafficManager';
 
 /** A file or folder (relative to the repo root) copied next to the bundle, e.g. migrations/. */
 export interface BundleFile {

@@ -6,9 +6,10 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { consumerFunctions } from '#functions/route-table';
 import type { StageConfig } from '#infra/config/stages';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '#infra/constructs/app-function';
+import { SERVICE_NAME } from '#infra/constructs/app-function';
 import { ROUTE_EVENTS_TOPIC, type StatefulStack } from '#infra/stacks/stateful.stack';
 import type { StatelessStack } from '#infra/stacks/stateless.stack';
+import { METRICS_NAMESPACE } from '#shared/observability/metric-names';
 
 export interface ObservabilityStackProps extends StackProps {
   readonly stage: StageConfig;

@@ -65,7 +65,15 @@ export class MethodNotAllowedError extends AppError {
 }
 
 /** Why a token was refused: for logs and metrics only, never for the caller (no oracle). */
-export type UnauthorizedReason = 'missing' | 'malformed' | 'unknown' | 'mismatch' | 'expired' | 'revoked';
+export const UNAUTHORIZED_REASONS = [
+  'missing',
+  'malformed',
+  'unknown',
+  'mismatch',
+  'expired',
+  'revoked',
+] as const;
+export type UnauthorizedReason = (typeof UNAUTHORIZED_REASONS)[number];
 
 export const UNAUTHORIZED_MESSAGE = 'missing or invalid API token; send Authorization: Bearer <token>';
 
@@ -87,7 +95,8 @@ export class ForbiddenError extends AppError {
   readonly code = 'forbidden';
 }
 
-export type RateLimitScope = 'tenant' | 'token';
+export const RATE_LIMIT_SCOPES = ['tenant', 'token'] as const;
+export type RateLimitScope = (typeof RATE_LIMIT_SCOPES)[number];
 
 /** Over a token bucket: 429 with `Retry-After`. */
 export class RateLimitedError extends AppError {
@@ -112,7 +121,8 @@ export class TokenNotFoundError extends AppError {
   readonly code = 'token_not_found';
 }
 
-export type Dependency = 'database' | 'cache' | 'kafka' | 'audit_store' | 'idempotency_store';
+export const DEPENDENCIES = ['database', 'cache', 'kafka', 'audit_store', 'idempotency_store'] as const;
+export type Dependency = (typeof DEPENDENCIES)[number];
 
 /** A dependency failed or is unreachable: 503, and the caller may retry. */
 export class DependencyUnavailableError extends AppError {

@@ -22,7 +22,8 @@ export interface ResolveRouteDeps {
 }
 
 /** hit / negative_hit: answered by the cache; miss: loaded from Postgres; bypass: cache unavailable. */
-export type CacheOutcome = 'hit' | 'negative_hit' | 'miss' | 'bypass';
+export const CACHE_OUTCOMES = ['hit', 'negative_hit', 'miss', 'bypass'] as const;
+export type CacheOutcome = (typeof CACHE_OUTCOMES)[number];
 
 export type ResolveResult =
   | { readonly found: true; readonly url: string; readonly revision: number; readonly cache: CacheOutcome }

@@ -1,0 +1,78 @@
+/**
+ * The CloudWatch EMF metric names, declared once. The emitter (metrics.ts) and the observability stack's
+ * alarms and dashboard import them; EMITTED_METRIC_NAMES is every name the code can emit, and the tests
+ * hold both sides to it. No CDK and no package imports: Lambda bundles and the CDK app both load this.
+ */
+import { DEPENDENCIES, RATE_LIMIT_SCOPES, UNAUTHORIZED_REASONS } from '#shared/domain/errors';
+import { CACHE_OUTCOMES } from '#shared/use-cases/resolve-route.use-case';
+
+export const METRICS_NAMESPACE = 'TrafficManager';
+
+export const WRITE_OPERATIONS = ['upsert', 'activate', 'deactivate'] as const;
+export type WriteOperation = (typeof WRITE_OPERATIONS)[number];
+
+/** The route-events consumers (one Lambda function and consumer group each). */
+export const CONSUMER_NAMES = ['cache-invalidation', 'cache-warming', 'audit'] as const;
+export type ConsumerName = (typeof CONSUMER_NAMES)[number];
+
+/** How a resolve ended: its cache outcome, or `error` when it failed. */
+export const RESOLVE_OUTCOMES = [...CACHE_OUTCOMES, 'error'] as const;
+export type ResolveOutcome = (typeof RESOLVE_OUTCOMES)[number];
+
+/** The names that do not vary. */
+export const METRIC = {
+  /** Written by Powertools on a container's first flush (captureColdStartMetric). */
+  coldStart: 'ColdStart',
+  resolveRequests: 'ResolveRequests',
+  resolveLatency: 'ResolveLatency',
+  writeRequests: 'WriteRequests',
+  writeSuccess: 'WriteSuccess',
+  writeFailure: 'WriteFailure',
+  eventsPublished: 'EventsPublished',
+  eventsPublishFailed: 'EventsPublishFailed',
+  outboxBacklog: 'OutboxBacklog',
+  outboxOldestAge: 'OutboxOldestAge',
+  rateLimiterErrors: 'RateLimiterErrors',
+} as const;
+
+/** One counter per resolve outcome. */
+export const RESOLVE_OUTCOME_METRIC = {
+  hit: 'ResolveCacheHit',
+  negative_hit: 'ResolveNegativeCacheHit',
+  miss: 'ResolveCacheMiss',
+  bypass: 'ResolveCacheBypass',
+  error: 'ResolveFailure',
+} as const satisfies Record<ResolveOutcome, string>;
+
+/** A name per enum value (`<Prefix>_<value>`), and `names`, all of them in the enum's order. */
+export interface MetricFamily<V extends string, P extends string> {
+  (value: V): `${P}_${V}`;
+  readonly names: readonly `${P}_${V}`[];
+}
+
+const family = <const P extends string, const V extends string>(
+  prefix: P,
+  values: readonly V[],
+): MetricFamily<V, P> => {
+  const name = (value: V): `${P}_${V}` => `${prefix}_${value}`;
+  return Object.assign(name, { names: values.map(name) });
+};
+
+/** The metrics with one name per enum value (their only dimension stays `service`). */
+export const METRIC_OF = {
+  writeLatency: family('WriteLatency', WRITE_OPERATIONS),
+  dependencyError: family('DependencyError', DEPENDENCIES),
+  consumerBatches: family('ConsumerBatches', CONSUMER_NAMES),
+  consumerRetries: family('ConsumerRetries', CONSUMER_NAMES),
+  consumerFailedRecords: family('ConsumerFailedRecords', CONSUMER_NAMES),
+  eventPropagation: family('EventPropagation', CONSUMER_NAMES),
+  rateLimited: family('RateLimited', RATE_LIMIT_SCOPES),
+  authRejected: family('AuthRejected', UNAUTHORIZED_REASONS),
+} as const;
+
+/** Every metric name the code can emit in METRICS_NAMESPACE. */
+export const EMITTED_METRIC_NAMES: readonly string[] = [
+  ...Object.values(METRIC),
+  ...Object.values(RESOLVE_OUTCOME_METRIC),
+  ...Object.values(METRIC_OF).flatMap((f) => f.names),
+];
