@@ -3,9 +3,10 @@
  * bundles with the same settings):
  * - the AWS SDK v3, which the runtime ships;
  * - optional native or peer modules of pg and mongodb that are never loaded;
- * - clients the deployed functions never select: prom-client (functions report through EMF, METRICS_BACKEND
- *   is `emf`) and @upstash/redis (the stacks deploy ElastiCache, CACHE_BACKEND is `redis`). The code imports
- *   both lazily, only when selected, so leaving them out cannot break a function that does not select them.
+ *
+ * Nothing a function can select may be external: esbuild hoists an external package that a lazily imported
+ * module imports into a static import of the single-file ESM bundle, so the cold start would fail without it
+ * (test/infra/lambda-bundles.test.ts loads every bundle where only the runtime's AWS SDK resolves).
  */
 export const LAMBDA_EXTERNAL_MODULES = [
   '@aws-sdk/*',
@@ -17,14 +18,14 @@ export const LAMBDA_EXTERNAL_MODULES = [
   'gcp-metadata',
   'socks',
   'aws4',
-  'prom-client',
-  '@upstash/redis',
 ];
 
 /**
  * Module aliases, relative to the repository root (esbuild's working directory): `whatwg-url` becomes
- * Node's built-in URL (shared/platform/whatwg-url.node.ts).
+ * Node's built-in URL (shared/platform/whatwg-url.node.ts); `prom-client`, the local runner's metrics
+ * backend, becomes a stub that names the EMF backend if selected (shared/platform/prom-client.lambda.ts).
  */
 export const LAMBDA_MODULE_ALIASES: Record<string, string> = {
   'whatwg-url': './shared/platform/whatwg-url.node.ts',
+  'prom-client': './shared/platform/prom-client.lambda.ts',
 };

@@ -1,5 +1,6 @@
-import { getAdmitDeps, getRouteCache, reportCacheError } from '#shared/composition/cache-clients';
+import { getAdmitDeps, reportCacheError } from '#shared/composition/cache-clients';
 import { getResolveSingleFlight, getRouteRepository } from '#shared/composition/clients';
+import { getRouteCache } from '#shared/composition/route-cache-clients';
 import { getConfig } from '#shared/config/config';
 import { RateLimitedError, RouteNotFoundError } from '#shared/domain/errors';
 import { routeLabel } from '#shared/domain/route';

@@ -1,6 +1,7 @@
-import { getAdmitDeps, getRouteCache, reportCacheError } from '#shared/composition/cache-clients';
+import { getAdmitDeps, reportCacheError } from '#shared/composition/cache-clients';
 import { getRouteRepository } from '#shared/composition/clients';
 import { getAfterCommitPublisher } from '#shared/composition/publish-clients';
+import { getRouteCache } from '#shared/composition/route-cache-clients';
 import { getConfig } from '#shared/config/config';
 import { authorize } from '#shared/middleware/authorize';
 import type { HttpRequest } from '#shared/middleware/http';

@@ -2,21 +2,20 @@ import type { Redis } from 'ioredis';
 import { LeasedRateLimiter } from '#shared/adapters/cache/rate-limiter.leased';
 import { MemoryRateLimiter } from '#shared/adapters/cache/rate-limiter.memory';
 import { RedisRateLimiter } from '#shared/adapters/cache/rate-limiter.redis';
-import { MemoryRouteCache, TieredRouteCache } from '#shared/adapters/cache/route-cache.memory';
-import { createRedisClient, RedisRouteCache } from '#shared/adapters/cache/route-cache.redis';
+import { createRedisClient } from '#shared/adapters/cache/route-cache.redis';
 import { getConfig } from '#shared/config/config';
 import { DependencyUnavailableError } from '#shared/domain/errors';
 import { logger } from '#shared/observability/logger';
 import { appMetrics } from '#shared/observability/metrics';
 import type { LeasableRateLimiter, RateLimiter } from '#shared/ports/rate-limiter.port';
-import type { RouteCache } from '#shared/ports/route-cache.port';
-import { GuardedRouteCache } from '#shared/resilience/guarded-adapters';
 import { guardFor } from '#shared/resilience/registry';
 import type { AdmitDeps } from '#shared/use-cases/admit-request.use-case';
 
-/** The cache tier and the rate limiter's store (Redis, or Upstash for the cache), once per container. */
+/**
+ * The Redis connection and the rate limiter's store, once per container. The route cache (which may also be
+ * Upstash) is in route-cache-clients.ts, so a function that only rate-limits does not bundle its clients.
+ */
 let redis: Redis | undefined;
-let cache: RouteCache | null | undefined;
 
 /** A warner that logs at most one line per second, so an outage does not flood the logs. */
 const onceASecond = (message: string) => {
@@ -49,36 +48,6 @@ export const getRedisClient = (): Redis | null => {
     redis.on('error', (err: Error) => reportCacheError(err));
   }
   return redis;
-};
-
-// The Upstash client is loaded only by a deployment that uses it, so the others need not bundle it (the
-// CDK stack marks it external: infra/constructs/app-function.ts).
-const upstash =
-  getConfig().cache.backend === 'upstash' ? await import('#shared/adapters/cache/route-cache.upstash') : null;
-
-const buildCache = (): RouteCache | null => {
-  const c = getConfig().cache;
-  let shared: RouteCache | null = null;
-  const client = getRedisClient();
-  if (client) {
-    shared = new RedisRouteCache(client);
-  } else if (c.backend === 'upstash' && upstash) {
-    shared = new upstash.UpstashRouteCache({
-      url: c.upstashUrl!,
-      token: c.upstashToken!,
-      timeoutMs: c.upstashTimeoutMs,
-    });
-  }
-  if (shared) shared = new GuardedRouteCache(shared, guardFor('cache'));
-  if (shared && c.memoryTtlMs > 0) {
-    return new TieredRouteCache(new MemoryRouteCache(c.memoryMaxEntries), shared, c.memoryTtlMs);
-  }
-  return shared;
-};
-
-export const getRouteCache = (): RouteCache | null => {
-  if (cache === undefined) cache = buildCache();
-  return cache;
 };
 
 let admitDeps: AdmitDeps | undefined;
@@ -123,7 +92,6 @@ export const getAdmitDeps = (): AdmitDeps => {
 export const closeCacheClients = async (): Promise<void> => {
   const closing = redis?.quit().catch(() => redis?.disconnect());
   redis = undefined;
-  cache = undefined;
   admitDeps = undefined;
   await closing;
 };

@@ -9,7 +9,7 @@ import { GuardedRouteRepository } from '#shared/resilience/guarded-adapters';
 import { guardFor, retryBudget } from '#shared/resilience/registry';
 import type { ReadinessProbe } from '#shared/use-cases/check-readiness.use-case';
 import { SingleFlight } from '#shared/use-cases/single-flight';
-import { getRouteCache } from './cache-clients.ts';
+import { getRouteCache } from './route-cache-clients.ts';
 
 /**
  * Pooled clients, built lazily once per container (or once per local-runner process) and shared by

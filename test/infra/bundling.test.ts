@@ -36,7 +36,7 @@ describe('the dev stage, bundled for real', () => {
       expect(code.startsWith("import { createRequire } from 'module';"), id).toBe(true);
       // The AWS SDK v3 comes from the runtime, never from the bundle.
       expect(code, id).not.toContain('node_modules/@aws-sdk/');
-      // Nor the clients no deployed function selects, nor whatwg-url (Node's URL instead): infra/bundling.ts.
+      // Nor the local runner's Prometheus client (a stub instead), nor whatwg-url (Node's URL): infra/bundling.ts.
       const sources = (
         JSON.parse(readFileSync(join(assetDir, 'index.mjs.map'), 'utf8')) as { sources: string[] }
       ).sources;
@@ -44,7 +44,7 @@ describe('the dev stage, bundled for real', () => {
         sources.some((f) => f.includes('node_modules/@aws-lambda-powertools/logger/')),
         id,
       ).toBe(true);
-      for (const left of ['prom-client', '@upstash/redis', 'whatwg-url', 'tr46', '@opentelemetry/api']) {
+      for (const left of ['prom-client', 'whatwg-url', 'tr46', '@opentelemetry/api']) {
         expect(
           sources.filter((f) => f.includes(`node_modules/${left}/`)),
           `${id} bundles ${left}`,
