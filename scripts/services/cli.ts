@@ -1,7 +1,7 @@
 /**
  * npx tsx scripts/services/cli.ts up|down|status
  *
- * up:     provide Kafka, Mongo-wire and DynamoDB Local (env var, else reuse the default port, else start detached).
+ * up:     provide Kafka, Mongo-wire and DynamoDB (env var, else reuse the default port, else start detached).
  * down:   stop the detached instances recorded in .local/run/*.pid.
  * status: say which default ports answer.
  */

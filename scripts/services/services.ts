@@ -1,17 +1,19 @@
 /**
  * Local Kafka, Mongo-wire and DynamoDB services without Docker.
  *
- * The three services are JVM programs fetched from Maven Central with `mvn` (poms in
- * scripts/services/<name>/pom.xml) into `.local/services/<name>/`, then started with `java`:
+ * Kafka and Mongo are JVM programs fetched from Maven Central with `mvn` (poms in
+ * scripts/services/<name>/pom.xml) into `.local/services/<name>/`, then started with `java`; DynamoDB is
+ * the npm package dynalite, run by `node` (dynamodb/dynalite-server.mjs):
  *
  * - kafka:    Apache Kafka (org.apache.kafka:kafka_2.13), one KRaft node acting as broker and controller.
  * - mongo:    de.bwaldvogel:mongo-java-server with its in-memory backend, started by java/MongoLauncher.java.
- * - dynamodb: DynamoDB Local (com.amazonaws:DynamoDBLocal), in memory, with sqlite4java's native library.
+ * - dynamodb: dynalite (DynamoDB's API on LevelDB). The shared instance keeps its data in
+ *             `.local/services/dynamodb/data`, so idempotency records survive a restart.
  *
  * `startKafka` / `startMongo` / `startDynamo` start a private instance owned by the calling process (fault
  * injection tests: own ports, own data dir, `kill()` it without touching anything else). Such instances are
  * SIGKILLed when the calling process exits, and exit by themselves if it dies without running exit
- * handlers (java/ParentWatchdog.java watches a stdin pipe).
+ * handlers (java/ParentWatchdog.java, and dynalite-server.mjs itself, watch a stdin pipe).
  *
  * `ensureServices` gives the shared default instances (env var, else whatever already answers on the default
  * port, else a detached start recorded in `.local/run/<name>.pid`); `stopServices` stops only those detached
@@ -24,7 +26,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import {
   access,
-  copyFile,
   mkdir,
   mkdtemp,
   open,
@@ -49,6 +50,8 @@ import { MongoClient } from 'mongodb';
 // ---------------------------------------------------------------------------------------------------------
 
 export type ServiceName = 'kafka' | 'mongo' | 'dynamodb';
+/** The services fetched with mvn and run on a JVM. */
+type JvmServiceName = Exclude<ServiceName, 'dynamodb'>;
 
 export interface ServiceHandle {
   name: string;
@@ -56,7 +59,7 @@ export interface ServiceHandle {
   url: string;
   port: number;
   pid: number;
-  /** The JVM's stdout/stderr. */
+  /** The service process's stdout/stderr. */
   logFile: string;
   /** SIGTERM, wait for the exit; SIGKILL if it has not exited after a deadline. */
   stop(): Promise<void>;
@@ -105,6 +108,8 @@ export interface StartMongoOptions {
 export interface StartDynamoOptions {
   /** Default 18000. */
   port?: number;
+  /** LevelDB directory, kept: starting again on it resumes the data. In memory if omitted. */
+  dataDir?: string;
   /** Default `.local/logs/dynamodb-<port>.log` (appended to). */
   logFile?: string;
   /** Default 30 s. */
@@ -167,12 +172,14 @@ const FETCH_TIMEOUT_MS = 15 * 60_000;
 const KAFKA_MAIN = 'kafka.Kafka';
 const KAFKA_STORAGE_TOOL = 'kafka.tools.StorageTool';
 const MONGO_MAIN = 'MongoLauncher';
-const DYNAMO_MAIN = 'com.amazonaws.services.dynamodbv2.local.main.ServerRunner';
-const SQLITE4JAVA_NATIVE = 'libsqlite4java-linux-amd64';
+const DYNALITE_SERVER = join(SCRIPTS_DIR, 'dynamodb', 'dynalite-server.mjs');
 
 const serviceDir = (name: ServiceName): string => join(SERVICES_DIR, name);
 const libDir = (name: ServiceName): string => join(serviceDir(name), 'lib');
+const DYNAMO_DATA_DIR = join(serviceDir('dynamodb'), 'data');
 const pidFile = (name: ServiceName): string => join(RUN_DIR, `${name}.pid`);
+/** Every process of a default instance names this in its command line (classpath, or dynalite's --path). */
+const serviceMarker = (name: ServiceName): string => `${serviceDir(name)}/`;
 
 // ---------------------------------------------------------------------------------------------------------
 // Small helpers
@@ -384,7 +391,7 @@ async function compileJava(staging: string, sources: string[]): Promise<void> {
   if (result.code !== 0) throw new Error(`javac ${sources.join(' ')} failed:\n${tail(result.output, 30)}`);
 }
 
-const FETCH_SPECS: Record<ServiceName, FetchSpec> = {
+const FETCH_SPECS: Record<JvmServiceName, FetchSpec> = {
   kafka: {
     pom: join(SCRIPTS_DIR, 'kafka', 'pom.xml'),
     inputs: [WATCHDOG_SOURCE],
@@ -397,30 +404,6 @@ const FETCH_SPECS: Record<ServiceName, FetchSpec> = {
     mvnArgs: [],
     post: (staging) => compileJava(staging, [WATCHDOG_SOURCE, join(JAVA_SOURCES, 'MongoLauncher.java')]),
   },
-  dynamodb: {
-    pom: join(SCRIPTS_DIR, 'dynamodb', 'pom.xml'),
-    inputs: [WATCHDOG_SOURCE],
-    // DynamoDBLocal pulls the sqlite4java natives of every platform; keep the Linux ones only.
-    mvnArgs: ['-DexcludeTypes=dll,dylib'],
-    post: async (staging) => {
-      const lib = join(staging, 'lib');
-      const natives = join(staging, 'native-libs');
-      await mkdir(natives, { recursive: true });
-      const so = (await readdir(lib)).find(
-        (f) => f.startsWith(`${SQLITE4JAVA_NATIVE}-`) && f.endsWith('.so'),
-      );
-      if (!so) {
-        throw new Error(`mvn did not fetch ${SQLITE4JAVA_NATIVE}*.so (com.almworks.sqlite4java) into ${lib}`);
-      }
-      // sqlite4java looks for lib<name>-<version>.so, then lib<name>.so on java.library.path.
-      await copyFile(join(lib, so), join(natives, so));
-      await copyFile(join(lib, so), join(natives, `${SQLITE4JAVA_NATIVE}.so`));
-      for (const f of await readdir(lib)) {
-        if (f.endsWith('.so')) await rm(join(lib, f));
-      }
-      await compileJava(staging, [WATCHDOG_SOURCE]);
-    },
-  },
 };
 
 async function fetchFingerprint(spec: FetchSpec): Promise<string> {
@@ -432,14 +415,14 @@ async function fetchFingerprint(spec: FetchSpec): Promise<string> {
   return hash.digest('hex');
 }
 
-const fetchesInProcess = new Map<ServiceName, Promise<void>>();
+const fetchesInProcess = new Map<JvmServiceName, Promise<void>>();
 
 /**
  * Makes sure `.local/services/<name>` holds the service's jars (and launcher/native libs). Fetches with mvn
  * only when the marker is missing or the pom changed. Concurrent callers (in this or other processes) wait
  * for one fetch; all mvn runs are serialised because Maven 3.8 does not lock ~/.m2.
  */
-export function fetchService(name: ServiceName): Promise<void> {
+export function fetchService(name: JvmServiceName): Promise<void> {
   let pending = fetchesInProcess.get(name);
   if (!pending) {
     pending = doFetch(name).finally(() => fetchesInProcess.delete(name));
@@ -448,7 +431,7 @@ export function fetchService(name: ServiceName): Promise<void> {
   return pending;
 }
 
-async function doFetch(name: ServiceName): Promise<void> {
+async function doFetch(name: JvmServiceName): Promise<void> {
   const spec = FETCH_SPECS[name];
   const marker = join(serviceDir(name), '.fetched');
   const fingerprint = await fetchFingerprint(spec);
@@ -510,7 +493,7 @@ async function doFetch(name: ServiceName): Promise<void> {
 
 /** True if a running process was started from `.local/services/<name>/` (or /proc is unavailable). */
 async function serviceInUse(name: ServiceName): Promise<boolean> {
-  const needle = `${serviceDir(name)}/`;
+  const needle = serviceMarker(name);
   let entries: string[];
   try {
     entries = await readdir('/proc');
@@ -629,10 +612,10 @@ async function dynamoAnswers(endpoint: string, timeoutMs = 3000): Promise<boolea
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Spawning JVMs
+// Spawning service processes (JVMs, node)
 // ---------------------------------------------------------------------------------------------------------
 
-/** Private (attached) JVMs of this process: SIGKILLed when the process exits, so none is left behind. */
+/** Private (attached) service processes: SIGKILLed when this process exits, so none is left behind. */
 const attachedChildren = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
@@ -646,7 +629,7 @@ function installExitHook(): void {
   });
 }
 
-interface SpawnedJvm {
+interface SpawnedProcess {
   child: ChildProcess;
   pid: number;
   logFile: string;
@@ -655,11 +638,11 @@ interface SpawnedJvm {
   hasExited(): boolean;
 }
 
-/** Called right after a JVM is spawned, before it is ready (ensureServices records detached pids there). */
+/** Called right after a service is spawned, before it is ready (ensureServices records pids there). */
 type OnSpawn = (pid: number) => Promise<void>;
 
 interface JvmSpec {
-  service: ServiceName;
+  service: JvmServiceName;
   jvmArgs: string[];
   /** Classpath entries after the service's own `classes/` (which holds ParentWatchdog, MongoLauncher). */
   classpath: string[];
@@ -672,10 +655,10 @@ interface JvmSpec {
  * dies, even by SIGKILL, the pipe closes and the JVM exits instead of lingering with the test's ports.
  * Detached JVMs run the main class directly in their own session, stdin on /dev/null.
  */
-async function spawnJvm(
+function spawnJvm(
   spec: JvmSpec,
   opts: { logFile: string; detached: boolean; cwd: string },
-): Promise<SpawnedJvm> {
+): Promise<SpawnedProcess> {
   const classpath = [join(serviceDir(spec.service), 'classes'), ...spec.classpath].join(':');
   const args = [
     ...spec.jvmArgs,
@@ -685,19 +668,27 @@ async function spawnJvm(
     spec.mainClass,
     ...spec.mainArgs,
   ];
+  return spawnService(javaBin('java'), args, opts);
+}
+
+/**
+ * Spawns a service process, stdout/stderr appended to the log file. Attached: stdin on a pipe that is never
+ * written (the process's watchdog exits when it closes). Detached: its own session, stdin on /dev/null.
+ */
+async function spawnService(
+  command: string,
+  args: string[],
+  opts: { logFile: string; detached: boolean; cwd: string },
+): Promise<SpawnedProcess> {
   await mkdir(dirname(opts.logFile), { recursive: true });
   const logOffset = await fileSize(opts.logFile);
-  await writeFile(
-    opts.logFile,
-    `\n===== ${new Date().toISOString()} ${javaBin('java')} ${args.join(' ')}\n`,
-    {
-      flag: 'a',
-    },
-  );
+  await writeFile(opts.logFile, `\n===== ${new Date().toISOString()} ${command} ${args.join(' ')}\n`, {
+    flag: 'a',
+  });
   const fd = openSync(opts.logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(javaBin('java'), args, {
+    child = spawn(command, args, {
       cwd: opts.cwd,
       detached: opts.detached,
       stdio: [opts.detached ? 'ignore' : 'pipe', fd, fd],
@@ -706,7 +697,7 @@ async function spawnJvm(
   } finally {
     closeSync(fd);
   }
-  // Writing to a dead JVM's stdin pipe would emit EPIPE errors; nothing is ever written, but be safe.
+  // Writing to a dead process's stdin pipe would emit EPIPE errors; nothing is ever written, but be safe.
   child.stdin?.on('error', () => undefined);
   let exited = false;
   const exitedPromise = new Promise<void>((resolvePromise) => {
@@ -718,7 +709,7 @@ async function spawnJvm(
   });
   const pid = await new Promise<number>((resolvePromise, reject) => {
     child.once('spawn', () => resolvePromise(child.pid ?? -1));
-    child.once('error', (e) => reject(new Error(`cannot start ${javaBin('java')}: ${e.message}`)));
+    child.once('error', (e) => reject(new Error(`cannot start ${command}: ${e.message}`)));
   });
   if (!opts.detached) {
     installExitHook();
@@ -729,67 +720,71 @@ async function spawnJvm(
 }
 
 /**
- * Once the JVM is up, stop it from keeping the event loop alive: attached ones die with us (exit hook,
+ * Once the process is up, stop it from keeping the event loop alive: attached ones die with us (exit hook,
  * watchdog pipe), detached ones outlive us.
  */
-function detachFromEventLoop(jvm: SpawnedJvm): void {
-  jvm.child.unref();
-  if (jvm.child.stdin instanceof Socket) jvm.child.stdin.unref();
+function detachFromEventLoop(proc: SpawnedProcess): void {
+  proc.child.unref();
+  if (proc.child.stdin instanceof Socket) proc.child.stdin.unref();
 }
 
 async function waitUntilReady(
   name: string,
-  jvm: SpawnedJvm,
+  proc: SpawnedProcess,
   probe: () => Promise<boolean>,
   timeoutMs: number,
 ): Promise<void> {
   const started = Date.now();
   for (;;) {
-    if (jvm.hasExited()) {
+    if (proc.hasExited()) {
       throw new Error(
-        `${name} (pid ${jvm.pid}) exited during start-up (code ${jvm.child.exitCode}, signal ${jvm.child.signalCode}). ` +
-          `Log ${jvm.logFile}:\n${await logTail(jvm.logFile, jvm.logOffset)}`,
+        `${name} (pid ${proc.pid}) exited during start-up (code ${proc.child.exitCode}, signal ${proc.child.signalCode}). ` +
+          `Log ${proc.logFile}:\n${await logTail(proc.logFile, proc.logOffset)}`,
       );
     }
     if (await probe()) {
-      detachFromEventLoop(jvm);
+      detachFromEventLoop(proc);
       return;
     }
     if (Date.now() - started > timeoutMs) {
-      jvm.child.kill('SIGKILL');
+      proc.child.kill('SIGKILL');
       throw new Error(
-        `${name} (pid ${jvm.pid}) did not answer within ${Math.round(timeoutMs / 1000)} s; killed it. ` +
-          `Log ${jvm.logFile}:\n${await logTail(jvm.logFile, jvm.logOffset)}`,
+        `${name} (pid ${proc.pid}) did not answer within ${Math.round(timeoutMs / 1000)} s; killed it. ` +
+          `Log ${proc.logFile}:\n${await logTail(proc.logFile, proc.logOffset)}`,
       );
     }
-    await Promise.race([sleep(300), jvm.exited]);
+    await Promise.race([sleep(300), proc.exited]);
   }
 }
 
-async function terminate(jvm: SpawnedJvm, signal: 'SIGTERM' | 'SIGKILL', deadlineMs: number): Promise<void> {
-  if (jvm.hasExited()) return;
-  jvm.child.kill(signal);
+async function terminate(
+  proc: SpawnedProcess,
+  signal: 'SIGTERM' | 'SIGKILL',
+  deadlineMs: number,
+): Promise<void> {
+  if (proc.hasExited()) return;
+  proc.child.kill(signal);
   // A ref'd timer keeps the event loop alive while we wait (the child itself is unref'd).
-  const timedOut = await Promise.race([jvm.exited.then(() => false), sleep(deadlineMs).then(() => true)]);
-  if (timedOut && !jvm.hasExited()) {
-    jvm.child.kill('SIGKILL');
-    await Promise.race([jvm.exited, sleep(KILL_DEADLINE_MS)]);
+  const timedOut = await Promise.race([proc.exited.then(() => false), sleep(deadlineMs).then(() => true)]);
+  if (timedOut && !proc.hasExited()) {
+    proc.child.kill('SIGKILL');
+    await Promise.race([proc.exited, sleep(KILL_DEADLINE_MS)]);
   }
-  if (!jvm.hasExited()) throw new Error(`pid ${jvm.pid} did not exit after SIGKILL`);
+  if (!proc.hasExited()) throw new Error(`pid ${proc.pid} did not exit after SIGKILL`);
 }
 
 function makeHandle(
   name: string,
   url: string,
   port: number,
-  jvm: SpawnedJvm,
+  proc: SpawnedProcess,
   cleanup: () => Promise<void> = async () => undefined,
 ): ServiceHandle {
   let stopping: Promise<void> | undefined;
   const end = (signal: 'SIGTERM' | 'SIGKILL'): Promise<void> => {
     if (signal === 'SIGKILL' || !stopping) {
       const deadline = signal === 'SIGTERM' ? STOP_DEADLINE_MS : KILL_DEADLINE_MS;
-      stopping = terminate(jvm, signal, deadline).then(cleanup);
+      stopping = terminate(proc, signal, deadline).then(cleanup);
     }
     return stopping;
   };
@@ -797,8 +792,8 @@ function makeHandle(
     name,
     url,
     port,
-    pid: jvm.pid,
-    logFile: jvm.logFile,
+    pid: proc.pid,
+    logFile: proc.logFile,
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
   };
@@ -813,7 +808,6 @@ async function assertPortFree(name: string, port: number): Promise<void> {
 const HEAP = {
   kafka: ['-Xms128m', '-Xmx512m'],
   mongo: ['-Xms32m', '-Xmx256m'],
-  dynamodb: ['-Xms32m', '-Xmx256m'],
 } as const;
 
 const COMMON_JVM_FLAGS = ['-XX:+UseSerialGC', '-XX:+ExitOnOutOfMemoryError', '-Djava.awt.headless=true'];
@@ -1028,10 +1022,10 @@ async function startMongoInternal(
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// DynamoDB Local
+// DynamoDB (dynalite)
 // ---------------------------------------------------------------------------------------------------------
 
-/** Starts a private in-memory DynamoDB Local owned by this process. */
+/** Starts a private dynalite owned by this process: in memory, or on `dataDir` if given. */
 export function startDynamo(opts: StartDynamoOptions = {}): Promise<ServiceHandle> {
   return startDynamoInternal(opts, false);
 }
@@ -1041,43 +1035,33 @@ async function startDynamoInternal(
   detached: boolean,
   onSpawn?: OnSpawn,
 ): Promise<ServiceHandle> {
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(
-      `DynamoDB Local here is wired for linux-x64 (sqlite4java ${SQLITE4JAVA_NATIVE}); this is ${process.platform}-${process.arch}`,
-    );
-  }
   const port = opts.port ?? DEFAULT_PORTS.dynamodb;
   const logFile = opts.logFile ?? join(LOGS_DIR, `dynamodb-${port}.log`);
-  await fetchService('dynamodb');
   await assertPortFree('dynamodb', port);
-  const dir = serviceDir('dynamodb');
-  const natives = join(dir, 'native-libs');
-  const jvm = await spawnJvm(
-    {
-      service: 'dynamodb',
-      jvmArgs: [
-        ...HEAP.dynamodb,
-        ...COMMON_JVM_FLAGS,
-        `-Djava.library.path=${natives}`,
-        `-Dsqlite4java.library.path=${natives}`,
-        `-Dservices.name=dynamodb-${port}`,
-      ],
-      classpath: [`${libDir('dynamodb')}/*`],
-      // -sharedDb: one database for every access key / region, as the app and tests may use different ones.
-      mainClass: DYNAMO_MAIN,
-      mainArgs: ['-inMemory', '-sharedDb', '-port', String(port)],
-    },
-    { logFile, detached, cwd: dir },
+  const dataDir = opts.dataDir ? resolve(opts.dataDir) : undefined;
+  if (dataDir) await mkdir(dataDir, { recursive: true });
+  const server = await spawnService(
+    process.execPath,
+    [
+      DYNALITE_SERVER,
+      '--host',
+      HOST,
+      '--port',
+      String(port),
+      ...(dataDir ? ['--path', dataDir] : []),
+      ...(detached ? [] : ['--exit-with-stdin']),
+    ],
+    { logFile, detached, cwd: REPO_ROOT },
   );
-  await onSpawn?.(jvm.pid);
+  await onSpawn?.(server.pid);
   const url = `http://${HOST}:${port}`;
   try {
-    await waitUntilReady('dynamodb', jvm, () => dynamoAnswers(url), opts.startTimeoutMs ?? 30_000);
+    await waitUntilReady('dynamodb', server, () => dynamoAnswers(url), opts.startTimeoutMs ?? 30_000);
   } catch (e) {
-    await jvm.exited;
+    await server.exited;
     throw e;
   }
-  return makeHandle('dynamodb', url, port, jvm);
+  return makeHandle('dynamodb', url, port, server);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1099,7 +1083,7 @@ const DEFAULT_SERVICES: readonly DefaultService[] = [
     url: `${HOST}:${DEFAULT_PORTS.kafka}`,
     probe: (url) => kafkaAnswers(url),
     start: async (detached, onSpawn) => {
-      // The shared broker starts clean each time, like the in-memory Mongo and DynamoDB.
+      // The shared broker starts clean each time, like the in-memory Mongo (DynamoDB keeps its data).
       const dataDir = join(DATA_DIR, `kafka-${DEFAULT_PORTS.kafka}`);
       await rm(dataDir, { recursive: true, force: true });
       return startKafkaInternal(
@@ -1121,11 +1105,12 @@ const DEFAULT_SERVICES: readonly DefaultService[] = [
     port: DEFAULT_PORTS.dynamodb,
     url: `http://${HOST}:${DEFAULT_PORTS.dynamodb}`,
     probe: (url) => dynamoAnswers(url),
-    start: (detached, onSpawn) => startDynamoInternal({ port: DEFAULT_PORTS.dynamodb }, detached, onSpawn),
+    start: (detached, onSpawn) =>
+      startDynamoInternal({ port: DEFAULT_PORTS.dynamodb, dataDir: DYNAMO_DATA_DIR }, detached, onSpawn),
   },
 ];
 
-/** The pid recorded for a detached default instance, if that process still runs and is that service's JVM. */
+/** The pid recorded for a detached default instance, if that process still runs and is that service's. */
 function recordedPid(
   name: ServiceName,
   text: string,
@@ -1135,7 +1120,7 @@ function recordedPid(
   const alive = pidAlive(pid);
   const cmdline = alive ? processCommandLine(pid) : undefined;
   // Without /proc we cannot tell, and trust the pid file.
-  const ours = cmdline === undefined ? alive : cmdline.includes(libDir(name));
+  const ours = cmdline === undefined ? alive : cmdline.includes(serviceMarker(name));
   return { pid, ours, alive };
 }
 
@@ -1189,7 +1174,7 @@ async function ensureOne(service: DefaultService, detached: boolean): Promise<Se
         `${HOST}:${service.port} is taken by something that does not answer as ${service.name}`,
       );
     }
-    // The pid file is written as soon as the JVM exists, so `down` finds it even if this process dies
+    // The pid file is written as soon as the process exists, so `down` finds it even if this process dies
     // while the service is still starting.
     const recordPid: OnSpawn = async (pid) => {
       if (!detached) return;

@@ -7,7 +7,7 @@ import type { IdempotencyStore } from '#shared/ports/idempotency.port';
 let dynamo: DynamoDBClient | undefined;
 let idempotency: IdempotencyStore | undefined;
 
-/** DynamoDB client: DYNAMODB_ENDPOINT points it at DynamoDB Local (which accepts any credentials). */
+/** DynamoDB client: DYNAMODB_ENDPOINT points it at the local dynalite (which accepts any credentials). */
 export const getDynamoClient = (): DynamoDBClient => {
   const { idempotency: c, awsRegion } = getConfig();
   dynamo ??= new DynamoDBClient({

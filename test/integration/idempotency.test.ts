@@ -24,7 +24,7 @@ const eventCount = async (tenant: string) =>
     .n as number;
 const newKey = () => `k-${crypto.randomUUID()}`;
 
-describe('Idempotency-Key on writes (DynamoDB Local)', () => {
+describe('Idempotency-Key on writes (local DynamoDB)', () => {
   it('returns the stored response to a retry without executing again', async () => {
     const route = uniqueRouteKey();
     const key = newKey();

@@ -5,8 +5,12 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
+import { logger } from '#shared/observability/logger';
 
-/** Creates the idempotency table (as the CDK stack declares it) where it is missing: local runs and tests. */
+/**
+ * Creates the idempotency table (as the CDK stack declares it) where it is missing: local runs and tests.
+ * Expired records need no TTL to be ignored (Powertools checks `expiration` itself); TTL only deletes them.
+ */
 export const ensureIdempotencyTable = async (client: DynamoDBClient, tableName: string): Promise<void> => {
   try {
     await client.send(
@@ -17,7 +21,12 @@ export const ensureIdempotencyTable = async (client: DynamoDBClient, tableName: 
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
-    await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: tableName });
+  } catch (err) {
+    if (err instanceof ResourceInUseException) return;
+    throw err;
+  }
+  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: tableName });
+  try {
     await client.send(
       new UpdateTimeToLiveCommand({
         TableName: tableName,
@@ -25,6 +34,10 @@ export const ensureIdempotencyTable = async (client: DynamoDBClient, tableName: 
       }),
     );
   } catch (err) {
-    if (!(err instanceof ResourceInUseException)) throw err;
+    // DynamoDB knows the operation; the local dynalite does not, and answers UnknownOperationException.
+    if (!(err instanceof Error && err.name === 'UnknownOperationException')) throw err;
+    logger.warn('idempotency table: this DynamoDB endpoint has no TTL; expired records stay until deleted', {
+      table: tableName,
+    });
   }
 };
