@@ -9,7 +9,13 @@ import type { StageConfig } from '#infra/config/stages';
 import { SERVICE_NAME } from '#infra/constructs/app-function';
 import { ROUTE_EVENTS_TOPIC, type StatefulStack } from '#infra/stacks/stateful.stack';
 import type { StatelessStack } from '#infra/stacks/stateless.stack';
-import { METRICS_NAMESPACE } from '#shared/observability/metric-names';
+import {
+  METRIC,
+  METRIC_OF,
+  METRICS_NAMESPACE,
+  type MetricName,
+  RESOLVE_OUTCOME_METRIC,
+} from '#shared/observability/metric-names';
 
 export interface ObservabilityStackProps extends StackProps {
   readonly stage: StageConfig;
@@ -20,8 +26,11 @@ export interface ObservabilityStackProps extends StackProps {
 const ONE_MINUTE = Duration.minutes(1);
 const FIVE_MINUTES = Duration.minutes(5);
 
-/** An application metric the functions emit as EMF (namespace TrafficManager, dimension service). */
-export const appMetric = (metricName: string, statistic: string, period: Duration = ONE_MINUTE) =>
+/**
+ * An application metric the functions emit as EMF: a name from metric-names.ts, in METRICS_NAMESPACE, with
+ * the one dimension EMF writes (service). Any other dimension would name a series nothing emits.
+ */
+export const appMetric = (metricName: MetricName, statistic: string, period: Duration = ONE_MINUTE) =>
   new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
     metricName,
@@ -73,15 +82,15 @@ export class ObservabilityStack extends Stack {
     };
 
     // Read path.
-    const p50 = appMetric('ResolveLatency', 'p50');
-    const p99 = appMetric('ResolveLatency', 'p99');
+    const p50 = appMetric(METRIC.resolveLatency, 'p50');
+    const p99 = appMetric(METRIC.resolveLatency, 'p99');
     const cacheHitRatio = new cloudwatch.MathExpression({
       label: 'Cache hit ratio (%)',
       expression: '100 * (hits + negativeHits) / requests',
       usingMetrics: {
-        hits: appMetric('ResolveCacheHit', 'Sum', FIVE_MINUTES),
-        negativeHits: appMetric('ResolveNegativeCacheHit', 'Sum', FIVE_MINUTES),
-        requests: appMetric('ResolveRequests', 'Sum', FIVE_MINUTES),
+        hits: appMetric(RESOLVE_OUTCOME_METRIC.hit, 'Sum', FIVE_MINUTES),
+        negativeHits: appMetric(RESOLVE_OUTCOME_METRIC.negative_hit, 'Sum', FIVE_MINUTES),
+        requests: appMetric(METRIC.resolveRequests, 'Sum', FIVE_MINUTES),
       },
       period: FIVE_MINUTES,
     });
@@ -124,7 +133,7 @@ export class ObservabilityStack extends Stack {
     );
 
     // Write path and outbox.
-    const writeFailures = appMetric('WriteFailure', 'Sum', FIVE_MINUTES);
+    const writeFailures = appMetric(METRIC.writeFailure, 'Sum', FIVE_MINUTES);
     alarm(
       'WriteFailures',
       writeFailures,
@@ -132,8 +141,8 @@ export class ObservabilityStack extends Stack {
       `More than ${thresholds.writeFailuresPer5Min} failed writes in 5 minutes`,
       { evaluationPeriods: 1, datapointsToAlarm: 1 },
     );
-    const outboxBacklog = appMetric('OutboxBacklog', 'Maximum');
-    const outboxAge = appMetric('OutboxOldestAgeSeconds', 'Maximum');
+    const outboxBacklog = appMetric(METRIC.outboxBacklog, 'Maximum');
+    const outboxAge = appMetric(METRIC.outboxOldestAge, 'Maximum');
     alarm(
       'OutboxBacklogAge',
       outboxAge,
@@ -207,13 +216,7 @@ export class ObservabilityStack extends Stack {
       new cloudwatch.GraphWidget({ title: 'Resolve latency (ms)', left: [p50, p99], width: 8 }),
       new cloudwatch.GraphWidget({
         title: 'Resolve cache outcomes',
-        left: [
-          'ResolveCacheHit',
-          'ResolveNegativeCacheHit',
-          'ResolveCacheMiss',
-          'ResolveCacheBypass',
-          'ResolveFailure',
-        ].map((name) => appMetric(name, 'Sum')),
+        left: Object.values(RESOLVE_OUTCOME_METRIC).map((name) => appMetric(name, 'Sum')),
         width: 8,
       }),
       new cloudwatch.GraphWidget({
@@ -233,9 +236,9 @@ export class ObservabilityStack extends Stack {
       new cloudwatch.GraphWidget({
         title: 'Writes',
         left: [
-          appMetric('WriteRequests', 'Sum'),
-          appMetric('WriteSuccess', 'Sum'),
-          appMetric('WriteFailure', 'Sum'),
+          appMetric(METRIC.writeRequests, 'Sum'),
+          appMetric(METRIC.writeSuccess, 'Sum'),
+          appMetric(METRIC.writeFailure, 'Sum'),
         ],
         width: 8,
       }),
@@ -265,15 +268,13 @@ export class ObservabilityStack extends Stack {
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Rate limits (429 by bucket) and limiter store errors',
-        left: ['RateLimited_tenant', 'RateLimited_token'].map((name) => appMetric(name, 'Sum')),
-        right: [appMetric('RateLimiterErrors', 'Sum')],
+        left: METRIC_OF.rateLimited.names.map((name) => appMetric(name, 'Sum')),
+        right: [appMetric(METRIC.rateLimiterErrors, 'Sum')],
         width: 12,
       }),
       new cloudwatch.GraphWidget({
         title: 'API tokens refused by the authorizer',
-        left: (['missing', 'malformed', 'unknown', 'mismatch', 'expired', 'revoked'] as const).map((reason) =>
-          appMetric(`AuthRejected_${reason}`, 'Sum'),
-        ),
+        left: METRIC_OF.authRejected.names.map((name) => appMetric(name, 'Sum')),
         width: 12,
       }),
     );

@@ -70,6 +70,12 @@ export const METRIC_OF = {
   authRejected: family('AuthRejected', UNAUTHORIZED_REASONS),
 } as const;
 
+/** A name from this module: what the emitter and the stack's `appMetric` accept. */
+export type MetricName =
+  | (typeof METRIC)[keyof typeof METRIC]
+  | (typeof RESOLVE_OUTCOME_METRIC)[ResolveOutcome]
+  | ReturnType<(typeof METRIC_OF)[keyof typeof METRIC_OF]>;
+
 /** Every metric name the code can emit in METRICS_NAMESPACE. */
 export const EMITTED_METRIC_NAMES: readonly string[] = [
   ...Object.values(METRIC),

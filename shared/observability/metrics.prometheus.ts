@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import type { ResolveOutcome } from './metric-names.ts';
 import type { AppMetrics } from './metrics.ts';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -44,7 +45,14 @@ const createPrometheusMetrics = (): AppMetrics => {
     registers: [r],
   });
   const depErrors = counter('dependency_errors_total', 'Dependency failures seen', ['dependency']);
-  const byOutcome = { hit: hits, negative_hit: negHits, miss: misses, bypass, error: resolveErrors };
+  // The counters of EMF's RESOLVE_OUTCOME_METRIC, under the original names.
+  const byOutcome: Record<ResolveOutcome, client.Counter> = {
+    hit: hits,
+    negative_hit: negHits,
+    miss: misses,
+    bypass,
+    error: resolveErrors,
+  };
   const published = counter('events_published_total', 'Outbox events acknowledged by Kafka');
   const publishFailed = counter('events_publish_failed_total', 'Outbox events whose publish failed');
   const backlog = new client.Gauge({

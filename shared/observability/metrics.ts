@@ -1,16 +1,21 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getConfig } from '#shared/config/config';
 import type { Dependency, RateLimitScope, UnauthorizedReason } from '#shared/domain/errors';
-import type { CacheOutcome } from '#shared/use-cases/resolve-route.use-case';
+import {
+  type ConsumerName,
+  METRIC,
+  METRIC_OF,
+  type MetricName,
+  RESOLVE_OUTCOME_METRIC,
+  type ResolveOutcome,
+  type WriteOperation,
+} from './metric-names.ts';
 
-export type WriteOperation = 'upsert' | 'activate' | 'deactivate';
-
-/** The route-events consumers (one Lambda function and consumer group each). */
-export type ConsumerName = 'cache-invalidation' | 'cache-warming' | 'audit';
+export type { ConsumerName, WriteOperation } from './metric-names.ts';
 
 /** What the application counts. Dimensions are bounded enums: no paths, tenants or ids. */
 export interface AppMetrics {
-  resolve(cache: CacheOutcome | 'error', seconds: number): void;
+  resolve(cache: ResolveOutcome, seconds: number): void;
   write(operation: WriteOperation, ok: boolean, seconds: number): void;
   dependencyError(dependency: Dependency): void;
   /** Outbox events acknowledged by Kafka (write path and relay). */
@@ -36,61 +41,57 @@ export interface AppMetrics {
   flush(): void;
 }
 
-/** CloudWatch EMF (Lambda): one log line per invocation, namespace TrafficManager. */
+/** CloudWatch EMF (Lambda): one log line per invocation; every name comes from metric-names.ts. */
 export const createEmfMetrics = (namespace: string, serviceName: string): AppMetrics => {
   const m = new Metrics({ namespace, serviceName });
   m.captureColdStartMetric();
-  const CACHE_METRIC = {
-    hit: 'ResolveCacheHit',
-    negative_hit: 'ResolveNegativeCacheHit',
-    miss: 'ResolveCacheMiss',
-    bypass: 'ResolveCacheBypass',
-    error: 'ResolveFailure',
-  } as const;
+  const count = (name: MetricName, value = 1) => m.addMetric(name, MetricUnit.Count, value);
+  const ms = (name: MetricName, seconds: number) =>
+    m.addMetric(name, MetricUnit.Milliseconds, seconds * 1000);
   return {
     resolve(cache, seconds) {
-      m.addMetric('ResolveRequests', MetricUnit.Count, 1);
-      m.addMetric(CACHE_METRIC[cache], MetricUnit.Count, 1);
-      m.addMetric('ResolveLatency', MetricUnit.Milliseconds, seconds * 1000);
+      count(METRIC.resolveRequests);
+      count(RESOLVE_OUTCOME_METRIC[cache]);
+      ms(METRIC.resolveLatency, seconds);
     },
     write(operation, ok, seconds) {
-      m.addMetric('WriteRequests', MetricUnit.Count, 1);
-      m.addMetric(ok ? 'WriteSuccess' : 'WriteFailure', MetricUnit.Count, 1);
-      m.addMetric(`WriteLatency_${operation}`, MetricUnit.Milliseconds, seconds * 1000);
+      count(METRIC.writeRequests);
+      count(ok ? METRIC.writeSuccess : METRIC.writeFailure);
+      ms(METRIC_OF.writeLatency(operation), seconds);
     },
     dependencyError(dependency) {
-      m.addMetric(`DependencyError_${dependency}`, MetricUnit.Count, 1);
+      count(METRIC_OF.dependencyError(dependency));
     },
-    eventsPublished(count) {
-      m.addMetric('EventsPublished', MetricUnit.Count, count);
+    eventsPublished(n) {
+      count(METRIC.eventsPublished, n);
     },
-    eventsPublishFailed(count) {
-      m.addMetric('EventsPublishFailed', MetricUnit.Count, count);
+    eventsPublishFailed(n) {
+      count(METRIC.eventsPublishFailed, n);
     },
-    outboxBacklog(count, oldestAgeSeconds) {
-      m.addMetric('OutboxBacklog', MetricUnit.Count, count);
-      m.addMetric('OutboxOldestAge', MetricUnit.Seconds, oldestAgeSeconds);
+    outboxBacklog(n, oldestAgeSeconds) {
+      count(METRIC.outboxBacklog, n);
+      m.addMetric(METRIC.outboxOldestAge, MetricUnit.Seconds, oldestAgeSeconds);
     },
     consumerBatch(consumer) {
-      m.addMetric(`ConsumerBatches_${consumer}`, MetricUnit.Count, 1);
+      count(METRIC_OF.consumerBatches(consumer));
     },
     consumerRetry(consumer) {
-      m.addMetric(`ConsumerRetries_${consumer}`, MetricUnit.Count, 1);
+      count(METRIC_OF.consumerRetries(consumer));
     },
-    consumerFailedRecords(consumer, count) {
-      m.addMetric(`ConsumerFailedRecords_${consumer}`, MetricUnit.Count, count);
+    consumerFailedRecords(consumer, n) {
+      count(METRIC_OF.consumerFailedRecords(consumer), n);
     },
     eventPropagation(consumer, seconds) {
-      m.addMetric(`EventPropagation_${consumer}`, MetricUnit.Milliseconds, seconds * 1000);
+      ms(METRIC_OF.eventPropagation(consumer), seconds);
     },
     rateLimited(scope) {
-      m.addMetric(`RateLimited_${scope}`, MetricUnit.Count, 1);
+      count(METRIC_OF.rateLimited(scope));
     },
     rateLimiterError() {
-      m.addMetric('RateLimiterErrors', MetricUnit.Count, 1);
+      count(METRIC.rateLimiterErrors);
     },
     authRejected(reason) {
-      m.addMetric(`AuthRejected_${reason}`, MetricUnit.Count, 1);
+      count(METRIC_OF.authRejected(reason));
     },
     flush() {
       m.publishStoredMetrics();

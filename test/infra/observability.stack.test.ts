@@ -1,7 +1,16 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { consumerFunctions } from '#functions/route-table';
 import { stages } from '#infra/config/stages';
+import { SERVICE_NAME } from '#infra/constructs/app-function';
+import {
+  EMITTED_METRIC_NAMES,
+  METRIC,
+  METRIC_OF,
+  METRICS_NAMESPACE,
+  RESOLVE_OUTCOME_METRIC,
+} from '#shared/observability/metric-names';
 import { resourcesOf, synthStage } from './synth.ts';
 
 const observability = (stage: 'dev' | 'prod' | 'local') => {
@@ -9,26 +18,146 @@ const observability = (stage: 'dev' | 'prod' | 'local') => {
   return template(stacks.observability);
 };
 
-/** The EMF metric names the functions emit (namespace TrafficManager, dimension service). */
-const APP_METRICS = [
-  'ResolveRequests',
-  'ResolveCacheHit',
-  'ResolveCacheMiss',
-  'ResolveNegativeCacheHit',
-  'ResolveCacheBypass',
-  'ResolveFailure',
-  'ResolveLatency',
-  'WriteRequests',
-  'WriteSuccess',
-  'WriteFailure',
-  'OutboxBacklog',
-  'OutboxOldestAgeSeconds',
-  'RateLimited_tenant',
-  'RateLimited_token',
-  'RateLimiterErrors',
-  'AuthRejected_mismatch',
-  'AuthRejected_revoked',
+/** The parts of a synthesized template the metric walk reads (and the mutation tests edit). */
+interface Dimension {
+  Name: string;
+  Value: unknown;
+}
+interface CfnMetric {
+  Namespace: string;
+  MetricName: string;
+  Dimensions?: Dimension[];
+}
+interface AlarmProperties extends Partial<CfnMetric> {
+  Metrics?: { Id: string; Expression?: string; MetricStat?: { Metric: CfnMetric } }[];
+}
+interface DashboardProperties {
+  DashboardBody: string | { 'Fn::Join': [string, unknown[]] };
+}
+interface CfnTemplate {
+  Resources?: Record<string, { Type: string; Properties?: object }>;
+}
+type DashboardRow = (string | { expression?: string })[];
+
+/** A metric an alarm or a dashboard widget reads (a SEARCH names dimension keys only: their values are undefined). */
+interface MetricRef {
+  readonly where: string;
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensions: Record<string, unknown>;
+}
+
+const metricRef = (where: string, { Namespace, MetricName, Dimensions = [] }: CfnMetric): MetricRef => ({
+  where,
+  namespace: Namespace,
+  metricName: MetricName,
+  dimensions: Object.fromEntries(Dimensions.map(({ Name, Value }) => [Name, Value])),
+});
+
+/** Metrics a math expression reads by itself: SEARCH('{Namespace,key…} MetricName="…"', …). */
+const searchedMetrics = (where: string, expression: string): MetricRef[] =>
+  [...expression.matchAll(/\{"?([^,}"]+)"?((?:,[^}]*)?)\}([^']*)/g)].flatMap(
+    ([, namespace = '', keys = '', rest = '']) =>
+      [...rest.matchAll(/MetricName\s*=\s*"?([\w.-]+)"?/g)].map(([, metricName = '']) => ({
+        where: `${where} (SEARCH)`,
+        namespace,
+        metricName,
+        dimensions: Object.fromEntries(
+          keys
+            .split(',')
+            .map((k) => k.trim().replace(/^"|"$/g, ''))
+            .filter(Boolean)
+            .map((k) => [k, undefined]),
+        ),
+      })),
+  );
+
+/** The dashboard body with every CloudFormation token (region, imported names) replaced by a placeholder. */
+const renderBody = ({ DashboardBody: body }: DashboardProperties): string => {
+  if (typeof body === 'string') return body;
+  const [separator, parts] = body['Fn::Join'];
+  return parts.map((part) => (typeof part === 'string' ? part : '__TOKEN__')).join(separator);
+};
+
+/** The metrics of a dashboard row: ["Namespace", "Name", dimension, value, …, {options}] and/or an expression. */
+const rowMetrics = (where: string, row: DashboardRow, previous: string[]): MetricRef[] => {
+  const expression = row.find((x) => typeof x === 'object')?.expression;
+  const searched = expression ? searchedMetrics(where, expression) : [];
+  if (row.filter((x) => typeof x === 'string').length < 2) return searched;
+  const [namespace = '', metricName = '', ...dims] = previous;
+  const dimensions = Object.fromEntries(dims.flatMap((d, j) => (j % 2 === 0 ? [[d, dims[j + 1]]] : [])));
+  return [{ where, namespace, metricName, dimensions }, ...searched];
+};
+
+/** Every metric the template's alarms (single metric, metric math, SEARCH) and dashboards read. */
+const metricRefs = (template: CfnTemplate): MetricRef[] =>
+  Object.entries(template.Resources ?? {}).flatMap(([id, { Type, Properties = {} }]): MetricRef[] => {
+    if (Type === 'AWS::CloudWatch::Alarm') {
+      const alarm = Properties as AlarmProperties;
+      return [
+        ...(alarm.MetricName ? [metricRef(id, alarm as CfnMetric)] : []),
+        ...(alarm.Metrics ?? []).flatMap((q) => [
+          ...(q.MetricStat ? [metricRef(`${id}.${q.Id}`, q.MetricStat.Metric)] : []),
+          ...(q.Expression ? searchedMetrics(`${id}.${q.Id}`, q.Expression) : []),
+        ]),
+      ];
+    }
+    if (Type === 'AWS::CloudWatch::Dashboard') {
+      const { widgets = [] } = JSON.parse(renderBody(Properties as DashboardProperties)) as {
+        widgets?: { properties?: { title?: string; metrics?: DashboardRow[] } }[];
+      };
+      return widgets.flatMap(({ properties }, i) => {
+        let previous: string[] = [];
+        return (properties?.metrics ?? []).flatMap((row) => {
+          // A "." repeats the previous row's field.
+          previous = row
+            .filter((x): x is string => typeof x === 'string')
+            .map((f, j) => (f === '.' ? (previous[j] ?? f) : f));
+          return rowMetrics(`${id} widget ${i} (${properties?.title})`, row, previous);
+        });
+      });
+    }
+    return [];
+  });
+
+/**
+ * What in a template reads an application metric nothing emits: a name missing from EMITTED_METRIC_NAMES, a
+ * dimension set other than the one EMF writes (service), or a custom namespace other than ours.
+ */
+const unemittedMetrics = (template: CfnTemplate): string[] =>
+  metricRefs(template).flatMap(({ where, namespace, metricName, dimensions }) => {
+    if (namespace.startsWith('AWS/')) return [];
+    if (namespace !== METRICS_NAMESPACE) return [`${where}: ${namespace}/${metricName}: not our namespace`];
+    const problems: string[] = [];
+    if (!EMITTED_METRIC_NAMES.includes(metricName)) problems.push(`${where}: ${metricName} is never emitted`);
+    const sameKeys = isDeepStrictEqual(Object.keys(dimensions).sort(), Object.keys(EMF_DIMENSIONS).sort());
+    const sameValues = Object.entries(dimensions).every(
+      ([key, value]) => value === undefined || value === EMF_DIMENSIONS[key as keyof typeof EMF_DIMENSIONS],
+    );
+    if (!sameKeys || !sameValues)
+      problems.push(
+        `${where}: ${metricName} with dimensions ${JSON.stringify(dimensions)}; EMF writes ${JSON.stringify(EMF_DIMENSIONS)}`,
+      );
+    return problems;
+  });
+
+/** The application metrics the dashboard charts. */
+const CHARTED = [
+  METRIC.resolveRequests,
+  METRIC.resolveLatency,
+  ...Object.values(RESOLVE_OUTCOME_METRIC),
+  METRIC.writeRequests,
+  METRIC.writeSuccess,
+  METRIC.writeFailure,
+  METRIC.outboxBacklog,
+  METRIC.outboxOldestAge,
+  ...METRIC_OF.rateLimited.names,
+  METRIC.rateLimiterErrors,
+  ...METRIC_OF.authRejected.names,
 ];
+
+/** The one dimension createEmfMetrics writes (Powertools' service). */
+const EMF_DIMENSIONS = { service: SERVICE_NAME };
 
 const alarmOn = (metricName: string, extra: Record<string, unknown> = {}) =>
   Match.objectLike({ MetricName: metricName, ...extra });
@@ -37,7 +166,7 @@ describe('observability stack', () => {
   it('charts every application metric and the MSK lag of every consumer group', () => {
     const body = JSON.stringify(observability('dev').findResources('AWS::CloudWatch::Dashboard'));
 
-    for (const name of APP_METRICS) expect(body, name).toContain(`\\"${name}\\"`);
+    for (const name of CHARTED) expect(body, name).toContain(`\\"${name}\\"`);
     expect(body).toContain('\\"TrafficManager\\"');
     expect(body).toContain('\\"service\\",\\"traffic-manager\\"');
     expect(body).toContain('\\"p99\\"');
@@ -58,7 +187,7 @@ describe('observability stack', () => {
     const template = observability('dev');
 
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'ResolveLatency',
+      MetricName: METRIC.resolveLatency,
       Namespace: 'TrafficManager',
       Dimensions: [{ Name: 'service', Value: 'traffic-manager' }],
       ExtendedStatistic: 'p99',
@@ -83,10 +212,13 @@ describe('observability stack', () => {
         Match.objectLike({ MetricStat: Match.objectLike({ Metric: alarmOn('4XXError') }) }),
       ]),
     });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', alarmOn('WriteFailure', { Statistic: 'Sum' }));
     template.hasResourceProperties(
       'AWS::CloudWatch::Alarm',
-      alarmOn('OutboxOldestAgeSeconds', { Threshold: stages.dev.alarms.outboxOldestAgeSeconds }),
+      alarmOn(METRIC.writeFailure, { Statistic: 'Sum' }),
+    );
+    template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      alarmOn(METRIC.outboxOldestAge, { Threshold: stages.dev.alarms.outboxOldestAgeSeconds }),
     );
     template.hasResourceProperties(
       'AWS::CloudWatch::Alarm',
@@ -138,5 +270,85 @@ describe('observability stack', () => {
 
     expect(alarms).not.toContain('MaxOffsetLag');
     expect(alarms).toContain('ResolveLatency');
+  });
+  it.each(['dev', 'prod'] as const)(
+    '%s: every alarm and widget reads a metric the code emits, with its dimensions',
+    (stage) => {
+      const template = observability(stage).toJSON();
+      const ours = metricRefs(template).filter(({ namespace }) => namespace === METRICS_NAMESPACE);
+
+      expect(unemittedMetrics(template)).toEqual([]);
+      // The walk sees the alarms (plain and math) and the dashboard, so an empty answer means something.
+      expect(
+        ours.map(({ where, metricName }) => `${where.replace(/[0-9A-F]{8}\b.*/, '')} ${metricName}`),
+      ).toEqual(
+        expect.arrayContaining([
+          `OutboxBacklogAge ${METRIC.outboxOldestAge}`,
+          `ResolveLatencyP99 ${METRIC.resolveLatency}`,
+          `CacheHitRatioLow ${METRIC.resolveRequests}`,
+          `Dashboard ${RESOLVE_OUTCOME_METRIC.miss}`,
+        ]),
+      );
+    },
+  );
+
+  describe('the emitted-metric check fails on a template that reads', () => {
+    /** The dev template with one edit, through the properties of the resource whose id starts so. */
+    const mutated = (edit: (properties: (idPrefix: string) => object) => void): string[] => {
+      const template = structuredClone(observability('dev').toJSON()) as CfnTemplate;
+      const resources = Object.entries(template.Resources ?? {});
+      edit((prefix) => resources.find(([id]) => id.startsWith(prefix))?.[1].Properties ?? {});
+      return unemittedMetrics(template);
+    };
+    const alarm = (properties: (idPrefix: string) => object, id: string) => properties(id) as AlarmProperties;
+
+    it('an alarm metric renamed (the OutboxOldestAgeSeconds defect)', () => {
+      expect(
+        mutated((p) => {
+          alarm(p, 'OutboxBacklogAge').MetricName = 'OutboxOldestAgeSeconds';
+        }),
+      ).toEqual([expect.stringMatching(/^OutboxBacklogAge\w*: OutboxOldestAgeSeconds is never emitted$/)]);
+    });
+
+    it('a metric of a math-expression alarm renamed', () => {
+      expect(
+        mutated((p) => {
+          for (const q of alarm(p, 'CacheHitRatioLow').Metrics ?? [])
+            if (q.Id === 'requests' && q.MetricStat) q.MetricStat.Metric.MetricName = 'ResolveRequest';
+        }),
+      ).toEqual([expect.stringContaining('.requests: ResolveRequest is never emitted')]);
+    });
+
+    it('an alarm dimension EMF never writes', () => {
+      expect(
+        mutated((p) => {
+          alarm(p, 'ResolveLatencyP99').Dimensions?.push({ Name: 'function_name', Value: 'resolve' });
+        }),
+      ).toEqual([expect.stringContaining('ResolveLatency with dimensions')]);
+    });
+
+    it('a dashboard widget metric renamed', () => {
+      expect(
+        mutated((p) => {
+          const dashboard = p('Dashboard') as DashboardProperties;
+          if (typeof dashboard.DashboardBody === 'string') throw new Error('expected a joined body');
+          const [separator, parts] = dashboard.DashboardBody['Fn::Join'];
+          const renamed = parts.map((s) =>
+            typeof s === 'string' ? s.replace('"ResolveCacheMiss"', '"CacheMiss"') : s,
+          );
+          dashboard.DashboardBody = { 'Fn::Join': [separator, renamed] };
+        }),
+      ).toEqual([expect.stringContaining('(Resolve cache outcomes): CacheMiss is never emitted')]);
+    });
+
+    it('a search expression for a name nothing emits', () => {
+      expect(
+        mutated((p) => {
+          const [expression] = alarm(p, 'CacheHitRatioLow').Metrics ?? [];
+          if (expression)
+            expression.Expression = `SEARCH('{${METRICS_NAMESPACE},service} MetricName="ResolveHits"', 'Sum', 300)`;
+        }),
+      ).toEqual([expect.stringContaining('(SEARCH): ResolveHits is never emitted')]);
+    });
   });
 });
