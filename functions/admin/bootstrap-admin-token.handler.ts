@@ -1,9 +1,13 @@
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { getTokenAdminDeps } from '#shared/composition/token-clients';
+import { requireBindings } from '#shared/config/config';
 import { ACTOR_PATTERN } from '#shared/domain/route.schema';
 import { logger, runWithCorrelationId } from '#shared/observability/logger';
 import { bootstrapAdminToken } from '#shared/use-cases/manage-tokens.use-case';
+import { functionManifest } from '../function-manifest.ts';
+
+requireBindings(functionManifest.bootstrapAdminToken);
 
 const deps = getTokenAdminDeps();
 

@@ -1,5 +1,6 @@
 import { getAdmitDeps } from '#shared/composition/cache-clients';
 import { getTokenAdminDeps } from '#shared/composition/token-clients';
+import { requireBindings } from '#shared/config/config';
 import { EndpointNotFoundError } from '#shared/domain/errors';
 import { parseOrThrow } from '#shared/domain/route.schema';
 import { principalOf } from '#shared/middleware/authorize';
@@ -13,6 +14,7 @@ import {
   revokeToken,
   tokenAuditPage,
 } from '#shared/use-cases/manage-tokens.use-case';
+import { functionManifest } from '../function-manifest.ts';
 import { accessOf } from '../route-table.ts';
 import {
   createTokenBodySchema,
@@ -24,6 +26,8 @@ import {
   tokenAuditQuerySchema,
   tokenBody,
 } from './tokens.schema.ts';
+
+requireBindings(functionManifest.tokens);
 
 const deps = getTokenAdminDeps();
 const admitDeps = getAdmitDeps();

@@ -1,5 +1,6 @@
 import { getAuditStore } from '#shared/composition/audit-clients';
 import { getAdmitDeps } from '#shared/composition/cache-clients';
+import { requireBindings } from '#shared/config/config';
 import { EndpointNotFoundError } from '#shared/domain/errors';
 import { authorize, principalOf, tenantFilterOf } from '#shared/middleware/authorize';
 import { json } from '#shared/middleware/http';
@@ -7,6 +8,7 @@ import { httpHandler } from '#shared/middleware/http-handler';
 import { enforceRateLimit } from '#shared/middleware/rate-limit';
 import { queryParams } from '#shared/middleware/route-params';
 import { queryAudit } from '#shared/use-cases/query-audit.use-case';
+import { functionManifest } from '../function-manifest.ts';
 import { accessOf } from '../route-table.ts';
 import {
   AUDIT_PATHS,
@@ -16,6 +18,8 @@ import {
   paramNamesOf,
   parseAuditQuery,
 } from './audit-query.schema.ts';
+
+requireBindings(functionManifest.auditQuery);
 
 const deps = { store: getAuditStore() };
 const admitDeps = getAdmitDeps();

@@ -1,8 +1,12 @@
 import { getAuthenticateDeps } from '#shared/composition/token-clients';
+import { requireBindings } from '#shared/config/config';
 import { toAuthorizerContext } from '#shared/domain/auth';
 import { authorizerHandler } from '#shared/middleware/authorizer-handler';
 import { authenticateToken } from '#shared/use-cases/authenticate-token.use-case';
+import { functionManifest } from '../function-manifest.ts';
 import { policyFor } from './authorizer-policy.ts';
+
+requireBindings(functionManifest.authorizer);
 
 const deps = getAuthenticateDeps();
 

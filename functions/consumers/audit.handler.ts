@@ -1,7 +1,11 @@
 import { getRecordAuditDeps } from '#shared/composition/audit-clients';
-import { getFailureDestination } from '#shared/composition/event-clients';
+import { getFailureDestination } from '#shared/composition/failure-clients';
+import { requireBindings } from '#shared/config/config';
 import { mskHandler } from '#shared/middleware/msk-handler';
 import { recordAudit } from '#shared/use-cases/record-audit.use-case';
+import { functionManifest } from '../function-manifest.ts';
+
+requireBindings(functionManifest.audit);
 
 const deps = getRecordAuditDeps();
 

@@ -1,6 +1,11 @@
-import { getFailureDestination, getInvalidateCacheDeps } from '#shared/composition/event-clients';
+import { getInvalidateCacheDeps } from '#shared/composition/event-clients';
+import { getFailureDestination } from '#shared/composition/failure-clients';
+import { requireBindings } from '#shared/config/config';
 import { mskHandler } from '#shared/middleware/msk-handler';
 import { invalidateCache } from '#shared/use-cases/invalidate-cache.use-case';
+import { functionManifest } from '../function-manifest.ts';
+
+requireBindings(functionManifest.cacheInvalidation);
 
 const deps = getInvalidateCacheDeps();
 

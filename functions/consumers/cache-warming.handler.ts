@@ -1,6 +1,11 @@
-import { getFailureDestination, getWarmCacheDeps } from '#shared/composition/event-clients';
+import { getFailureDestination } from '#shared/composition/failure-clients';
+import { getWarmCacheDeps } from '#shared/composition/warming-clients';
+import { requireBindings } from '#shared/config/config';
 import { mskHandler } from '#shared/middleware/msk-handler';
 import { warmCache } from '#shared/use-cases/warm-cache.use-case';
+import { functionManifest } from '../function-manifest.ts';
+
+requireBindings(functionManifest.cacheWarming);
 
 const deps = getWarmCacheDeps();
 

@@ -1,9 +1,12 @@
 import * as z from 'zod';
 import { ensureTopic } from '#shared/adapters/kafka/topic-admin.kafka';
-import { getKafka } from '#shared/composition/publish-clients';
-import { getConfig } from '#shared/config/config';
+import { getKafka } from '#shared/composition/kafka-clients';
+import { getConfig, requireBindings } from '#shared/config/config';
 import { customResourceHandler } from '#shared/middleware/custom-resource-handler';
 import { logger } from '#shared/observability/logger';
+import { functionManifest } from '../function-manifest.ts';
+
+requireBindings(functionManifest.createTopic);
 
 const { kafka } = getConfig();
 

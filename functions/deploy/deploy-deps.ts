@@ -1,7 +1,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import { readSecretField } from '#shared/adapters/aws/secrets';
 import { MIGRATIONS_DIR } from '#shared/adapters/postgres/migrate';
-import { getConfig } from '#shared/config/config';
+import { ENV } from '#shared/config/bindings';
+import { getConfig, requireSetting } from '#shared/config/config';
 
 /**
  * Composition root of the deploy functions. In AWS the database is RDS Proxy with the password in
@@ -9,7 +10,8 @@ import { getConfig } from '#shared/config/config';
  */
 export const migrationDatabaseUrl = async (): Promise<string> => {
   const db = getConfig().database;
-  if (!db.secretArn || !db.host) return db.url;
+  if (!db.secretArn || !db.host)
+    return requireSetting(db.url, `${ENV.database.url} (or ${ENV.database.host})`);
   const password = await readSecretField(db.secretArn, 'password');
   const url = new URL(`postgres://${db.host}:${db.port}/`);
   url.username = db.user;

@@ -1,8 +1,12 @@
 import * as z from 'zod';
 import { migrateUp } from '#shared/adapters/postgres/migrate';
+import { requireBindings } from '#shared/config/config';
 import { customResourceHandler } from '#shared/middleware/custom-resource-handler';
 import { logger } from '#shared/observability/logger';
+import { functionManifest } from '../function-manifest.ts';
 import { migrationDatabaseUrl, migrationsDir } from './deploy-deps.ts';
+
+requireBindings(functionManifest.migrate);
 
 const PHYSICAL_ID = 'traffic-manager-migrations';
 

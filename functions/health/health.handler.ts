@@ -1,12 +1,15 @@
-import { readinessProbes } from '#shared/composition/clients';
-import { getConfig } from '#shared/config/config';
+import { readinessProbes } from '#shared/composition/readiness-clients';
+import { getConfig, requireBindings } from '#shared/config/config';
 import { EndpointNotFoundError } from '#shared/domain/errors';
 import { json } from '#shared/middleware/http';
 import { httpHandler } from '#shared/middleware/http-handler';
 import { hostStatus } from '#shared/resilience/host-status';
 import { resilienceSnapshot } from '#shared/resilience/registry';
 import { checkReadiness } from '#shared/use-cases/check-readiness.use-case';
+import { functionManifest } from '../function-manifest.ts';
 import { accessOf } from '../route-table.ts';
+
+requireBindings(functionManifest.health);
 
 const { serviceName } = getConfig();
 /** Readiness answers within this bound whatever is down. */

@@ -1,8 +1,11 @@
 import { getRelayDeps } from '#shared/composition/publish-clients';
-import { getConfig } from '#shared/config/config';
+import { getConfig, requireBindings } from '#shared/config/config';
 import { scheduledHandler } from '#shared/middleware/scheduled-handler';
 import { logger } from '#shared/observability/logger';
 import { relayOutbox } from '#shared/use-cases/relay-outbox.use-case';
+import { functionManifest } from '../function-manifest.ts';
+
+requireBindings(functionManifest.outboxRelay);
 
 const deps = getRelayDeps();
 const { relay } = getConfig();

@@ -1,7 +1,7 @@
 import { getAdmitDeps, reportCacheError } from '#shared/composition/cache-clients';
 import { getResolveSingleFlight, getRouteRepository } from '#shared/composition/clients';
 import { getRouteCache } from '#shared/composition/route-cache-clients';
-import { getConfig } from '#shared/config/config';
+import { getConfig, requireBindings } from '#shared/config/config';
 import { RateLimitedError, RouteNotFoundError } from '#shared/domain/errors';
 import { routeLabel } from '#shared/domain/route';
 import { parseRouteKey } from '#shared/domain/route.schema';
@@ -14,7 +14,10 @@ import { appMetrics } from '#shared/observability/metrics';
 import { annotate } from '#shared/observability/tracer';
 import { admitRequest } from '#shared/use-cases/admit-request.use-case';
 import { type ResolveRouteDeps, resolveRoute } from '#shared/use-cases/resolve-route.use-case';
+import { functionManifest } from '../function-manifest.ts';
 import { accessOf } from '../route-table.ts';
+
+requireBindings(functionManifest.resolveRoute);
 
 const { cache } = getConfig();
 const deps: ResolveRouteDeps = {

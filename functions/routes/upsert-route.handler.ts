@@ -1,4 +1,5 @@
 import { getIdempotencyStore } from '#shared/composition/idempotency-clients';
+import { requireBindings } from '#shared/config/config';
 import { parseOrThrow, upsertRouteBodySchema } from '#shared/domain/route.schema';
 import { json } from '#shared/middleware/http';
 import { httpHandler, jsonBody } from '#shared/middleware/http-handler';
@@ -6,9 +7,12 @@ import { withIdempotencyKey } from '#shared/middleware/idempotency-key';
 import { writeContextOf } from '#shared/middleware/write-context';
 import { timedWrite } from '#shared/observability/timed-write';
 import { upsertRoute } from '#shared/use-cases/change-route.use-case';
+import { functionManifest } from '../function-manifest.ts';
 import { accessOf } from '../route-table.ts';
 import { routeResponseBody } from './route-response.ts';
 import { admitWrite, writeDeps } from './write-deps.ts';
+
+requireBindings(functionManifest.upsertRoute);
 
 const deps = writeDeps();
 const idempotency = getIdempotencyStore();

@@ -104,10 +104,10 @@ Object.assign(process.env, {
 const { ensureDatabase, migrateUp } = await import('#shared/adapters/postgres/migrate');
 const { getDynamoClient } = await import('#shared/composition/idempotency-clients');
 const { closeAllClients } = await import('#shared/composition/shutdown');
-const { addReadinessProbes } = await import('#shared/composition/clients');
+const { addReadinessProbes } = await import('#shared/composition/readiness-clients');
 const { eventReadinessProbes } = await import('#shared/composition/event-probes');
 addReadinessProbes(...eventReadinessProbes());
-const { getConfig } = await import('#shared/config/config');
+const { getConfig, requireSetting } = await import('#shared/config/config');
 const { ensureIdempotencyTable } = await import('#shared/adapters/idempotency/idempotency-table');
 const { prometheusRegistry } = await import('#shared/observability/metrics.prometheus');
 const { startLocalServer } = await import('./http-server.ts');
@@ -116,7 +116,10 @@ await ensureDatabase(db.url);
 const applied = await migrateUp(db.url);
 say(`database: ${db.how}; migrations ${applied.length ? `applied: ${applied.join(', ')}` : 'up to date'}`);
 say(`cache: ${redis.how}`);
-await ensureIdempotencyTable(getDynamoClient(), getConfig().idempotency.table);
+await ensureIdempotencyTable(
+  getDynamoClient(),
+  requireSetting(getConfig().idempotency.table, 'IDEMPOTENCY_TABLE'),
+);
 say(`idempotency keys: DynamoDB at ${process.env.DYNAMODB_ENDPOINT}, table ${getConfig().idempotency.table}`);
 
 const api = await startLocalServer(root, {

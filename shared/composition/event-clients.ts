@@ -3,35 +3,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { createRedisClient, RedisRouteCache } from '#shared/adapters/cache/route-cache.redis';
 import { UpstashRouteCache } from '#shared/adapters/cache/route-cache.upstash';
-import { PgFailureDestination } from '#shared/adapters/failure/failure-destination.pg';
-import { SqsFailureDestination } from '#shared/adapters/failure/failure-destination.sqs';
 import { getConfig } from '#shared/config/config';
 import { appMetrics } from '#shared/observability/metrics';
-import type { FailureDestination } from '#shared/ports/failure-destination.port';
 import type { RouteCache } from '#shared/ports/route-cache.port';
 import type { InvalidateCacheDeps } from '#shared/use-cases/invalidate-cache.use-case';
-import type { WarmCacheDeps } from '#shared/use-cases/warm-cache.use-case';
-import { getPgPool, getRouteRepository } from './clients.ts';
 
 /**
- * The consumers' clients (their cache, the failure destination), built lazily once per container. The
- * publishing side is in publish-clients.ts and the audit store in audit-clients.ts, so each function
- * bundles only the drivers it uses (the write path carries no Mongo driver, the cache consumers no Kafka).
+ * The cache consumers' cache, built lazily once per container. The failure destination is in
+ * failure-clients.ts, warming's Postgres side in warming-clients.ts, the publishing side in
+ * publish-clients.ts and the audit store in audit-clients.ts, so each function bundles only the drivers it
+ * uses (the write path carries no Mongo driver, the invalidation consumer no Postgres).
  */
-let failureDestination: FailureDestination | undefined;
 let consumerRedis: Redis | undefined;
 let consumerCache: RouteCache | null | undefined;
-
-export const getFailureDestination = (): FailureDestination => {
-  if (!failureDestination) {
-    const { failure, kafka: k } = getConfig();
-    failureDestination =
-      failure.destination === 'sqs'
-        ? new SqsFailureDestination(failure.queueUrl!, k.region)
-        : new PgFailureDestination(getPgPool());
-  }
-  return failureDestination;
-};
 
 /** Consumers run in the background: a longer command timeout than the request path's tens of ms. */
 const CONSUMER_REDIS_TIMEOUT_MS = 1000;
@@ -105,21 +89,6 @@ export const getInvalidateCacheDeps = (): InvalidateCacheDeps => ({
   tombstoneTtlMs: tombstoneTtlMs(),
 });
 
-export const getWarmCacheDeps = (): WarmCacheDeps => {
-  const { cache, database } = getConfig();
-  return {
-    repository: getRouteRepository(),
-    cache: getConsumerCache(),
-    policy: {
-      positiveTtlMs: cache.positiveTtlMs,
-      negativeTtlMs: cache.negativeTtlMs,
-      jitterRatio: cache.jitterRatio,
-    },
-    // Half the pool: the other half stays free for whatever else the process serves (the API, locally).
-    concurrency: Math.max(1, Math.floor(database.poolMax / 2)),
-  };
-};
-
 /** Closes what this module opened (local runner shutdown, tests). */
 export const closeEventClients = async (): Promise<void> => {
   const closing: Promise<unknown>[] = [];
@@ -127,7 +96,6 @@ export const closeEventClients = async (): Promise<void> => {
     const r = consumerRedis;
     closing.push(r.quit().catch(() => r.disconnect()));
   }
-  failureDestination = undefined;
   consumerRedis = undefined;
   consumerCache = undefined;
   await Promise.allSettled(closing);

@@ -1,8 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
-import type { Kafka } from 'kafkajs';
 import { KafkaEventPublisher } from '#shared/adapters/kafka/event-publisher.kafka';
-import { createKafka, resolveBrokers } from '#shared/adapters/kafka/kafka-client.kafka';
 import { PgOutboxStore } from '#shared/adapters/postgres/outbox-store.pg';
 import { getConfig } from '#shared/config/config';
 import { DependencyUnavailableError } from '#shared/domain/errors';
@@ -18,26 +16,16 @@ import {
 } from '#shared/use-cases/publish-outbox.use-case';
 import type { RelayOutboxDeps } from '#shared/use-cases/relay-outbox.use-case';
 import { getPgPool } from './clients.ts';
+import { getKafka, resetKafka } from './kafka-clients.ts';
+
+export { getKafka };
 
 /**
  * The publishing side of the events (Kafka, the outbox), built lazily once per container: what the write
  * functions and the relay need, without the consumers' audit store or failure destination.
  */
-let kafka: Promise<Kafka> | undefined;
 let publisher: KafkaEventPublisher | undefined;
 let outbox: OutboxStore | undefined;
-
-/** Bootstrap brokers are resolved once per container (GetBootstrapBrokers on MSK); retried after a failure. */
-export const getKafka = (): Promise<Kafka> => {
-  kafka ??= (async () => {
-    const k = getConfig().kafka;
-    return createKafka(k, await resolveBrokers(k));
-  })().catch((err) => {
-    kafka = undefined;
-    throw new DependencyUnavailableError('kafka', 'kafka bootstrap brokers unavailable', { cause: err });
-  });
-  return kafka;
-};
 
 export const getEventPublisher = (): EventPublisher => {
   publisher ??= new KafkaEventPublisher(getKafka, getConfig().kafka.topic);
@@ -108,7 +96,7 @@ export const getRelayDeps = (): RelayOutboxDeps => {
 /** Closes the producer (local runner shutdown, tests). */
 export const closePublishClients = async (): Promise<void> => {
   const p = publisher;
-  kafka = undefined;
+  resetKafka();
   publisher = undefined;
   outbox = undefined;
   await p?.close();

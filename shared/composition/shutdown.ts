@@ -2,6 +2,7 @@ import { closeAuditClients } from './audit-clients.ts';
 import { closeCacheClients } from './cache-clients.ts';
 import { closeClients } from './clients.ts';
 import { closeEventClients } from './event-clients.ts';
+import { closeFailureClients } from './failure-clients.ts';
 import { closeIdempotencyClients } from './idempotency-clients.ts';
 import { closePublishClients } from './publish-clients.ts';
 import { closeRouteCacheClients } from './route-cache-clients.ts';
@@ -13,5 +14,6 @@ export const closeAllClients = async (): Promise<void> => {
   closeTokenClients();
   closeIdempotencyClients();
   closeRouteCacheClients();
+  closeFailureClients();
   await Promise.allSettled([closeCacheClients(), closeClients()]);
 };

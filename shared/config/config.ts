@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { type Bindings, ENV, missingSettings, ROUTE_EVENTS_TOPIC } from './bindings.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -29,32 +30,32 @@ const envSchema = z.object({
   /** Show dependency error details in 5xx bodies; off outside development. */
   EXPOSE_ERROR_DETAILS: bool.default(false),
 
-  DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/traffic_manager'),
+  [ENV.database.url]: z.string().min(1).optional(),
   /** In AWS: RDS Proxy endpoint + a Secrets Manager secret {username, password}; overrides DATABASE_URL's credentials. */
-  DATABASE_HOST: z.string().optional(),
-  DATABASE_PORT: int(1, 65535).default(5432),
-  DATABASE_NAME: z.string().default('traffic_manager'),
-  DATABASE_USER: z.string().default('postgres'),
-  DATABASE_SECRET_ARN: z.string().optional(),
-  DATABASE_SSL: z.enum(['disable', 'require', 'verify-full']).default('disable'),
+  [ENV.database.host]: z.string().optional(),
+  [ENV.database.port]: int(1, 65535).default(5432),
+  [ENV.database.name]: z.string().default('traffic_manager'),
+  [ENV.database.user]: z.string().default('postgres'),
+  [ENV.database.secretArn]: z.string().optional(),
+  [ENV.database.ssl]: z.enum(['disable', 'require', 'verify-full']).default('disable'),
   DATABASE_SSL_CA_FILE: z.string().optional(),
   DATABASE_POOL_MAX: int(1, 200).default(10),
   DATABASE_CONNECT_TIMEOUT_MS: int(50, 30_000).default(1000),
   DATABASE_QUERY_TIMEOUT_MS: int(50, 60_000).default(3000),
 
   /** `none` runs without the Redis tier (resolve goes to Postgres every time). */
-  CACHE_BACKEND: z.enum(['redis', 'upstash', 'none']).default('redis'),
-  REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  [ENV.cache.backend]: z.enum(['redis', 'upstash', 'none']).default('redis'),
+  [ENV.cache.redisUrl]: z.string().min(1).optional(),
   REDIS_TLS: bool.optional(),
   REDIS_PASSWORD: z.string().optional(),
   /** In AWS: Secrets Manager secret holding the ElastiCache auth token ({password} or a plain string). */
-  REDIS_AUTH_SECRET_ARN: z.string().optional(),
+  [ENV.cache.redisAuthSecretArn]: z.string().optional(),
   REDIS_COMMAND_TIMEOUT_MS: int(5, 10_000).default(50),
   /** Batches concurrent commands per tick: more throughput when one process serves many requests (the
    * local runner), a little more latency for one request at a time (a Lambda container). */
   REDIS_AUTO_PIPELINING: bool.default(false),
-  UPSTASH_REDIS_REST_URL: z.string().url().optional(),
-  UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
+  [ENV.cache.upstashUrl]: z.string().url().optional(),
+  [ENV.cache.upstashToken]: z.string().optional(),
   UPSTASH_TOKEN_SECRET_ARN: z.string().optional(),
   UPSTASH_TIMEOUT_MS: int(10, 10_000).default(300),
 
@@ -66,12 +67,12 @@ const envSchema = z.object({
   MEMORY_CACHE_MAX_ENTRIES: int(1, 1_000_000).default(10_000),
 
   /** Kafka: a broker list, or (MSK) the cluster ARN whose bootstrap brokers are looked up once. */
-  KAFKA_BROKERS: z.string().optional(),
-  MSK_CLUSTER_ARN: z.string().optional(),
-  KAFKA_AUTH: z.enum(['none', 'iam']).default('none'),
-  KAFKA_TLS: bool.default(false),
+  [ENV.kafka.brokers]: z.string().optional(),
+  [ENV.kafka.mskClusterArn]: z.string().optional(),
+  [ENV.kafka.auth]: z.enum(['none', 'iam']).default('none'),
+  [ENV.kafka.tls]: bool.default(false),
   KAFKA_CLIENT_ID: z.string().default('traffic-manager'),
-  ROUTE_EVENTS_TOPIC: z.string().default('route-events'),
+  [ENV.kafka.topic]: z.string().default(ROUTE_EVENTS_TOPIC),
   /** Upper bound on the write path's after-commit publish; the relay picks up whatever is left. */
   PUBLISH_TIMEOUT_MS: int(50, 30_000).default(1000),
   /** Used by the create-topic custom resource; -1 takes the broker's default.replication.factor. */
@@ -83,17 +84,17 @@ const envSchema = z.object({
   RELAY_MAX_RUN_MS: int(0, 900_000).default(50_000),
 
   /** Audit store (DocumentDB / MongoDB). MONGO_SECRET_ARN supplies {username, password} in AWS. */
-  MONGO_URL: z.string().default('mongodb://127.0.0.1:27027'),
-  MONGO_SECRET_ARN: z.string().optional(),
+  [ENV.auditStore.url]: z.string().min(1).optional(),
+  [ENV.auditStore.secretArn]: z.string().optional(),
   MONGO_DATABASE: z.string().default('traffic_manager'),
-  MONGO_TLS_CA_FILE: z.string().optional(),
+  [ENV.auditStore.tlsCaFile]: z.string().optional(),
 
   /** Where malformed event records go: a Postgres dead-letter table locally, an SQS queue in AWS. */
-  FAILURE_DESTINATION: z.enum(['postgres', 'sqs']).default('postgres'),
-  FAILURE_QUEUE_URL: z.string().optional(),
+  [ENV.failureQueue.destination]: z.enum(['postgres', 'sqs']).optional(),
+  [ENV.failureQueue.queueUrl]: z.string().optional(),
 
   /** DynamoDB table for idempotency records (Idempotency-Key); DYNAMODB_ENDPOINT for DynamoDB Local. */
-  IDEMPOTENCY_TABLE: z.string().default('traffic-manager-idempotency'),
+  [ENV.idempotencyTable.table]: z.string().min(1).optional(),
   DYNAMODB_ENDPOINT: z.string().optional(),
   AWS_REGION: z.string().default('us-east-1'),
 
@@ -119,13 +120,13 @@ const envSchema = z.object({
    * comma-separated, the first for new tokens (the others keep older tokens valid during a rotation).
    * Locally and in tests; in AWS the same value is the secret TOKEN_HASH_KEY_SECRET_ARN names.
    */
-  TOKEN_HASH_KEY: z
+  [ENV.tokenHashKey.key]: z
     .string()
     .refine((v) => v.split(',').every((k) => k.trim().length >= 32), {
       error: 'each comma-separated key must be at least 32 characters',
     })
     .optional(),
-  TOKEN_HASH_KEY_SECRET_ARN: z.string().optional(),
+  [ENV.tokenHashKey.secretArn]: z.string().optional(),
 
   /** Token buckets in Redis: per tenant and operation (read/write/audit) and per token by its role. */
   RATE_LIMITS_ENABLED: bool.default(true),
@@ -139,93 +140,122 @@ const envSchema = z.object({
 
 export type Config = Readonly<ReturnType<typeof toConfig>>;
 
-const toConfig = (e: z.output<typeof envSchema>) => ({
-  stage: e.STAGE,
-  serviceName: e.SERVICE_NAME,
-  logLevel: e.LOG_LEVEL,
-  exposeErrorDetails: e.EXPOSE_ERROR_DETAILS,
-  database: {
-    url: e.DATABASE_URL,
-    host: e.DATABASE_HOST,
-    port: e.DATABASE_PORT,
-    name: e.DATABASE_NAME,
-    user: e.DATABASE_USER,
-    secretArn: e.DATABASE_SECRET_ARN,
-    ssl: e.DATABASE_SSL,
-    sslCaFile: e.DATABASE_SSL_CA_FILE,
-    poolMax: e.DATABASE_POOL_MAX,
-    connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
-    queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
-  },
-  cache: {
-    backend: e.CACHE_BACKEND,
-    redisUrl: e.REDIS_URL,
-    redisTls: e.REDIS_TLS ?? e.REDIS_URL.startsWith('rediss://'),
-    redisPassword: e.REDIS_PASSWORD,
-    redisAuthSecretArn: e.REDIS_AUTH_SECRET_ARN,
-    commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
-    autoPipelining: e.REDIS_AUTO_PIPELINING,
-    upstashUrl: e.UPSTASH_REDIS_REST_URL,
-    upstashToken: e.UPSTASH_REDIS_REST_TOKEN,
-    upstashTimeoutMs: e.UPSTASH_TIMEOUT_MS,
-    positiveTtlMs: e.CACHE_POSITIVE_TTL_SECONDS * 1000,
-    negativeTtlMs: e.CACHE_NEGATIVE_TTL_SECONDS * 1000,
-    jitterRatio: e.CACHE_TTL_JITTER_RATIO,
-    memoryTtlMs: e.MEMORY_CACHE_TTL_MS,
-    memoryMaxEntries: e.MEMORY_CACHE_MAX_ENTRIES,
-  },
-  kafka: {
-    brokers: e.KAFKA_BROKERS?.split(',')
-      .map((b) => b.trim())
-      .filter(Boolean),
-    mskClusterArn: e.MSK_CLUSTER_ARN,
-    auth: e.KAFKA_AUTH,
-    tls: e.KAFKA_TLS || e.KAFKA_AUTH === 'iam',
-    clientId: e.KAFKA_CLIENT_ID,
-    topic: e.ROUTE_EVENTS_TOPIC,
-    publishTimeoutMs: e.PUBLISH_TIMEOUT_MS,
-    topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
-    topicReplicationFactor: e.KAFKA_TOPIC_REPLICATION_FACTOR,
-    region: e.AWS_REGION,
-  },
-  relay: {
-    pollIntervalMs: e.RELAY_POLL_INTERVAL_MS,
-    batchSize: e.RELAY_BATCH_SIZE,
-    maxRunMs: e.RELAY_MAX_RUN_MS,
-  },
-  mongo: {
-    url: e.MONGO_URL,
-    secretArn: e.MONGO_SECRET_ARN,
-    database: e.MONGO_DATABASE,
-    tlsCaFile: e.MONGO_TLS_CA_FILE,
-  },
-  failure: { destination: e.FAILURE_DESTINATION, queueUrl: e.FAILURE_QUEUE_URL },
-  migrationsDir: e.MIGRATIONS_DIR,
-  metrics: { backend: e.METRICS_BACKEND, namespace: e.METRICS_NAMESPACE },
-  tracing: e.TRACING,
-  http: { maxBodyBytes: e.MAX_BODY_BYTES },
-  awsRegion: e.AWS_REGION,
-  idempotency: { table: e.IDEMPOTENCY_TABLE, dynamoEndpoint: e.DYNAMODB_ENDPOINT },
-  auth: {
-    tokenHashKey: e.TOKEN_HASH_KEY,
-    tokenHashKeySecretArn: e.TOKEN_HASH_KEY_SECRET_ARN,
-  },
-  rateLimits: {
-    enabled: e.RATE_LIMITS_ENABLED,
-    tenant: {
-      read: e.RATE_LIMIT_TENANT_READ,
-      write: e.RATE_LIMIT_TENANT_WRITE,
-      audit: e.RATE_LIMIT_TENANT_AUDIT,
+/**
+ * Where the local runner and the tests find their services. Applied only outside Lambda: in a Lambda
+ * (AWS_LAMBDA_FUNCTION_NAME is set) an endpoint comes from the function's bindings or not at all, so a
+ * missing binding fails the cold start (requireBindings) instead of dialling 127.0.0.1.
+ */
+export const LOCAL_DEFAULTS = {
+  databaseUrl: 'postgres://postgres@127.0.0.1:5432/traffic_manager',
+  redisUrl: 'redis://127.0.0.1:6379',
+  kafkaBrokers: ['127.0.0.1:19092'],
+  mongoUrl: 'mongodb://127.0.0.1:27027',
+  idempotencyTable: 'traffic-manager-idempotency',
+  failureDestination: 'postgres',
+} as const;
+
+/** Lambda sets this in every function's environment; nothing else does. */
+export const isLambdaEnv = (env: Readonly<Record<string, string | undefined>>): boolean =>
+  Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
+
+const toConfig = (e: z.output<typeof envSchema>, lambda: boolean) => {
+  const local = lambda ? undefined : LOCAL_DEFAULTS;
+  const redisUrl = e.REDIS_URL ?? local?.redisUrl;
+  const brokers = e.KAFKA_BROKERS?.split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  return {
+    stage: e.STAGE,
+    serviceName: e.SERVICE_NAME,
+    logLevel: e.LOG_LEVEL,
+    exposeErrorDetails: e.EXPOSE_ERROR_DETAILS,
+    database: {
+      url: e.DATABASE_URL ?? local?.databaseUrl,
+      host: e.DATABASE_HOST,
+      port: e.DATABASE_PORT,
+      name: e.DATABASE_NAME,
+      user: e.DATABASE_USER,
+      secretArn: e.DATABASE_SECRET_ARN,
+      ssl: e.DATABASE_SSL,
+      sslCaFile: e.DATABASE_SSL_CA_FILE,
+      poolMax: e.DATABASE_POOL_MAX,
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+      queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
     },
-    role: { resolver: e.RATE_LIMIT_RESOLVER, writer: e.RATE_LIMIT_WRITER, admin: e.RATE_LIMIT_ADMIN },
-  },
-  resilience: {
-    failureThreshold: e.BREAKER_FAILURE_THRESHOLD,
-    halfOpenAfterMs: e.BREAKER_HALF_OPEN_AFTER_MS,
-    retryBudgetRatio: e.RETRY_BUDGET_RATIO,
-    retryBudgetMinPerSecond: e.RETRY_BUDGET_MIN_PER_SECOND,
-  },
-});
+    cache: {
+      backend: e.CACHE_BACKEND,
+      redisUrl,
+      redisTls: e.REDIS_TLS ?? redisUrl?.startsWith('rediss://') ?? false,
+      redisPassword: e.REDIS_PASSWORD,
+      redisAuthSecretArn: e.REDIS_AUTH_SECRET_ARN,
+      commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      autoPipelining: e.REDIS_AUTO_PIPELINING,
+      upstashUrl: e.UPSTASH_REDIS_REST_URL,
+      upstashToken: e.UPSTASH_REDIS_REST_TOKEN,
+      upstashTimeoutMs: e.UPSTASH_TIMEOUT_MS,
+      positiveTtlMs: e.CACHE_POSITIVE_TTL_SECONDS * 1000,
+      negativeTtlMs: e.CACHE_NEGATIVE_TTL_SECONDS * 1000,
+      jitterRatio: e.CACHE_TTL_JITTER_RATIO,
+      memoryTtlMs: e.MEMORY_CACHE_TTL_MS,
+      memoryMaxEntries: e.MEMORY_CACHE_MAX_ENTRIES,
+    },
+    kafka: {
+      brokers: brokers ?? (e.MSK_CLUSTER_ARN ? undefined : local?.kafkaBrokers.slice()),
+      mskClusterArn: e.MSK_CLUSTER_ARN,
+      auth: e.KAFKA_AUTH,
+      tls: e.KAFKA_TLS || e.KAFKA_AUTH === 'iam',
+      clientId: e.KAFKA_CLIENT_ID,
+      topic: e.ROUTE_EVENTS_TOPIC,
+      publishTimeoutMs: e.PUBLISH_TIMEOUT_MS,
+      topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
+      topicReplicationFactor: e.KAFKA_TOPIC_REPLICATION_FACTOR,
+      region: e.AWS_REGION,
+    },
+    relay: {
+      pollIntervalMs: e.RELAY_POLL_INTERVAL_MS,
+      batchSize: e.RELAY_BATCH_SIZE,
+      maxRunMs: e.RELAY_MAX_RUN_MS,
+    },
+    mongo: {
+      url: e.MONGO_URL ?? local?.mongoUrl,
+      secretArn: e.MONGO_SECRET_ARN,
+      database: e.MONGO_DATABASE,
+      tlsCaFile: e.MONGO_TLS_CA_FILE,
+    },
+    failure: {
+      destination: e.FAILURE_DESTINATION ?? local?.failureDestination,
+      queueUrl: e.FAILURE_QUEUE_URL,
+    },
+    migrationsDir: e.MIGRATIONS_DIR,
+    metrics: { backend: e.METRICS_BACKEND, namespace: e.METRICS_NAMESPACE },
+    tracing: e.TRACING,
+    http: { maxBodyBytes: e.MAX_BODY_BYTES },
+    awsRegion: e.AWS_REGION,
+    idempotency: {
+      table: e.IDEMPOTENCY_TABLE ?? local?.idempotencyTable,
+      dynamoEndpoint: e.DYNAMODB_ENDPOINT,
+    },
+    auth: {
+      tokenHashKey: e.TOKEN_HASH_KEY,
+      tokenHashKeySecretArn: e.TOKEN_HASH_KEY_SECRET_ARN,
+    },
+    rateLimits: {
+      enabled: e.RATE_LIMITS_ENABLED,
+      tenant: {
+        read: e.RATE_LIMIT_TENANT_READ,
+        write: e.RATE_LIMIT_TENANT_WRITE,
+        audit: e.RATE_LIMIT_TENANT_AUDIT,
+      },
+      role: { resolver: e.RATE_LIMIT_RESOLVER, writer: e.RATE_LIMIT_WRITER, admin: e.RATE_LIMIT_ADMIN },
+    },
+    resilience: {
+      failureThreshold: e.BREAKER_FAILURE_THRESHOLD,
+      halfOpenAfterMs: e.BREAKER_HALF_OPEN_AFTER_MS,
+      retryBudgetRatio: e.RETRY_BUDGET_RATIO,
+      retryBudgetMinPerSecond: e.RETRY_BUDGET_MIN_PER_SECOND,
+    },
+  };
+};
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -241,7 +271,7 @@ export const parseConfig = (env: Record<string, string | undefined>): Config => 
     const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
-  const config = toConfig(result.data);
+  const config = toConfig(result.data, isLambdaEnv(env));
   if (config.cache.backend === 'upstash' && (!config.cache.upstashUrl || !config.cache.upstashToken)) {
     throw new ConfigError(
       'invalid configuration: CACHE_BACKEND=upstash needs UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN',
@@ -259,4 +289,40 @@ let cached: Config | undefined;
 export const getConfig = (): Config => {
   cached ??= parseConfig(process.env);
   return cached;
+};
+
+/** An endpoint a binding should have provided; a ConfigError (never a default) when it is absent. */
+export const requireSetting = <T>(value: T | undefined, name: string): T => {
+  if (value === undefined) throw new ConfigError(`invalid configuration: ${name} is not set`);
+  return value;
+};
+
+/**
+ * Pure: throws one ConfigError naming every setting the environment lacks for these bindings, when it is a
+ * Lambda's (outside Lambda the local defaults stand in). See bindings.ts for what each binding needs.
+ */
+export const checkBindings = (
+  bindings: Bindings,
+  env: Readonly<Record<string, string | undefined>>,
+): void => {
+  if (!isLambdaEnv(env)) return;
+  const problems = missingSettings(bindings, env);
+  if (problems.length === 0) return;
+  const named = problems.map(({ binding, missing, orElse }) => {
+    const others = orElse.filter((f) => f.length > 0).map((f) => f.join(', '));
+    return `${binding} needs ${missing.join(', ')}${others.length ? ` (or ${others.join('; or ')})` : ''}`;
+  });
+  throw new ConfigError(
+    `invalid configuration: missing settings for this function's bindings: ${named.join('; ')}`,
+  );
+};
+
+/**
+ * A composition root's first call, at module scope: the configuration parses and the environment holds
+ * every binding the function declares (functions/function-manifest.ts), or the cold start fails.
+ */
+export const requireBindings = (bindings: Bindings): Config => {
+  const config = getConfig();
+  checkBindings(bindings, process.env);
+  return config;
 };

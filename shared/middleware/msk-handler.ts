@@ -18,7 +18,7 @@ export type ConsumerFn = (events: readonly ConsumedEvent[]) => Promise<void>;
 
 export interface MskHandlerOptions {
   readonly consumer: ConsumerName;
-  readonly failureDestination: () => FailureDestination;
+  readonly failureDestination: () => FailureDestination | Promise<FailureDestination>;
   readonly now?: () => number;
 }
 
@@ -114,7 +114,7 @@ export const mskHandler = (options: MskHandlerOptions, fn: ConsumerFn) => {
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       if (poison.length > 0) {
-        await options.failureDestination().send(poison);
+        await (await options.failureDestination()).send(poison);
         appMetrics.consumerFailedRecords(consumer, poison.length);
       }
       appMetrics.consumerBatch(consumer);

@@ -9,7 +9,7 @@ let server: Awaited<ReturnType<typeof startUpstashRestServer>>;
 let cache: UpstashRouteCache;
 
 beforeAll(async () => {
-  server = await startUpstashRestServer(getConfig().cache.redisUrl, 'test-token');
+  server = await startUpstashRestServer(getConfig().cache.redisUrl!, 'test-token');
   cache = new UpstashRouteCache({ url: server.url, token: 'test-token', timeoutMs: 1000 });
 });
 afterAll(() => server.close());

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '#shared/config/config';
+import { functionManifest } from '#functions/function-manifest';
+import {
+  ConfigError,
+  checkBindings,
+  LOCAL_DEFAULTS,
+  parseConfig,
+  requireSetting,
+} from '#shared/config/config';
 
 describe('parseConfig', () => {
   it('gives working local defaults for an empty environment', () => {
@@ -69,5 +76,127 @@ describe('parseConfig', () => {
     })();
     expect(err).toMatch(/TOKEN_HASH_KEY: each comma-separated key must be at least 32 characters/);
     expect(err).not.toContain('hunter2');
+  });
+});
+
+describe('parseConfig in a Lambda (AWS_LAMBDA_FUNCTION_NAME set)', () => {
+  const LAMBDA = { AWS_LAMBDA_FUNCTION_NAME: 'traffic-manager-dev-upsertRoute' };
+
+  it('takes no local default for any endpoint', () => {
+    const c = parseConfig(LAMBDA);
+
+    expect(c.database.url).toBeUndefined();
+    expect(c.cache.redisUrl).toBeUndefined();
+    expect(c.kafka.brokers).toBeUndefined();
+    expect(c.mongo.url).toBeUndefined();
+    expect(c.idempotency.table).toBeUndefined();
+    expect(c.failure.destination).toBeUndefined();
+    expect(c.auth.tokenHashKey).toBeUndefined();
+    expect(() => requireSetting(c.cache.redisUrl, 'REDIS_URL')).toThrow(/REDIS_URL is not set/);
+  });
+
+  it('keeps the settings that are not endpoints at their defaults', () => {
+    const c = parseConfig(LAMBDA);
+
+    expect(c.cache).toMatchObject({ backend: 'redis', commandTimeoutMs: 50, redisTls: false });
+    expect(c.kafka.topic).toBe('route-events');
+  });
+
+  it('fails with one ConfigError naming every setting the bindings lack', () => {
+    const err = (() => {
+      try {
+        checkBindings(functionManifest.upsertRoute, LAMBDA);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+
+    expect(err).toBeInstanceOf(ConfigError);
+    const message = String(err);
+    for (const name of [
+      'DATABASE_HOST',
+      'DATABASE_SECRET_ARN',
+      'REDIS_URL',
+      'REDIS_AUTH_SECRET_ARN',
+      'MSK_CLUSTER_ARN',
+      'ROUTE_EVENTS_TOPIC',
+      'IDEMPOTENCY_TABLE',
+    ]) {
+      expect(message).toContain(name);
+    }
+    expect(message).toMatch(/database needs DATABASE_HOST, .*\(or DATABASE_URL, DATABASE_SSL\)/);
+    expect(message).not.toMatch(/MONGO_URL|FAILURE_QUEUE_URL|TOKEN_HASH_KEY/);
+  });
+
+  it('names only what is missing when part of the environment is there', () => {
+    const env = {
+      ...LAMBDA,
+      DATABASE_URL: 'postgres://db.internal:5432/traffic_manager',
+      DATABASE_SSL: 'require',
+      TOKEN_HASH_KEY_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:k',
+    };
+
+    expect(() => checkBindings(functionManifest.tokens, env)).toThrow(
+      /missing settings for this function's bindings: cache needs CACHE_BACKEND, REDIS_URL, REDIS_AUTH_SECRET_ARN \(or CACHE_BACKEND, REDIS_URL; or CACHE_BACKEND, UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN\)$/,
+    );
+  });
+
+  it('accepts the AWS bindings and the LocalStack ones', () => {
+    const aws = {
+      ...LAMBDA,
+      DATABASE_HOST: 'proxy.internal',
+      DATABASE_PORT: '5432',
+      DATABASE_NAME: 'traffic_manager',
+      DATABASE_USER: 'tm_admin',
+      DATABASE_SECRET_ARN: 'arn:db',
+      DATABASE_SSL: 'verify-full',
+      CACHE_BACKEND: 'redis',
+      REDIS_URL: 'rediss://cache.internal:6380',
+      REDIS_AUTH_SECRET_ARN: 'arn:cache',
+      KAFKA_AUTH: 'iam',
+      KAFKA_TLS: 'true',
+      MSK_CLUSTER_ARN: 'arn:aws:kafka:eu-west-1:1:cluster/c/u',
+      ROUTE_EVENTS_TOPIC: 'route-events',
+      IDEMPOTENCY_TABLE: 'idempotency',
+    };
+    const localstack = {
+      ...LAMBDA,
+      DATABASE_URL: 'postgres://postgres@postgres:5432/traffic_manager',
+      DATABASE_SSL: 'disable',
+      CACHE_BACKEND: 'redis',
+      REDIS_URL: 'redis://redis:6379',
+      KAFKA_BROKERS: 'kafka:29092',
+      KAFKA_AUTH: 'none',
+      ROUTE_EVENTS_TOPIC: 'route-events',
+      IDEMPOTENCY_TABLE: 'idempotency',
+    };
+
+    expect(() => checkBindings(functionManifest.upsertRoute, aws)).not.toThrow();
+    expect(() => checkBindings(functionManifest.upsertRoute, localstack)).not.toThrow();
+    expect(parseConfig(aws).cache.redisTls).toBe(true);
+  });
+});
+
+describe('parseConfig outside Lambda', () => {
+  it('keeps the local defaults for every endpoint', () => {
+    const c = parseConfig({});
+
+    expect(c.database.url).toBe(LOCAL_DEFAULTS.databaseUrl);
+    expect(c.cache.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(c.kafka.brokers).toEqual(['127.0.0.1:19092']);
+    expect(c.mongo.url).toBe('mongodb://127.0.0.1:27027');
+    expect(c.idempotency.table).toBe('traffic-manager-idempotency');
+    expect(c.failure.destination).toBe('postgres');
+  });
+
+  it('looks brokers up by cluster ARN when one is given instead of defaulting them', () => {
+    expect(
+      parseConfig({ MSK_CLUSTER_ARN: 'arn:aws:kafka:eu-west-1:1:cluster/c/u' }).kafka.brokers,
+    ).toBeUndefined();
+  });
+
+  it('checks no bindings (the defaults stand in)', () => {
+    expect(() => checkBindings(functionManifest.upsertRoute, {})).not.toThrow();
   });
 });

@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { readSecretField } from '#shared/adapters/aws/secrets';
-import type { Config } from '#shared/config/config';
+import { ENV } from '#shared/config/bindings';
+import { type Config, requireSetting } from '#shared/config/config';
 import { type CacheEntry, decodeEntry, encodeEntry } from '#shared/domain/cache-entry';
 import { DependencyUnavailableError } from '#shared/domain/errors';
 import type { RouteCache } from '#shared/ports/route-cache.port';
@@ -15,7 +16,7 @@ type RedisWithScript = Redis & {
  * up), a command timeout in tens of milliseconds, and background reconnects with capped backoff.
  */
 export const createRedisClient = (cache: Config['cache'], extra: RedisOptions = {}): Redis => {
-  const client = new Redis(cache.redisUrl, {
+  const client = new Redis(requireSetting(cache.redisUrl, ENV.cache.redisUrl), {
     ...(cache.redisTls ? { tls: {} } : {}),
     ...(cache.redisPassword ? { password: cache.redisPassword } : {}),
     commandTimeout: cache.commandTimeoutMs,

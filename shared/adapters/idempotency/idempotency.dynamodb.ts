@@ -8,6 +8,8 @@ import {
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { ENV } from '#shared/config/bindings';
+import { requireSetting } from '#shared/config/config';
 import {
   DependencyUnavailableError,
   IdempotencyInProgressError,
@@ -23,10 +25,14 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
 
   constructor(
     client: DynamoDBClient,
-    tableName: string,
+    /** IDEMPOTENCY_TABLE (the idempotency binding); never a default in Lambda. */
+    tableName: string | undefined,
     private readonly expiresAfterSeconds = 86_400,
   ) {
-    this.persistence = new DynamoDBPersistenceLayer({ tableName, awsSdkV3Client: client });
+    this.persistence = new DynamoDBPersistenceLayer({
+      tableName: requireSetting(tableName, ENV.idempotencyTable.table),
+      awsSdkV3Client: client,
+    });
   }
 
   async run<T extends Json>(

@@ -1,11 +1,9 @@
 import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
-import type { Config } from '#shared/config/config';
+import { ENV } from '#shared/config/bindings';
+import { type Config, requireSetting } from '#shared/config/config';
 import { logger } from '#shared/observability/logger';
-
-/** Where `npm start` and the tests find Kafka when nothing else is configured. */
-export const LOCAL_BROKERS = ['127.0.0.1:19092'];
 
 /**
  * Bootstrap brokers: KAFKA_BROKERS when set; otherwise (MSK) looked up from MSK_CLUSTER_ARN with
@@ -14,16 +12,16 @@ export const LOCAL_BROKERS = ['127.0.0.1:19092'];
  */
 export const resolveBrokers = async (k: Config['kafka']): Promise<string[]> => {
   if (k.brokers?.length) return [...k.brokers];
-  if (!k.mskClusterArn) return LOCAL_BROKERS;
+  // Outside Lambda the configuration defaults the brokers to the local ones (config.ts: LOCAL_DEFAULTS).
+  const clusterArn = requireSetting(k.mskClusterArn, `${ENV.kafka.brokers} or ${ENV.kafka.mskClusterArn}`);
   const client = new KafkaClient({ region: k.region });
   try {
-    const out = await client.send(new GetBootstrapBrokersCommand({ ClusterArn: k.mskClusterArn }));
+    const out = await client.send(new GetBootstrapBrokersCommand({ ClusterArn: clusterArn }));
     const list =
       k.auth === 'iam'
         ? out.BootstrapBrokerStringSaslIam
         : (out.BootstrapBrokerStringTls ?? out.BootstrapBrokerString);
-    if (!list)
-      throw new Error(`cluster ${k.mskClusterArn} has no ${k.auth === 'iam' ? 'IAM' : 'TLS'} brokers`);
+    if (!list) throw new Error(`cluster ${clusterArn} has no ${k.auth === 'iam' ? 'IAM' : 'TLS'} brokers`);
     return list.split(',').map((b) => b.trim());
   } finally {
     client.destroy();

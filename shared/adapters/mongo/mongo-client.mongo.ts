@@ -1,6 +1,7 @@
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { readSecretField } from '#shared/adapters/aws/secrets';
-import type { Config } from '#shared/config/config';
+import { ENV } from '#shared/config/bindings';
+import { type Config, requireSetting } from '#shared/config/config';
 
 /**
  * A client that works against DocumentDB as well as MongoDB:
@@ -19,7 +20,7 @@ export const createMongoClient = async (
         password: await readSecretField(m.secretArn, 'password'),
       }
     : undefined;
-  return new MongoClient(m.url, {
+  return new MongoClient(requireSetting(m.url, ENV.auditStore.url), {
     retryWrites: false,
     ...(m.tlsCaFile ? { tls: true, tlsCAFile: m.tlsCaFile } : {}),
     ...(auth ? { auth } : {}),

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { readSecretField } from '#shared/adapters/aws/secrets';
-import type { Config } from '#shared/config/config';
+import { ENV } from '#shared/config/bindings';
+import { type Config, requireSetting } from '#shared/config/config';
 
 // Route revisions are bigint in Postgres; they stay far below 2^53, so parse them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -27,7 +28,7 @@ export const createPgPool = (db: Config['database'], onError: (err: Error) => vo
           user: db.user,
           password: () => readSecretField(db.secretArn!, 'password'),
         }
-      : { connectionString: db.url };
+      : { connectionString: requireSetting(db.url, `${ENV.database.url} (or ${ENV.database.host})`) };
   const pool = new pg.Pool({
     ...target,
     ssl: sslOptions(db),

@@ -25,7 +25,7 @@ import { mskEvent, mskRecord } from '../../unit/events/event-fakes.ts';
 const mongoDatabase = process.env.MONGO_DATABASE!;
 const pool = testPool();
 const repository = new PgRouteRepository(pool);
-const redis = new Redis(getConfig().cache.redisUrl);
+const redis = new Redis(getConfig().cache.redisUrl!);
 const mongo = testMongoClient();
 const topic = uniqueTopic('consumers');
 const context = { awsRequestId: 'test' } as Context;
