@@ -19,6 +19,12 @@ import type { MskCluster } from '#infra/constructs/msk-cluster';
 import type { ValkeyCache } from '#infra/constructs/valkey-cache';
 import { acknowledge, REASONS } from '#infra/nag';
 import { CA_BUNDLE_LAMBDA_PATH, REPO_ROOT } from '#infra/paths';
+import {
+  ENV,
+  type KafkaConsumerUse,
+  type KafkaProducerUse,
+  type KafkaTopicUse,
+} from '#shared/config/bindings';
 import { METRICS_NAMESPACE } from '#shared/observability/metric-names';
 
 /** RDS Proxy for PostgreSQL always listens on 5432, whatever port the instance behind it uses. */
@@ -43,17 +49,12 @@ export interface AppFunctionProps {
   readonly bundleFiles?: readonly BundleFile[];
 }
 
-export interface KafkaAccess {
-  readonly topic: string;
-  /** kafka-cluster:WriteData on the topic (the write path and the outbox relay). */
-  readonly produce?: boolean;
-  /** kafka-cluster:CreateTopic/AlterTopic (the create-topic custom resource). */
-  readonly admin?: boolean;
-}
+/** How a function uses one topic: as its (idempotent) producer, or as its administrator. */
+export type KafkaAccess =
+  | { readonly produce: KafkaProducerUse; readonly admin?: never }
+  | { readonly admin: KafkaTopicUse; readonly produce?: never };
 
-export interface KafkaConsumerOptions {
-  readonly topic: string;
-  readonly consumerGroup: string;
+export interface KafkaConsumerOptions extends KafkaConsumerUse {
   readonly failureQueue: sqs.IQueue;
   /** ESMs in one poller group share provisioned poller capacity (one always-on cost, not three). */
   readonly pollerGroupName: string;
@@ -63,6 +64,8 @@ export interface LocalServiceUrls {
   readonly databaseUrl?: string;
   readonly redisUrl?: string;
   readonly kafkaBrokers?: string;
+  /** With kafkaBrokers: the topic the function produces to or administers. */
+  readonly kafkaTopic?: string;
   readonly mongoUrl?: string;
 }
 
@@ -218,13 +221,14 @@ export class AppFunction extends Construct implements ec2.IConnectable {
   ): this {
     secret.grantRead(this.role);
     this.connections.allowTo(proxy, ec2.Port.tcp(PROXY_PORT), `${this.node.id} to RDS Proxy`);
+    const v = ENV.database;
     return this.addEnvironment({
-      DATABASE_HOST: proxy.endpoint,
-      DATABASE_PORT: String(PROXY_PORT),
-      DATABASE_NAME: database.name,
-      DATABASE_USER: database.user,
-      DATABASE_SECRET_ARN: secret.secretArn,
-      DATABASE_SSL: 'verify-full',
+      [v.host]: proxy.endpoint,
+      [v.port]: String(PROXY_PORT),
+      [v.name]: database.name,
+      [v.user]: database.user,
+      [v.secretArn]: secret.secretArn,
+      [v.ssl]: 'verify-full',
     });
   }
 
@@ -232,43 +236,44 @@ export class AppFunction extends Construct implements ec2.IConnectable {
   bindRedis(cache: ValkeyCache, authSecret: secretsmanager.ISecret): this {
     authSecret.grantRead(this.role);
     this.connections.allowTo(cache, ec2.Port.tcp(cache.port), `${this.node.id} to Valkey`);
+    const v = ENV.cache;
     return this.addEnvironment({
-      CACHE_BACKEND: 'redis',
-      REDIS_URL: `rediss://${cache.host}:${cache.port}`,
-      REDIS_AUTH_SECRET_ARN: authSecret.secretArn,
+      [v.backend]: 'redis',
+      [v.redisUrl]: `rediss://${cache.host}:${cache.endpointPort}`,
+      [v.redisAuthSecretArn]: authSecret.secretArn,
     });
   }
 
-  /** MSK with IAM auth: bootstrap brokers looked up by ARN; produce and/or administer one topic. */
+  /**
+   * MSK with IAM auth, as kafkajs uses it: bootstrap brokers looked up by ARN (GetBootstrapBrokers, once per
+   * container), then Connect and topic metadata (DescribeTopic). A producer is idempotent (InitProducerId:
+   * IDEMPOTENT_WRITE on the cluster, which MSK IAM grants as WriteDataIdempotently) and writes the topic;
+   * the topic admin creates it and grows its partitions (CreateTopic, AlterTopic; it reads and changes no
+   * topic configuration). Action names: MSK developer guide, "IAM access control" → kafka-actions.
+   */
   bindKafka(cluster: MskCluster, access: KafkaAccess): this {
     this.connections.allowTo(cluster, ec2.Port.tcp(9098), `${this.node.id} to MSK (IAM)`);
+    const { topic } = (access.produce ?? access.admin) as KafkaTopicUse;
     this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['kafka:GetBootstrapBrokers', 'kafka:DescribeCluster', 'kafka:DescribeClusterV2'],
-        resources: [cluster.clusterArn],
-      }),
+      new iam.PolicyStatement({ actions: ['kafka:GetBootstrapBrokers'], resources: [cluster.clusterArn] }),
     );
+    const clusterActions = ['kafka-cluster:Connect'];
+    if (access.produce?.idempotent) clusterActions.push('kafka-cluster:WriteDataIdempotently');
     this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['kafka-cluster:Connect'], resources: [cluster.clusterArn] }),
+      new iam.PolicyStatement({ actions: clusterActions, resources: [cluster.clusterArn] }),
     );
     const topicActions = ['kafka-cluster:DescribeTopic'];
     if (access.produce) topicActions.push('kafka-cluster:WriteData');
-    if (access.admin) {
-      topicActions.push(
-        'kafka-cluster:CreateTopic',
-        'kafka-cluster:AlterTopic',
-        'kafka-cluster:DescribeTopicDynamicConfiguration',
-        'kafka-cluster:AlterTopicDynamicConfiguration',
-      );
-    }
+    if (access.admin) topicActions.push('kafka-cluster:CreateTopic', 'kafka-cluster:AlterTopic');
     this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: topicActions, resources: [cluster.topicArn(access.topic)] }),
+      new iam.PolicyStatement({ actions: topicActions, resources: [cluster.topicArn(topic)] }),
     );
+    const v = ENV.kafka;
     return this.addEnvironment({
-      KAFKA_AUTH: 'iam',
-      KAFKA_TLS: 'true',
-      MSK_CLUSTER_ARN: cluster.clusterArn,
-      ROUTE_EVENTS_TOPIC: access.topic,
+      [v.auth]: 'iam',
+      [v.tls]: 'true',
+      [v.mskClusterArn]: cluster.clusterArn,
+      [v.topic]: topic,
     });
   }
 
@@ -277,17 +282,18 @@ export class AppFunction extends Construct implements ec2.IConnectable {
     secret.grantRead(this.role);
     const { hostname, port } = cluster.clusterEndpoint;
     this.connections.allowTo(cluster, ec2.Port.tcp(port), `${this.node.id} to DocumentDB`);
+    const v = ENV.auditStore;
     return this.addEnvironment({
-      MONGO_URL: `mongodb://${hostname}:${port}/?tls=true&replicaSet=rs0&readPreference=secondaryPreferred&retryWrites=false`,
-      MONGO_SECRET_ARN: secret.secretArn,
-      MONGO_TLS_CA_FILE: CA_BUNDLE_LAMBDA_PATH,
+      [v.url]: `mongodb://${hostname}:${port}/?tls=true&replicaSet=rs0&readPreference=secondaryPreferred&retryWrites=false`,
+      [v.secretArn]: secret.secretArn,
+      [v.tlsCaFile]: CA_BUNDLE_LAMBDA_PATH,
     });
   }
 
   /** The API token hash key: read once per container from this one secret, never put in the environment. */
   bindTokenHashKey(secret: secretsmanager.ISecret): this {
     secret.grantRead(this.role);
-    return this.addEnvironment({ TOKEN_HASH_KEY_SECRET_ARN: secret.secretArn });
+    return this.addEnvironment({ [ENV.tokenHashKey.secretArn]: secret.secretArn });
   }
 
   /** Powertools idempotency records: item-level read/write on one table, nothing table-wide. */
@@ -298,22 +304,30 @@ export class AppFunction extends Construct implements ec2.IConnectable {
         resources: [table.tableArn],
       }),
     );
-    return this.addEnvironment({ IDEMPOTENCY_TABLE: table.tableName });
+    return this.addEnvironment({ [ENV.idempotencyTable.table]: table.tableName });
   }
 
   /** Where malformed records are parked (the same queue the event source mappings fail to). */
   bindFailureQueue(queue: sqs.IQueue): this {
     queue.grantSendMessages(this.role);
-    return this.addEnvironment({ FAILURE_DESTINATION: 'sqs', FAILURE_QUEUE_URL: queue.queueUrl });
+    const v = ENV.failureQueue;
+    return this.addEnvironment({ [v.destination]: 'sqs', [v.queueUrl]: queue.queueUrl });
   }
 
   /** LocalStack target: the compose containers, plain connections on the private Docker network. */
   useLocalServices(urls: LocalServiceUrls): this {
     const vars: Record<string, string> = {};
-    if (urls.databaseUrl) Object.assign(vars, { DATABASE_URL: urls.databaseUrl, DATABASE_SSL: 'disable' });
-    if (urls.redisUrl) Object.assign(vars, { CACHE_BACKEND: 'redis', REDIS_URL: urls.redisUrl });
-    if (urls.kafkaBrokers) Object.assign(vars, { KAFKA_BROKERS: urls.kafkaBrokers, KAFKA_AUTH: 'none' });
-    if (urls.mongoUrl) Object.assign(vars, { MONGO_URL: urls.mongoUrl });
+    const { database: db, cache, kafka, auditStore } = ENV;
+    if (urls.databaseUrl) Object.assign(vars, { [db.url]: urls.databaseUrl, [db.ssl]: 'disable' });
+    if (urls.redisUrl) Object.assign(vars, { [cache.backend]: 'redis', [cache.redisUrl]: urls.redisUrl });
+    if (urls.kafkaBrokers) {
+      Object.assign(vars, {
+        [kafka.brokers]: urls.kafkaBrokers,
+        [kafka.auth]: 'none',
+        [kafka.topic]: urls.kafkaTopic,
+      });
+    }
+    if (urls.mongoUrl) Object.assign(vars, { [auditStore.url]: urls.mongoUrl });
     return this.addEnvironment(vars);
   }
 

@@ -18,7 +18,8 @@ export const DATABASE_INSTANCE_PORT = 5433;
 export const AUDIT_STORE_PORT = 27018;
 export const DATABASE_NAME = 'traffic_manager';
 export const DATABASE_USER = 'tm_admin';
-export const ROUTE_EVENTS_TOPIC = 'route-events';
+/** Declared once with the functions' bindings (the config default and the manifest use it too). */
+export { ROUTE_EVENTS_TOPIC } from '#shared/config/bindings';
 
 export interface StatefulStackProps extends StackProps {
   readonly stage: StageConfig;

@@ -8,6 +8,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
+import { functionManifest } from '#functions/function-manifest';
 import {
   authorizerFunctions,
   consumerFunctions,
@@ -24,44 +25,14 @@ import { AppFunction, type BundleFile } from '#infra/constructs/app-function';
 import { DeployAction, type DeployActionProps } from '#infra/constructs/deploy-action';
 import { RestApi } from '#infra/constructs/rest-api';
 import { CA_BUNDLE_SOURCE, caBundlePresent, MIGRATIONS_DIR, migrationsDir } from '#infra/paths';
-import {
-  DATABASE_NAME,
-  DATABASE_USER,
-  ROUTE_EVENTS_TOPIC,
-  type StatefulStack,
-} from '#infra/stacks/stateful.stack';
+import { DATABASE_NAME, DATABASE_USER, type StatefulStack } from '#infra/stacks/stateful.stack';
+import type { Bindings } from '#shared/config/bindings';
 
-/** What a function talks to; each one maps to a `bind…` call (or a compose URL on LocalStack). */
-type Dependency =
-  | 'database'
-  | 'cache'
-  | 'kafkaProducer'
-  | 'kafkaAdmin'
-  | 'auditStore'
-  | 'idempotency'
-  | 'failureQueue'
-  | 'tokenHashKey';
-
-/**
- * Every function in the route table must appear here: a new entry without a decision about what it
- * may reach fails type-checking instead of deploying with too much or too little.
- */
-export const FUNCTION_DEPENDENCIES: Readonly<Record<AppFunctionId, readonly Dependency[]>> = {
-  resolveRoute: ['database', 'cache'],
-  upsertRoute: ['database', 'cache', 'kafkaProducer', 'idempotency'],
-  setRouteState: ['database', 'cache', 'kafkaProducer', 'idempotency'],
-  health: ['database', 'cache'],
-  auditQuery: ['auditStore'],
-  tokens: ['database', 'tokenHashKey'],
-  // The authorizer reads tokens (through RDS Proxy) and the hash key; nothing else.
-  authorizer: ['database', 'tokenHashKey'],
-  bootstrapAdminToken: ['database', 'tokenHashKey'],
-  cacheInvalidation: ['cache', 'failureQueue'],
-  cacheWarming: ['database', 'cache', 'failureQueue'],
-  audit: ['auditStore', 'failureQueue'],
-  outboxRelay: ['database', 'kafkaProducer'],
-  migrate: ['database'],
-  createTopic: ['kafkaAdmin'],
+/** The topic a function produces to or administers, as its manifest entry declares it. */
+const topicOf = (b: Bindings): string => {
+  const topic = (b.kafkaProducer ?? b.kafkaAdmin)?.topic;
+  if (!topic) throw new Error('the manifest entry declares no Kafka topic');
+  return topic;
 };
 
 /** Sizing that differs by kind of function; everything else is the AppFunction default. */
@@ -103,7 +74,7 @@ const DEPLOY_ACTIONS: Readonly<
     resource: (stage) => ({
       resourceType: 'Custom::KafkaTopic',
       properties: {
-        topic: ROUTE_EVENTS_TOPIC,
+        topic: topicOf(functionManifest.createTopic),
         numPartitions: stage.kafka.partitions,
         replicationFactor: stage.kafka.replicationFactor,
       },
@@ -149,8 +120,8 @@ export class StatelessStack extends Stack {
     super(scope, id, props);
     const { stage, stateful, vpc } = props;
     const prefix = `traffic-manager-${stage.name}`;
-    const auditStoreUsers = (Object.keys(FUNCTION_DEPENDENCIES) as AppFunctionId[]).filter((fnId) =>
-      FUNCTION_DEPENDENCIES[fnId].includes('auditStore'),
+    const auditStoreUsers = (Object.keys(functionManifest) as AppFunctionId[]).filter(
+      (fnId) => functionManifest[fnId].auditStore,
     );
     if (stage.target === 'aws' && !caBundlePresent()) {
       Annotations.of(this).addWarningV2(
@@ -160,10 +131,10 @@ export class StatelessStack extends Stack {
     }
 
     const make = (fnId: AppFunctionId, spec: LambdaFunctionSpec): AppFunction => {
-      const deps = FUNCTION_DEPENDENCIES[fnId];
+      const bindings = functionManifest[fnId];
       const bundleFiles: BundleFile[] = [];
       if (fnId === 'migrate') bundleFiles.push({ from: MIGRATIONS_DIR, to: MIGRATIONS_DIR });
-      if (stage.target === 'aws' && deps.includes('auditStore') && caBundlePresent()) {
+      if (stage.target === 'aws' && bindings.auditStore && caBundlePresent()) {
         bundleFiles.push({ from: CA_BUNDLE_SOURCE, to: 'global-bundle.pem' });
       }
       const fn = new AppFunction(this, fnId, {
@@ -174,7 +145,7 @@ export class StatelessStack extends Stack {
         bundleFiles,
         ...FUNCTION_SIZING[fnId],
       });
-      this.wire(fn, deps, props);
+      this.wire(fn, bindings, props);
       return fn;
     };
 
@@ -247,12 +218,17 @@ export class StatelessStack extends Stack {
     const mappings: lambda.EventSourceMapping[] = [];
     const kafka = stateful.stores?.kafka;
     if (kafka) {
-      for (const [fnId, spec] of Object.entries(consumerFunctions)) {
-        const fn = make(fnId as AppFunctionId, spec);
-        consumers[fnId as AppFunctionId] = fn;
+      for (const [fnId, spec] of Object.entries(consumerFunctions) as [
+        keyof typeof consumerFunctions,
+        LambdaFunctionSpec,
+      ][]) {
+        const fn = make(fnId, spec);
+        consumers[fnId] = fn;
+        const use = functionManifest[fnId].kafkaConsumer;
+        if (!use)
+          throw new Error(`${fnId} is an MSK consumer but its manifest entry declares no kafkaConsumer`);
         const mapping = fn.consumeKafka(kafka, {
-          topic: ROUTE_EVENTS_TOPIC,
-          consumerGroup: spec.consumerGroup,
+          ...use,
           failureQueue: stateful.failureQueue,
           pollerGroupName: `${prefix}-consumers`,
         });
@@ -273,35 +249,38 @@ export class StatelessStack extends Stack {
     } as Record<AppFunctionId, AppFunction | undefined>;
   }
 
-  /** Grants and environment for each dependency: managed stores on AWS, compose URLs on LocalStack. */
-  private wire(fn: AppFunction, deps: readonly Dependency[], props: StatelessStackProps): void {
+  /**
+   * Grants, network and environment for each declared binding (functions/function-manifest.ts): managed
+   * stores on AWS, compose URLs on LocalStack. The MSK consumer binding is the event source mapping,
+   * made with its consumer group where the consumers are created.
+   */
+  private wire(fn: AppFunction, b: Bindings, props: StatelessStackProps): void {
     const { stage, stateful } = props;
-    if (deps.includes('idempotency')) fn.bindIdempotencyTable(stateful.idempotencyTable);
-    if (deps.includes('failureQueue')) fn.bindFailureQueue(stateful.failureQueue);
-    if (deps.includes('tokenHashKey')) fn.bindTokenHashKey(stateful.tokenHashKey);
+    if (b.idempotencyTable) fn.bindIdempotencyTable(stateful.idempotencyTable);
+    if (b.failureQueue) fn.bindFailureQueue(stateful.failureQueue);
+    if (b.tokenHashKey) fn.bindTokenHashKey(stateful.tokenHashKey);
+    const kafkaTopic = (b.kafkaProducer ?? b.kafkaAdmin)?.topic;
 
     const stores = stateful.stores;
     if (!stores) {
       const local = stage.localServices;
       if (!local) throw new Error(`stage ${stage.name} has neither managed stores nor localServices`);
       fn.useLocalServices({
-        databaseUrl: deps.includes('database') ? local.databaseUrl : undefined,
-        redisUrl: deps.includes('cache') ? local.redisUrl : undefined,
-        kafkaBrokers: deps.some((d) => d.startsWith('kafka')) ? local.kafkaBrokers : undefined,
-        mongoUrl: deps.includes('auditStore') ? local.mongoUrl : undefined,
+        databaseUrl: b.database ? local.databaseUrl : undefined,
+        redisUrl: b.cache ? local.redisUrl : undefined,
+        ...(kafkaTopic ? { kafkaBrokers: local.kafkaBrokers, kafkaTopic } : {}),
+        mongoUrl: b.auditStore ? local.mongoUrl : undefined,
       });
-      if (deps.some((d) => d.startsWith('kafka'))) fn.addEnvironment({ ROUTE_EVENTS_TOPIC });
       return;
     }
-    if (deps.includes('database'))
+    if (b.database)
       fn.bindDatabase(stores.databaseProxy, stores.databaseSecret, {
         name: DATABASE_NAME,
         user: DATABASE_USER,
       });
-    if (deps.includes('cache')) fn.bindRedis(stores.cache, stores.cache.authSecret);
-    if (deps.includes('kafkaProducer'))
-      fn.bindKafka(stores.kafka, { topic: ROUTE_EVENTS_TOPIC, produce: true });
-    if (deps.includes('kafkaAdmin')) fn.bindKafka(stores.kafka, { topic: ROUTE_EVENTS_TOPIC, admin: true });
-    if (deps.includes('auditStore')) fn.bindAuditStore(stores.auditStore, stores.auditStoreSecret);
+    if (b.cache) fn.bindRedis(stores.cache, stores.cache.authSecret);
+    if (b.kafkaProducer) fn.bindKafka(stores.kafka, { produce: b.kafkaProducer });
+    if (b.kafkaAdmin) fn.bindKafka(stores.kafka, { admin: b.kafkaAdmin });
+    if (b.auditStore) fn.bindAuditStore(stores.auditStore, stores.auditStoreSecret);
   }
 }

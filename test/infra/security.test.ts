@@ -1,11 +1,11 @@
 import { Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { functionManifest } from '#functions/function-manifest';
 import { gatewayResponses } from '#functions/gateway-responses';
 import { httpRoutes, isPublic } from '#functions/route-table';
 import { type AppFunctionId, stages } from '#infra/config/stages';
 import type { AppFunction } from '#infra/constructs/app-function';
-import { FUNCTION_DEPENDENCIES } from '#infra/stacks/stateless.stack';
 import { logicalIdOf, resourcesOf, synthStage } from './synth.ts';
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
@@ -105,7 +105,7 @@ describe('API tokens in AWS: the Lambda authorizer', () => {
 
   it('gives the token hash key to the functions that hash tokens, and to no other', () => {
     const { stack } = stateless('prod');
-    for (const id of Object.keys(FUNCTION_DEPENDENCIES) as AppFunctionId[]) {
+    for (const id of Object.keys(functionManifest) as AppFunctionId[]) {
       if (!stack.functions[id]) continue;
       const reads = statementsOf(id, 'prod').some((s) =>
         TOKEN_HASH_KEY_EXPORT.test(JSON.stringify(s.Resource)),

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { functionManifest } from '#functions/function-manifest';
 import {
   authorizerFunctions,
   consumerFunctions,
@@ -16,7 +17,6 @@ import {
 import { type AppFunctionId, reservedConcurrencyOf, stages } from '#infra/config/stages';
 import type { AppFunction } from '#infra/constructs/app-function';
 import { RestApi } from '#infra/constructs/rest-api';
-import { FUNCTION_DEPENDENCIES } from '#infra/stacks/stateless.stack';
 import { logicalIdOf, resourcesOf, synthStage } from './synth.ts';
 
 type Env = Record<string, unknown>;
@@ -55,7 +55,7 @@ describe('stateless stack: functions', () => {
       ...Object.keys(deployFunctions),
     ].sort();
     expect(allIds('dev').sort()).toEqual(expected);
-    expect(Object.keys(FUNCTION_DEPENDENCIES).sort()).toEqual(expected);
+    expect(Object.keys(functionManifest).sort()).toEqual(expected);
     expect(Object.values(stack.functions).every((fn) => fn !== undefined)).toBe(true);
   });
 
@@ -106,7 +106,7 @@ describe('stateless stack: functions', () => {
   it('points database users at RDS Proxy over verified TLS', () => {
     const { envOf } = stateless('dev');
 
-    for (const id of allIds('dev').filter((i) => FUNCTION_DEPENDENCIES[i].includes('database'))) {
+    for (const id of allIds('dev').filter((i) => functionManifest[i].database)) {
       expect(envOf(id), id).toMatchObject({
         DATABASE_HOST: { 'Fn::ImportValue': expect.stringContaining('DatabaseProxy') },
         DATABASE_PORT: '5432',
