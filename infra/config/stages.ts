@@ -16,7 +16,7 @@ export type AppFunctionId =
   | keyof typeof deployFunctions
   | keyof typeof operatorFunctions;
 
-export const STAGE_NAMES = ['dev', 'prod', 'local'] as const;
+export const STAGE_NAMES = ['dev', 'prod', 'local', 'localstack'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 /** Log retention values CloudWatch accepts (a subset: the ones a stage may pick). */
@@ -243,13 +243,38 @@ const prod: StageConfig = {
 };
 
 /**
- * Community LocalStack runs the API, the Lambdas, DynamoDB, SQS, Secrets Manager and EventBridge; the
- * data stores AWS manages (RDS + Proxy, ElastiCache, MSK, DocumentDB) are the localstack-compose.yml
- * containers, reached by service name on the shared `traffic-manager` Docker network.
+ * The local cloud (`npm start`, scripts/cloud/start.ts): the AWS-shaped app, synthesized and run function by
+ * function on this machine, its managed stores mapped to local stand-ins. Dev's resources, sized for two
+ * cores: a stage throttle that does not stand in the way of local load, and concurrency a laptop can hold.
  */
 const local: StageConfig = {
   ...dev,
   name: 'local',
+  logLevel: 'INFO',
+  api: { ...dev.api, throttleRatePerSecond: 5000, throttleBurst: 10_000 },
+  reservedConcurrency: {
+    default: 2,
+    overrides: {
+      resolveRoute: 8,
+      upsertRoute: 4,
+      setRouteState: 4,
+      authorizer: 4,
+      outboxRelay: 1,
+      migrate: 1,
+      createTopic: 1,
+      bootstrapAdminToken: 1,
+    },
+  },
+};
+
+/**
+ * Community LocalStack runs the API, the Lambdas, DynamoDB, SQS, Secrets Manager and EventBridge; the
+ * data stores AWS manages (RDS + Proxy, ElastiCache, MSK, DocumentDB) are the localstack-compose.yml
+ * containers, reached by service name on the shared `traffic-manager` Docker network.
+ */
+const localstack: StageConfig = {
+  ...dev,
+  name: 'localstack',
   target: 'localstack',
   logRetentionDays: 7,
   api: { ...dev.api, waf: false, manageAccountLoggingRole: false },
@@ -262,7 +287,7 @@ const local: StageConfig = {
   },
 };
 
-export const stages: Readonly<Record<StageName, StageConfig>> = { dev, prod, local };
+export const stages: Readonly<Record<StageName, StageConfig>> = { dev, prod, local, localstack };
 
 export const isStageName = (value: unknown): value is StageName =>
   typeof value === 'string' && (STAGE_NAMES as readonly string[]).includes(value);

@@ -239,7 +239,7 @@ export class AppFunction extends Construct implements ec2.IConnectable {
     const v = ENV.cache;
     return this.addEnvironment({
       [v.backend]: 'redis',
-      [v.redisUrl]: `rediss://${cache.host}:${cache.port}`,
+      [v.redisUrl]: `rediss://${cache.host}:${cache.endpointPort}`,
       [v.redisAuthSecretArn]: authSecret.secretArn,
     });
   }

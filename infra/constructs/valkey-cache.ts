@@ -26,6 +26,11 @@ export class ValkeyCache extends Construct implements ec2.IConnectable {
   readonly port = CACHE_PORT;
   /** Primary endpoint host (writes and reads; the cache is small and read-mostly). */
   readonly host: string;
+  /**
+   * The primary endpoint's port as CloudFormation reports it (a token, for the functions' environment):
+   * the local cloud maps it to its own Redis, which a literal `port` in the URL would hide.
+   */
+  readonly endpointPort: string;
 
   constructor(scope: Construct, id: string, props: ValkeyCacheProps) {
     super(scope, id);
@@ -89,5 +94,6 @@ export class ValkeyCache extends Construct implements ec2.IConnectable {
     // A cache is rebuilt from Postgres on demand: nothing to retain, even in prod.
     this.replicationGroup.applyRemovalPolicy(RemovalPolicy.DESTROY);
     this.host = this.replicationGroup.attrPrimaryEndPointAddress;
+    this.endpointPort = this.replicationGroup.attrPrimaryEndPointPort;
   }
 }

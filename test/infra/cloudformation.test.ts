@@ -22,7 +22,7 @@ afterAll(() => {
  * Synthesizes like `cdk synth` does (built-in CloudFormation template validation and cdk-nag as
  * validation plugins), bundling skipped: bundling.test.ts bundles dev for real.
  */
-const synthLikeTheCli = (stage: 'prod' | 'local'): ValidationReport => {
+const synthLikeTheCli = (stage: 'prod' | 'localstack'): ValidationReport => {
   const outdir = mkdtempSync(join(tmpdir(), `tm-cfn-${stage}-`));
   outdirs.push(outdir);
   const app = createApp({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
@@ -32,7 +32,7 @@ const synthLikeTheCli = (stage: 'prod' | 'local'): ValidationReport => {
   return JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as ValidationReport;
 };
 
-describe.each(['prod', 'local'] as const)('synthesis of the %s stage as the CLI runs it', (stage) => {
+describe.each(['prod', 'localstack'] as const)('synthesis of the %s stage as the CLI runs it', (stage) => {
   it('passes CloudFormation template validation and cdk-nag', () => {
     const report = synthLikeTheCli(stage);
 

@@ -81,14 +81,14 @@ describe('localstack-compose.yml', () => {
 
     expect(env.KAFKA_PROCESS_ROLES).toBe('broker,controller');
     expect(env.KAFKA_ADVERTISED_LISTENERS).toContain(
-      `INTERNAL://${stages.local.localServices?.kafkaBrokers}`,
+      `INTERNAL://${stages.localstack.localServices?.kafkaBrokers}`,
     );
     expect(env.KAFKA_ADVERTISED_LISTENERS).toContain('EXTERNAL://127.0.0.1:19092');
     expect(env.KAFKA_AUTO_CREATE_TOPICS_ENABLE).toBe('false');
   });
 
   it('serves the local stage URLs from the compose services', () => {
-    const urls = stages.local.localServices;
+    const urls = stages.localstack.localServices;
     const hostPort = (url: string) => {
       const { hostname, port } = new URL(url.includes('://') ? url : `tcp://${url}`);
       return { hostname, port: Number(port) };

@@ -69,6 +69,6 @@ describe('network stack', () => {
   });
 
   it('has no network stack on the LocalStack target', () => {
-    expect(synthStage('local').stacks.network).toBeUndefined();
+    expect(synthStage('localstack').stacks.network).toBeUndefined();
   });
 });

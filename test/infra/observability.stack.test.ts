@@ -13,7 +13,7 @@ import {
 } from '#shared/observability/metric-names';
 import { resourcesOf, synthStage } from './synth.ts';
 
-const observability = (stage: 'dev' | 'prod' | 'local') => {
+const observability = (stage: 'dev' | 'prod' | 'localstack') => {
   const { stacks, template } = synthStage(stage);
   return template(stacks.observability);
 };
@@ -266,7 +266,7 @@ describe('observability stack', () => {
   });
 
   it('has no MSK lag alarms on LocalStack, where there is no MSK', () => {
-    const alarms = JSON.stringify(observability('local').findResources('AWS::CloudWatch::Alarm'));
+    const alarms = JSON.stringify(observability('localstack').findResources('AWS::CloudWatch::Alarm'));
 
     expect(alarms).not.toContain('MaxOffsetLag');
     expect(alarms).toContain('ResolveLatency');

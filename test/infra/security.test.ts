@@ -10,13 +10,13 @@ import { logicalIdOf, resourcesOf, synthStage } from './synth.ts';
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 
-const stateless = (stage: 'dev' | 'prod' | 'local' = 'dev') => {
+const stateless = (stage: 'dev' | 'prod' | 'localstack' = 'dev') => {
   const s = synthStage(stage);
   return { stack: s.stacks.stateless, template: s.template(s.stacks.stateless) };
 };
 
 /** Every IAM statement on one function's role. */
-const statementsOf = (id: AppFunctionId, stage: 'dev' | 'prod' | 'local' = 'dev'): Statement[] => {
+const statementsOf = (id: AppFunctionId, stage: 'dev' | 'prod' | 'localstack' = 'dev'): Statement[] => {
   const { stack, template } = stateless(stage);
   const fn = stack.functions[id] as AppFunction;
   const roleId = stack.getLogicalId(fn.role.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
@@ -25,7 +25,7 @@ const statementsOf = (id: AppFunctionId, stage: 'dev' | 'prod' | 'local' = 'dev'
     .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement);
 };
 
-const envOf = (id: AppFunctionId, stage: 'dev' | 'prod' | 'local' = 'dev'): Record<string, unknown> => {
+const envOf = (id: AppFunctionId, stage: 'dev' | 'prod' | 'localstack' = 'dev'): Record<string, unknown> => {
   const { stack, template } = stateless(stage);
   const resource = template.toJSON().Resources[logicalIdOf((stack.functions[id] as AppFunction).fn, stack)];
   return resource.Properties.Environment.Variables;
@@ -35,7 +35,7 @@ const TOKEN_HASH_KEY_EXPORT = /ExportsOutputRefTokenHashKey/;
 
 describe('API tokens in AWS: the Lambda authorizer', () => {
   it('is a REQUEST authorizer on the Authorization header, cached per token for the stage TTL', () => {
-    for (const stage of ['dev', 'prod', 'local'] as const) {
+    for (const stage of ['dev', 'prod', 'localstack'] as const) {
       const { stack, template } = stateless(stage);
       template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
         Type: 'REQUEST',

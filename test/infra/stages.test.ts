@@ -25,8 +25,8 @@ const allFunctionIds = [
 ] as AppFunctionId[];
 
 describe('stage configuration', () => {
-  it('defines dev, prod and local', () => {
-    expect(Object.keys(stages).sort()).toEqual(['dev', 'local', 'prod']);
+  it('defines dev, prod, local (the local cloud) and localstack', () => {
+    expect(Object.keys(stages).sort()).toEqual(['dev', 'local', 'localstack', 'prod']);
     for (const name of STAGE_NAMES) expect(stages[name].name).toBe(name);
   });
 
@@ -87,8 +87,16 @@ describe('stage configuration', () => {
     }
   });
 
-  it('points the local stage at the compose services and targets LocalStack', () => {
-    const local = stages.local;
+  it('gives the local cloud the AWS-shaped stack, sized for one machine', () => {
+    const { local, dev } = stages;
+    expect(local.target).toBe('aws');
+    expect(local.localServices).toBeUndefined();
+    expect({ ...local.database, ...local.kafka }).toEqual({ ...dev.database, ...dev.kafka });
+    expect(local.api.throttleRatePerSecond).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('points the localstack stage at the compose services and targets LocalStack', () => {
+    const local = stages.localstack;
 
     expect(local.target).toBe('localstack');
     expect(local.localServices).toEqual({

@@ -5,7 +5,7 @@ import { CACHE_PORT } from '#infra/constructs/valkey-cache';
 import { AUDIT_STORE_PORT, DATABASE_INSTANCE_PORT } from '#infra/stacks/stateful.stack';
 import { resourcesOf, synthStage } from './synth.ts';
 
-const stateful = (stage: 'dev' | 'prod' | 'local') => {
+const stateful = (stage: 'dev' | 'prod' | 'localstack') => {
   const { stacks, template } = synthStage(stage);
   return template(stacks.stateful);
 };
@@ -227,7 +227,7 @@ describe('stateful stack: idempotency table and failure queue', () => {
   });
 
   it('creates only the table and the queue on the LocalStack target', () => {
-    const template = stateful('local');
+    const template = stateful('localstack');
 
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.resourceCountIs('AWS::SQS::Queue', 1);

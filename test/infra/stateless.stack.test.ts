@@ -21,7 +21,7 @@ import { logicalIdOf, resourcesOf, synthStage } from './synth.ts';
 
 type Env = Record<string, unknown>;
 
-const stateless = (stage: 'dev' | 'prod' | 'local') => {
+const stateless = (stage: 'dev' | 'prod' | 'localstack') => {
   const synthesized = synthStage(stage);
   const stack = synthesized.stacks.stateless;
   const template = synthesized.template(stack);
@@ -37,7 +37,7 @@ const stateless = (stage: 'dev' | 'prod' | 'local') => {
   return { stack, template, resources, fnResource, envOf };
 };
 
-const allIds = (stage: 'dev' | 'prod' | 'local') =>
+const allIds = (stage: 'dev' | 'prod' | 'localstack') =>
   Object.entries(synthStage(stage).stacks.stateless.functions).flatMap(([id, fn]) =>
     fn ? [id as AppFunctionId] : [],
   );
@@ -124,7 +124,10 @@ describe('stateless stack: functions', () => {
 
     const resolve = envOf('resolveRoute');
     expect(resolve.CACHE_BACKEND).toBe('redis');
-    expect(JSON.stringify(resolve.REDIS_URL)).toMatch(/"rediss:\/\/".*":6380"/);
+    // TLS, and the port from the replication group's endpoint (not a literal the local cloud cannot map).
+    expect(JSON.stringify(resolve.REDIS_URL)).toMatch(
+      /"rediss:\/\/".*PrimaryEndPointAddress.*":".*PrimaryEndPointPort/,
+    );
     expect(resolve.REDIS_AUTH_SECRET_ARN).toBeDefined();
     expect(resolve.KAFKA_AUTH).toBeUndefined();
 
@@ -215,7 +218,7 @@ describe('stateless stack: REST API', () => {
 
   it('attaches a WAF web ACL on AWS stages only', () => {
     stateless('prod').template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
-    stateless('local').template.resourceCountIs('AWS::WAFv2::WebACL', 0);
+    stateless('localstack').template.resourceCountIs('AWS::WAFv2::WebACL', 0);
   });
 
   it('guards non-public routes, and only those, once an authorizer is given', () => {
@@ -229,7 +232,7 @@ describe('stateless stack: REST API', () => {
     const functions = Object.fromEntries(Object.keys(lambdaFunctions).map((id) => [id, { fn }])) as never;
 
     new RestApi(stack, 'Api', {
-      stage: stages.local,
+      stage: stages.localstack,
       apiName: 'test',
       routes: httpRoutes,
       functions,
@@ -344,7 +347,7 @@ describe('stateless stack: IAM', () => {
   };
 
   type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
-  const wildcardActions = (stage: 'dev' | 'prod' | 'local') => {
+  const wildcardActions = (stage: 'dev' | 'prod' | 'localstack') => {
     const { stacks, template } = synthStage(stage);
     const all = [stacks.network, stacks.stateful, stacks.stateless, stacks.observability].flatMap((s) => {
       if (!s) return [];
@@ -366,7 +369,7 @@ describe('stateless stack: IAM', () => {
     );
   };
 
-  it.each(['dev', 'prod', 'local'] as const)(
+  it.each(['dev', 'prod', 'localstack'] as const)(
     'allows Resource "*" only for the actions AWS requires it for (%s)',
     (stage) => {
       const actions = wildcardActions(stage);
@@ -388,7 +391,7 @@ describe('stateless stack: IAM', () => {
 
 describe('stateless stack on LocalStack', () => {
   it('points the functions at the compose containers, outside any VPC', () => {
-    const { envOf, fnResource } = stateless('local');
+    const { envOf, fnResource } = stateless('localstack');
 
     expect(fnResource('resolveRoute').VpcConfig).toBeUndefined();
     expect(fnResource('resolveRoute').ReservedConcurrentExecutions).toBeUndefined();
@@ -402,7 +405,7 @@ describe('stateless stack on LocalStack', () => {
   });
 
   it('leaves the consumers to the local runner: no Kafka event source mappings', () => {
-    const { template, stack } = stateless('local');
+    const { template, stack } = stateless('localstack');
 
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
     expect(stack.functions.cacheInvalidation).toBeUndefined();
