@@ -1,7 +1,28 @@
 /**
+ * The AWS SDK v3 packages the bundles import and leave to the nodejs22.x runtime, which ships the SDK's
+ * current packages (clients, credential providers, utilities). Named one by one rather than `@aws-sdk/*`:
+ * a package the runtime does not ship (e.g. the long-retired @aws-sdk/util-utf8-browser, which
+ * @aws-crypto still imports) must be bundled, or the cold start fails. The local cloud's runtime
+ * (scripts/cloud/runtime/package.json) installs exactly these; test/infra/lambda-bundles.test.ts holds both
+ * lists equal and loads every bundle with nothing else resolvable.
+ */
+export const RUNTIME_AWS_SDK_PACKAGES = [
+  '@aws-sdk/client-dynamodb',
+  '@aws-sdk/client-kafka',
+  '@aws-sdk/client-secrets-manager',
+  '@aws-sdk/client-sqs',
+  '@aws-sdk/client-sts',
+  '@aws-sdk/credential-providers',
+  '@aws-sdk/lib-dynamodb',
+  '@aws-sdk/types',
+  '@aws-sdk/util-dynamodb',
+  '@aws-sdk/util-format-url',
+];
+
+/**
  * What every Lambda bundle leaves out or swaps (infra/constructs/app-function.ts; bench/core.ts builds its
  * bundles with the same settings):
- * - the AWS SDK v3, which the runtime ships;
+ * - the AWS SDK v3 packages the runtime ships (above);
  * - optional native or peer modules of pg and mongodb that are never loaded;
  *
  * Nothing a function can select may be external: esbuild hoists an external package that a lazily imported
@@ -9,7 +30,7 @@
  * (test/infra/lambda-bundles.test.ts loads every bundle where only the runtime's AWS SDK resolves).
  */
 export const LAMBDA_EXTERNAL_MODULES = [
-  '@aws-sdk/*',
+  ...RUNTIME_AWS_SDK_PACKAGES,
   'pg-native',
   'kerberos',
   '@mongodb-js/zstd',

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context, MSKEvent, MSKRecord } from 'aws-lambda';
 import type { Consumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { lambdaContext } from './api-gateway-event.ts';
@@ -22,6 +23,25 @@ export interface EventSourcePollerOptions {
   readonly retryBackoffMs?: { readonly initial: number; readonly max: number };
   /** Told about each failed invocation (it is retried). */
   readonly onRetry?: (fn: string, partition: number, attempt: number, err: unknown) => void;
+  /** TRIM_HORIZON (default) or LATEST for a group without committed offsets. */
+  readonly startingPosition?: 'TRIM_HORIZON' | 'LATEST';
+  /**
+   * The mapping's MaximumRetryAttempts: a batch still failing after this many retries is bisected (when
+   * `bisect`) down to single records, and what still fails goes to `onFailure` and is skipped. Unset:
+   * retried until it succeeds (the sources runner's behaviour).
+   */
+  readonly retryAttempts?: number;
+  readonly bisect?: boolean;
+  readonly onFailure?: (fn: string, failed: FailedBatch, err: unknown) => Promise<void>;
+}
+
+/** What the MSK event source sends its on-failure destination: where the skipped records are, not them. */
+export interface FailedBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly firstOffset: string;
+  readonly lastOffset: string;
+  readonly batchSize: number;
 }
 
 export interface EventSourcePoller {
@@ -92,7 +112,11 @@ export const startEventSourcePoller = async (
     );
     const attempts = new Map<number, number>();
     await consumer.connect();
-    await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+    await consumer.subscribe({
+      topic: options.topic,
+      fromBeginning: (options.startingPosition ?? 'TRIM_HORIZON') === 'TRIM_HORIZON',
+    });
+    const limited = options.retryAttempts;
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -102,6 +126,43 @@ export const startEventSourcePoller = async (
           if (!isRunning() || isStale()) return;
           const chunk = batch.messages.slice(i, i + batchSize);
           const event = toMskEvent(batch.topic, batch.partition, chunk, options.bootstrapServers);
+          if (limited !== undefined) {
+            const delivered = await deliverWithRetries(fn, chunk, limited, {
+              invoke: (records) =>
+                fn.handler(
+                  toMskEvent(batch.topic, batch.partition, records, options.bootstrapServers),
+                  lambdaContext(fn.name),
+                ),
+              wait: async (ms) => {
+                await sleep(ms);
+                await heartbeat();
+              },
+              running: () => isRunning() && !isStale(),
+              backoff,
+              onRetry: (attempt, err) => options.onRetry?.(fn.name, batch.partition, attempt, err),
+              onFailure: (records, err) =>
+                options.onFailure?.(
+                  fn.name,
+                  {
+                    topic: batch.topic,
+                    partition: batch.partition,
+                    firstOffset: records[0]!.offset,
+                    lastOffset: records.at(-1)!.offset,
+                    batchSize: records.length,
+                  },
+                  err,
+                ) ?? Promise.resolve(),
+              bisect: options.bisect ?? false,
+            });
+            if (!delivered) return;
+            const last = chunk.at(-1)!.offset;
+            resolveOffset(last);
+            await consumer.commitOffsets([
+              { topic: batch.topic, partition: batch.partition, offset: String(BigInt(last) + 1n) },
+            ]);
+            await heartbeat();
+            continue;
+          }
           try {
             await fn.handler(event, lambdaContext(fn.name));
           } catch (err) {
@@ -140,4 +201,48 @@ export const startEventSourcePoller = async (
       await Promise.allSettled(consumers.map((c) => c.disconnect()));
     },
   };
+};
+
+interface DeliveryPorts {
+  invoke(records: readonly KafkaMessage[]): Promise<void>;
+  wait(ms: number): Promise<void>;
+  running(): boolean;
+  readonly backoff: { readonly initial: number; readonly max: number };
+  onRetry(attempt: number, err: unknown): void;
+  onFailure(records: readonly KafkaMessage[], err: unknown): Promise<void>;
+  readonly bisect: boolean;
+}
+
+/**
+ * The MSK event source's bounded retries: the batch is retried `retries` times with backoff, then split
+ * in halves (bisect) and each half delivered the same way; a part that still fails is reported to the
+ * on-failure destination and skipped. False when the poller stopped before the batch was settled.
+ */
+const deliverWithRetries = async (
+  fn: PolledFunction,
+  records: readonly KafkaMessage[],
+  retries: number,
+  ports: DeliveryPorts,
+): Promise<boolean> => {
+  for (let attempt = 0; ; attempt++) {
+    if (!ports.running()) return false;
+    try {
+      await ports.invoke(records);
+      return true;
+    } catch (err) {
+      ports.onRetry(attempt + 1, err);
+      if (attempt >= retries) {
+        if (ports.bisect && records.length > 1) {
+          const mid = Math.ceil(records.length / 2);
+          return (
+            (await deliverWithRetries(fn, records.slice(0, mid), retries, ports)) &&
+            deliverWithRetries(fn, records.slice(mid), retries, ports)
+          );
+        }
+        await ports.onFailure(records, err);
+        return true;
+      }
+      await ports.wait(Math.min(ports.backoff.initial * 2 ** attempt, ports.backoff.max));
+    }
+  }
 };

@@ -53,4 +53,25 @@ export default async function setup(project: TestProject): Promise<void> {
   process.env.MONGO_URL ??= mongoUrl;
   const { ensureTestTopic } = await import('./kafka.ts');
   await ensureTestTopic(kafkaBrokers, 'route-events', 6);
+  if (needsLocalCloud()) await prepareLocalCloud();
 }
+
+/** Runs that name only files which start no local cloud skip its synthesis and runtime install. */
+const needsLocalCloud = (): boolean => {
+  const args = process.argv.slice(2).filter((a) => !a.startsWith('-') && a !== 'run' && a !== 'watch');
+  return (
+    args.length === 0 || args.some((a) => /^(\.\/)?test(\/(e2e|integration)(\/cloud)?)?\/?$|cloud/.test(a))
+  );
+};
+
+/**
+ * The local cloud's synthesized `local` stage (with bundling) and the Lambda runtime (Node 22, the RIC, the
+ * runtime's AWS SDK), once before the test files that start clouds in parallel: both are cached on disk.
+ */
+const prepareLocalCloud = async (): Promise<void> => {
+  const { synthesize } = await import('../../scripts/cloud/assembly.ts');
+  const { ensureLambdaRuntime } = await import('../../scripts/cloud/lambda-runtime.ts');
+  const root = new URL('../..', import.meta.url).pathname;
+  const log = (line: string) => console.log(`[global-setup] ${line}`);
+  await Promise.all([synthesize(root, 'local', log), ensureLambdaRuntime()]);
+};

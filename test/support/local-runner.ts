@@ -22,27 +22,24 @@ const RATE_LIMITS_OUT_OF_REACH = Object.fromEntries(
   ]),
 );
 
-/**
- * Starts `npm start`'s runner (scripts/local/start.ts) on an OS-chosen port and waits until it listens.
- * On the default loopback address auth is off unless `AUTH_MODE: 'on'` is passed.
- */
-export const startLocalApi = async (env: Record<string, string> = {}): Promise<RunningApi> => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/local/start.ts'], {
+/** Spawns a runner script and waits until it prints the address it listens on. */
+const spawnUntilListening = async (
+  script: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<RunningApi> => {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: root,
-    env: {
-      ...RATE_LIMITS_OUT_OF_REACH,
-      ...process.env,
-      API_PORT: '0',
-      LOG_LEVEL: 'WARN',
-      METRICS_BACKEND: 'prometheus',
-      ...env,
-    },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`runner did not start in 60 s:\n${output}`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${script} did not start in ${timeoutMs / 1000} s:\n${output}`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /API listening on (http:\/\/[\d.:]+)/.exec(output);
@@ -53,7 +50,7 @@ export const startLocalApi = async (env: Record<string, string> = {}): Promise<R
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    void exited.then((code) => reject(new Error(`runner exited with ${code}:\n${output}`)));
+    void exited.then((code) => reject(new Error(`${script} exited with ${code}:\n${output}`)));
   });
   return {
     url,
@@ -64,4 +61,40 @@ export const startLocalApi = async (env: Record<string, string> = {}): Promise<R
       return exited;
     },
   };
+};
+
+/**
+ * Starts `npm run dev`'s sources runner (scripts/local/start.ts) on an OS-chosen port and waits until it
+ * listens. On the default loopback address auth is off unless `AUTH_MODE: 'on'` is passed.
+ */
+export const startLocalApi = (env: Record<string, string> = {}): Promise<RunningApi> =>
+  spawnUntilListening(
+    'scripts/local/start.ts',
+    {
+      ...RATE_LIMITS_OUT_OF_REACH,
+      ...process.env,
+      API_PORT: '0',
+      LOG_LEVEL: 'WARN',
+      METRICS_BACKEND: 'prometheus',
+      ...env,
+    } as Record<string, string>,
+    60_000,
+  );
+
+export interface RunningCloud extends RunningApi {
+  /** The admin token the cloud's bootstrap function created (AUTH_MODE=on), if it printed one. */
+  readonly adminToken: string | undefined;
+}
+
+/**
+ * Starts `npm start`'s local cloud (scripts/cloud/start.ts): the synthesized `local` stage, every function from
+ * its bundle on Node 22. The global setup has synthesized it and installed the runtime already.
+ */
+export const startLocalCloud = async (env: Record<string, string> = {}): Promise<RunningCloud> => {
+  const running = await spawnUntilListening(
+    'scripts/cloud/start.ts',
+    { ...process.env, API_PORT: '0', ...env } as Record<string, string>,
+    180_000,
+  );
+  return { ...running, adminToken: /admin token \(shown once\): (\S+)/.exec(running.output())?.[1] };
 };

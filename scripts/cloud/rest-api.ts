@@ -1,0 +1,299 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { APIGatewayAuthorizerResult, APIGatewayProxyResult } from 'aws-lambda';
+import { ANONYMOUS_ADMIN, toAuthorizerContext } from '#shared/domain/auth';
+import { toApiGatewayEvent, toAuthorizerEvent } from '../local/api-gateway-event.ts';
+import { policyAllows } from '../local/local-authorizer.ts';
+import type { StackArtifact } from './assembly.ts';
+import { functionIdIn } from './template-functions.ts';
+
+/** How the API calls a function: Lambda's answer, or the error Lambda reports. */
+export type Invoke = (
+  functionLogicalId: string,
+  event: unknown,
+) => Promise<{ ok: true; payload: unknown } | { ok: false; errorType: string; errorMessage: string }>;
+
+interface Method {
+  readonly path: string;
+  readonly httpMethod: string;
+  readonly functionId: string;
+  readonly authorizerId?: string;
+}
+
+interface Authorizer {
+  readonly functionId: string;
+  /** Request headers (lower-case) whose values identify the caller and key the result cache. */
+  readonly identityHeaders: readonly string[];
+  readonly ttlMs: number;
+}
+
+interface GatewayResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** The REST API exactly as the template declares it. */
+export interface RestApiModel {
+  readonly apiId: string;
+  readonly stageName: string;
+  readonly methods: readonly Method[];
+  readonly authorizers: Readonly<Record<string, Authorizer>>;
+  readonly responses: Readonly<Record<string, GatewayResponse>>;
+  readonly throttle?: { readonly ratePerSecond: number; readonly burst: number };
+}
+
+type Props = Record<string, unknown>;
+const refOf = (v: unknown): string | undefined =>
+  typeof v === 'object' && v !== null && 'Ref' in v ? String((v as { Ref: unknown }).Ref) : undefined;
+
+/** Reads resources, methods, the authorizer, gateway responses and the stage throttle from the template. */
+export const readRestApi = (stack: StackArtifact): RestApiModel => {
+  const resources = stack.template.Resources;
+  const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+  const [api] = ofType('AWS::ApiGateway::RestApi');
+  if (!api) throw new Error(`${stack.stackName} declares no REST API`);
+  const apiId = api[0];
+
+  const pathOf = (resourceId: unknown): string => {
+    const id = refOf(resourceId);
+    if (!id) return ''; // Fn::GetAtt [api, RootResourceId]
+    const p = resources[id]?.Properties as Props;
+    return `${pathOf(p.ParentId)}/${String(p.PathPart)}`;
+  };
+
+  const methods: Method[] = ofType('AWS::ApiGateway::Method').flatMap(([id, r]) => {
+    const p = r.Properties as Props;
+    const integration = p.Integration as Props | undefined;
+    const functionId = functionIdIn(integration?.Uri, stack);
+    if (integration?.Type !== 'AWS_PROXY' || !functionId) {
+      throw new Error(`method ${id}: only Lambda proxy integrations are run locally`);
+    }
+    const authorizerId = p.AuthorizationType === 'CUSTOM' ? refOf(p.AuthorizerId) : undefined;
+    return [
+      { path: pathOf(p.ResourceId) || '/', httpMethod: String(p.HttpMethod), functionId, authorizerId },
+    ];
+  });
+
+  const authorizers: Record<string, Authorizer> = {};
+  for (const [id, r] of ofType('AWS::ApiGateway::Authorizer')) {
+    const p = r.Properties as Props;
+    const functionId = functionIdIn(p.AuthorizerUri, stack);
+    if (p.Type !== 'REQUEST' || !functionId)
+      throw new Error(`authorizer ${id}: only REQUEST Lambda authorizers`);
+    authorizers[id] = {
+      functionId,
+      identityHeaders: String(p.IdentitySource ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.startsWith('method.request.header.'))
+        .map((s) => s.slice('method.request.header.'.length).toLowerCase()),
+      ttlMs: Number(p.AuthorizerResultTtlInSeconds ?? 300) * 1000,
+    };
+  }
+
+  const responses: Record<string, GatewayResponse> = {};
+  for (const [, r] of ofType('AWS::ApiGateway::GatewayResponse')) {
+    const p = r.Properties as Props;
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries((p.ResponseParameters ?? {}) as Record<string, string>)) {
+      if (k.startsWith('gatewayresponse.header.')) headers[k.slice(23)] = v.replace(/^'|'$/g, '');
+    }
+    const templates = (p.ResponseTemplates ?? {}) as Record<string, string>;
+    responses[String(p.ResponseType)] = {
+      status: Number(p.StatusCode ?? 0),
+      headers,
+      body: templates['application/json'] ?? '{"message":"$context.error.messageString"}',
+    };
+  }
+
+  const [stage] = ofType('AWS::ApiGateway::Stage');
+  const settings = ((stage?.[1].Properties as Props | undefined)?.MethodSettings ?? []) as Props[];
+  const all = settings.find((s) => s.ResourcePath === '/*' && s.HttpMethod === '*');
+  return {
+    apiId,
+    stageName: String((stage?.[1].Properties as Props | undefined)?.StageName ?? 'local'),
+    methods,
+    authorizers,
+    responses,
+    throttle:
+      all?.ThrottlingRateLimit !== undefined
+        ? { ratePerSecond: Number(all.ThrottlingRateLimit), burst: Number(all.ThrottlingBurstLimit ?? 0) }
+        : undefined,
+  };
+};
+
+/** API Gateway's default status for the response types it answers with itself. */
+const DEFAULT_STATUS: Record<string, number> = {
+  UNAUTHORIZED: 401,
+  ACCESS_DENIED: 403,
+  AUTHORIZER_FAILURE: 500,
+  AUTHORIZER_CONFIGURATION_ERROR: 500,
+  THROTTLED: 429,
+  MISSING_AUTHENTICATION_TOKEN: 403,
+  REQUEST_TOO_LARGE: 413,
+  INTEGRATION_FAILURE: 504,
+  INTEGRATION_TIMEOUT: 504,
+  BAD_GATEWAY: 502,
+};
+
+/** API Gateway's payload limit for REST APIs. */
+const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+export interface LocalRestApiOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly invoke: Invoke;
+  /** `off` (loopback only): every guarded call acts as the all-tenant admin, as the sources runner does. */
+  readonly auth: 'on' | 'off';
+  readonly extraRoutes?: Record<string, (res: ServerResponse) => Promise<void> | void>;
+  readonly onError?: (err: unknown) => void;
+}
+
+export interface LocalRestApi {
+  readonly server: Server;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const readBody = (req: IncomingMessage): Promise<Buffer | 'too_large'> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_PAYLOAD_BYTES) chunks.push(c);
+    });
+    req.on('end', () => resolve(size > MAX_PAYLOAD_BYTES ? 'too_large' : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+
+/** A token bucket: the stage throttle (rate per second, burst). */
+const tokenBucket = (ratePerSecond: number, burst: number) => {
+  let tokens = burst;
+  let last = Date.now();
+  return (): boolean => {
+    const now = Date.now();
+    tokens = Math.min(burst, tokens + ((now - last) / 1000) * ratePerSecond);
+    last = now;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
+};
+
+/**
+ * Serves the template's REST API: its resources and methods (a path or method the stack lacks is API
+ * Gateway's MISSING_AUTHENTICATION_TOKEN answer, as deployed), the REQUEST authorizer with its identity
+ * source and result cache, the gateway responses, the stage throttle and the 10 MB payload limit; each
+ * integration invokes its function through the local Lambda service.
+ */
+export const startRestApi = async (
+  model: RestApiModel,
+  options: LocalRestApiOptions,
+): Promise<LocalRestApi> => {
+  const byPath = new Map<string, Method[]>();
+  for (const m of model.methods) byPath.set(m.path, [...(byPath.get(m.path) ?? []), m]);
+  const allow = model.throttle ? tokenBucket(model.throttle.ratePerSecond, model.throttle.burst) : () => true;
+  const authCache = new Map<string, { until: number; result: APIGatewayAuthorizerResult }>();
+  const methodArn = (method: string, path: string) =>
+    `arn:aws:execute-api:us-east-1:000000000000:${model.apiId}/${model.stageName}/${method}${path}`;
+
+  const gateway = (res: ServerResponse, type: string) => {
+    const spec =
+      model.responses[type] ??
+      model.responses[(DEFAULT_STATUS[type] ?? 500) >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX'];
+    const status = model.responses[type]?.status || DEFAULT_STATUS[type] || 500;
+    const body = spec?.body ?? JSON.stringify({ message: type });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-amzn-errortype': type,
+      ...spec?.headers,
+    });
+    res.end(body);
+  };
+
+  const authorize = async (
+    req: IncomingMessage,
+    url: URL,
+    method: Method,
+  ): Promise<{ context: Record<string, string> } | { refusal: string }> => {
+    if (!method.authorizerId) return { context: {} };
+    if (options.auth === 'off') {
+      return { context: { principalId: ANONYMOUS_ADMIN.name, ...toAuthorizerContext(ANONYMOUS_ADMIN) } };
+    }
+    const authorizer = model.authorizers[method.authorizerId];
+    if (!authorizer) return { refusal: 'AUTHORIZER_CONFIGURATION_ERROR' };
+    const identity = authorizer.identityHeaders.map((h) => req.headers[h]);
+    if (identity.some((v) => typeof v !== 'string' || v.trim() === '')) return { refusal: 'UNAUTHORIZED' };
+    const event = toAuthorizerEvent(req, url, method.path);
+    event.methodArn = methodArn(method.httpMethod, method.path);
+    const key = identity.join('\n');
+    let cached = authCache.get(key);
+    if (!cached || cached.until <= Date.now()) {
+      const answer = await options.invoke(authorizer.functionId, event);
+      if (!answer.ok) {
+        return { refusal: answer.errorMessage === 'Unauthorized' ? 'UNAUTHORIZED' : 'AUTHORIZER_FAILURE' };
+      }
+      cached = { until: Date.now() + authorizer.ttlMs, result: answer.payload as APIGatewayAuthorizerResult };
+      if (authorizer.ttlMs > 0) authCache.set(key, cached);
+    }
+    const { result } = cached;
+    if (!result?.policyDocument) return { refusal: 'AUTHORIZER_CONFIGURATION_ERROR' };
+    if (!policyAllows(result.policyDocument, event.methodArn)) return { refusal: 'ACCESS_DENIED' };
+    const context = Object.fromEntries(Object.entries(result.context ?? {}).map(([k, v]) => [k, String(v)]));
+    return { context: { ...context, principalId: result.principalId } };
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const extra = options.extraRoutes?.[url.pathname];
+    if (extra && req.method === 'GET') return extra(res);
+    const method = byPath.get(url.pathname)?.find((m) => m.httpMethod === req.method);
+    if (!method) return gateway(res, 'MISSING_AUTHENTICATION_TOKEN');
+    if (!allow()) return gateway(res, 'THROTTLED');
+    const body = await readBody(req);
+    if (body === 'too_large') return gateway(res, 'REQUEST_TOO_LARGE');
+    const auth = await authorize(req, url, method);
+    if ('refusal' in auth) return gateway(res, auth.refusal);
+    const event = toApiGatewayEvent(req, url, method.path, body.length > 0 ? body.toString('utf8') : null);
+    event.requestContext.stage = model.stageName;
+    event.requestContext.apiId = model.apiId;
+    if (method.authorizerId) event.requestContext.authorizer = auth.context;
+    const answer = await options.invoke(method.functionId, event);
+    if (!answer.ok)
+      return gateway(res, answer.errorType === 'Sandbox.Timedout' ? 'INTEGRATION_TIMEOUT' : 'BAD_GATEWAY');
+    const result = answer.payload as APIGatewayProxyResult | null;
+    if (!result || typeof result.statusCode !== 'number') return gateway(res, 'BAD_GATEWAY');
+    const payload = result.isBase64Encoded
+      ? Buffer.from(result.body, 'base64')
+      : Buffer.from(result.body ?? '');
+    const headers: Record<string, string | string[]> = { ...(result.headers as Record<string, string>) };
+    for (const [k, v] of Object.entries(result.multiValueHeaders ?? {})) headers[k] = v.map(String);
+    res.writeHead(result.statusCode, { ...headers, 'content-length': payload.length });
+    res.end(payload);
+  };
+
+  const server = createServer({ keepAliveTimeout: 5000, requestTimeout: 60_000 }, (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      options.onError?.(err);
+      if (!res.headersSent) gateway(res, 'BAD_GATEWAY');
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(options.port, options.host, () => ok());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    server,
+    url: `http://${options.host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+};

@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uniqueRouteKey } from '#test/support/fixtures';
+import { eventually } from '#test/support/kafka';
+import { type RunningCloud, startLocalCloud } from '#test/support/local-runner';
+
+// What ships, run: every function from its bundle on Node 22 with the template's environment, the API
+// from the template (authorizer, gateway responses), the MSK event sources and the relay schedule.
+let cloud: RunningCloud;
+beforeAll(async () => {
+  cloud = await startLocalCloud({ AUTH_MODE: 'on' });
+}, 240_000);
+afterAll(async () => {
+  await cloud?.stop();
+});
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly json: Record<string, any>;
+}
+
+const call = async (
+  method: string,
+  path: string,
+  {
+    token,
+    body,
+    headers = {},
+  }: { token?: string | null; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> => {
+  const res = await fetch(`${cloud.url}${path}`, {
+    method,
+    headers: {
+      ...(token === null ? {} : { authorization: `Bearer ${token ?? cloud.adminToken}` }),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : {} };
+};
+const q = (k: object, extra: Record<string, string> = {}) =>
+  new URLSearchParams({ ...(k as Record<string, string>), ...extra }).toString();
+
+const mint = async (role: string, tenants: string[] | '*') => {
+  const res = await call('POST', '/api/v1/admin/tokens', {
+    body: { principal: `cloud-${role}`, role, tenants, expires_in_days: 1 },
+  });
+  expect(res.status, JSON.stringify(res.json)).toBe(201);
+  return res.json.secret as string;
+};
+
+describe('the local cloud (AUTH_MODE=on, as in AWS)', () => {
+  it('bootstraps the first admin token through the operator function', () => {
+    expect(cloud.adminToken).toMatch(/^tm_[a-z2-7]{16}_/);
+    expect(cloud.output()).toContain('deployed Custom::Migrations');
+    expect(cloud.output()).toContain('deployed Custom::KafkaTopic');
+  });
+
+  it('runs the seed workflow with tokens, and the change reaches the audit trail through Kafka', async () => {
+    const key = uniqueRouteKey();
+    const writer = await mint('writer', [key.tenant]);
+    const created = await call('POST', '/api/v1/routes', {
+      token: writer,
+      body: { ...key, url: 'https://payments.example.com/v2' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ outcome: 'created', route: { ...key, revision: 1 } });
+    expect((await call('GET', `/api/v1/routes/resolve?${q(key)}`, { token: writer })).json).toEqual({
+      url: 'https://payments.example.com/v2',
+    });
+    expect((await call('POST', '/api/v1/routes/deactivate', { token: writer, body: key })).status).toBe(200);
+    expect((await call('GET', `/api/v1/routes/resolve?${q(key)}`, { token: writer })).status).toBe(404);
+    expect((await call('POST', '/api/v1/routes/activate', { token: writer, body: key })).status).toBe(200);
+
+    // outbox → Kafka → the MSK-triggered audit function → the Mongo-wire store → the audit API function.
+    const events = await eventually(
+      async () => {
+        const page = await call('GET', `/api/v1/audit/route?${q(key)}`, { token: writer });
+        return page.json.count === 3 && (page.json.events as Record<string, unknown>[]);
+      },
+      { timeoutMs: 30_000, what: 'three audit documents' },
+    );
+    expect(events.map((e) => e.action)).toEqual(['activated', 'deactivated', 'created']);
+    expect(events[0]).toMatchObject({ changed_by: 'cloud-writer', revision: 3 });
+  });
+
+  it('answers with the template gateway responses: no token 401, a role without the permission 403', async () => {
+    const key = uniqueRouteKey();
+    const none = await call('GET', `/api/v1/routes/resolve?${q(key)}`, { token: null });
+    expect(none.status).toBe(401);
+    expect(none.json.error).toBe('unauthorized');
+    const resolver = await mint('resolver', [key.tenant]);
+    const denied = await call('POST', '/api/v1/routes', {
+      token: resolver,
+      body: { ...key, url: 'https://x.example.com' },
+    });
+    expect(denied.status).toBe(403);
+    const invalid = await call('GET', `/api/v1/routes/resolve?${q(key)}`, {
+      token: 'tm_aaaaaaaaaaaaaaaa_bogus',
+    });
+    expect(invalid.status).toBe(401);
+  });
+
+  it('refuses bad input with a JSON 4xx naming the problem, and unknown paths as API Gateway does', async () => {
+    const invalid = await call('POST', '/api/v1/routes', { body: { tenant: 'bad tenant', service: 's' } });
+    expect(invalid.status).toBe(400);
+    expect(invalid.json).toMatchObject({ error: 'validation_error', field: 'tenant' });
+    const malformed = await call('POST', '/api/v1/routes', { body: '{"tenant":' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.json.error).toBe('malformed_request');
+    const unknown = await call('GET', '/api/v1/nowhere');
+    expect(unknown.status).toBe(404);
+    expect(unknown.json.error).toBe('not_found');
+    // A method the stack does not declare on a path is the same gateway answer in AWS (no 405 there).
+    expect((await call('DELETE', '/api/v1/routes')).status).toBe(404);
+  });
+
+  it('serves health without a token, its readiness checking the mapped database and cache', async () => {
+    expect((await call('GET', '/health', { token: null })).json).toEqual({
+      status: 'healthy',
+      service: 'traffic-manager',
+    });
+    const ready = await call('GET', '/health/ready', { token: null });
+    expect(ready.status).toBe(200);
+    expect(ready.json).toMatchObject({ status: 'ready', checks: { database: { status: 'healthy' } } });
+    // A cold container connects to the cache only after reading its auth token from Secrets Manager, so
+    // its first probe may find the cache still connecting; the warm container reports it healthy.
+    await eventually(
+      async () =>
+        (await call('GET', '/health/ready', { token: null })).json.checks?.cache?.status === 'healthy',
+      { timeoutMs: 5000, what: 'the cache healthy on a warm container' },
+    );
+  });
+});
