@@ -27,6 +27,9 @@ import {
 } from '#shared/config/bindings';
 import { METRICS_NAMESPACE } from '#shared/observability/metric-names';
 
+/** Connections per container: one for the request, one for an overlapping background query. */
+export const LAMBDA_DATABASE_POOL_MAX = 2;
+
 /** RDS Proxy for PostgreSQL always listens on 5432, whatever port the instance behind it uses. */
 export const PROXY_PORT = 5432;
 export const SERVICE_NAME = 'traffic-manager';
@@ -229,6 +232,8 @@ export class AppFunction extends Construct implements ec2.IConnectable {
       [v.user]: database.user,
       [v.secretArn]: secret.secretArn,
       [v.ssl]: 'verify-full',
+      // A container serves one invocation at a time; RDS Proxy multiplexes the containers' connections.
+      [v.poolMax]: String(LAMBDA_DATABASE_POOL_MAX),
     });
   }
 

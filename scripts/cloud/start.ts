@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { hostPortOf, isListening } from '../local/discover.ts';
 import { chooseAuthMode } from '../local/local-auth.ts';
 import { type Assembly, synthesize } from './assembly.ts';
+import { EmfMetrics } from './emf-metrics.ts';
 import { resolveValue } from './intrinsics.ts';
 import { type InvokeResult, type LambdaFunction, startFunction } from './lambda-container.ts';
 import { ensureLambdaRuntime, stageTask } from './lambda-runtime.ts';
@@ -201,6 +202,7 @@ const runtimeEnv = {
   AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
   AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000',
 };
+const metrics = new EmfMetrics();
 const byId = new Map<string, LambdaFunction>();
 const functionNames = new Map<string, string>();
 for (const f of fns) {
@@ -219,7 +221,10 @@ for (const f of fns) {
       memoryMb: f.memoryMb,
       maxConcurrency,
       runtime,
-      onLog: (line) => appendFileSync(logFile, `${line}\n`),
+      onLog: (line) => {
+        appendFileSync(logFile, `${line}\n`);
+        metrics.observe(line);
+      },
     }),
   );
   functionNames.set(f.logicalId, f.name);
@@ -360,6 +365,17 @@ const api = await startRestApi(readRestApi(apiStack), {
   port: env.API_PORT,
   invoke,
   auth: authMode,
+  // Not a route of the stack: the functions' EMF metrics, as Prometheus text (CloudWatch's part locally).
+  extraRoutes: {
+    '/metrics': (res) => {
+      const text = metrics.render();
+      res.writeHead(200, {
+        'content-type': 'text/plain; version=0.0.4',
+        'content-length': Buffer.byteLength(text),
+      });
+      res.end(text);
+    },
+  },
   onError: (err) => say(`api error: ${String(err)}`),
 });
 

@@ -17,6 +17,7 @@ export const ENV = {
     user: 'DATABASE_USER',
     secretArn: 'DATABASE_SECRET_ARN',
     ssl: 'DATABASE_SSL',
+    poolMax: 'DATABASE_POOL_MAX',
   },
   cache: {
     backend: 'CACHE_BACKEND',
@@ -102,7 +103,7 @@ export interface BindingVariables {
  */
 export const BINDING_VARIABLES: Readonly<Record<Binding, BindingVariables>> = {
   database: {
-    aws: [db.host, db.port, db.name, db.user, db.secretArn, db.ssl],
+    aws: [db.host, db.port, db.name, db.user, db.secretArn, db.ssl, db.poolMax],
     local: [db.url, db.ssl],
   },
   cache: {

@@ -39,7 +39,7 @@ const envSchema = z.object({
   [ENV.database.secretArn]: z.string().optional(),
   [ENV.database.ssl]: z.enum(['disable', 'require', 'verify-full']).default('disable'),
   DATABASE_SSL_CA_FILE: z.string().optional(),
-  DATABASE_POOL_MAX: int(1, 200).default(10),
+  [ENV.database.poolMax]: int(1, 200).default(10),
   DATABASE_CONNECT_TIMEOUT_MS: int(50, 30_000).default(1000),
   DATABASE_QUERY_TIMEOUT_MS: int(50, 60_000).default(3000),
 
@@ -178,7 +178,7 @@ const toConfig = (e: z.output<typeof envSchema>, lambda: boolean) => {
       secretArn: e.DATABASE_SECRET_ARN,
       ssl: e.DATABASE_SSL,
       sslCaFile: e.DATABASE_SSL_CA_FILE,
-      poolMax: e.DATABASE_POOL_MAX,
+      poolMax: e[ENV.database.poolMax],
       connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
       queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
     },

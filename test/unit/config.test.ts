@@ -151,6 +151,7 @@ describe('parseConfig in a Lambda (AWS_LAMBDA_FUNCTION_NAME set)', () => {
       DATABASE_USER: 'tm_admin',
       DATABASE_SECRET_ARN: 'arn:db',
       DATABASE_SSL: 'verify-full',
+      DATABASE_POOL_MAX: '2',
       CACHE_BACKEND: 'redis',
       REDIS_URL: 'rediss://cache.internal:6380',
       REDIS_AUTH_SECRET_ARN: 'arn:cache',

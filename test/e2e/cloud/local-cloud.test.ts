@@ -84,6 +84,12 @@ describe('the local cloud (AUTH_MODE=on, as in AWS)', () => {
     );
     expect(events.map((e) => e.action)).toEqual(['activated', 'deactivated', 'created']);
     expect(events[0]).toMatchObject({ changed_by: 'cloud-writer', revision: 3 });
+
+    // The functions' EMF lines, as CloudWatch would count them, served as Prometheus text.
+    const metrics = await (await fetch(`${cloud.url}/metrics`)).text();
+    for (const name of ['resolve_requests_total', 'write_success_total', 'events_published_total']) {
+      expect(metrics).toMatch(new RegExp(`^${name} [1-9]`, 'm'));
+    }
   });
 
   it('answers with the template gateway responses: no token 401, a role without the permission 403', async () => {
@@ -132,5 +138,33 @@ describe('the local cloud (AUTH_MODE=on, as in AWS)', () => {
         (await call('GET', '/health/ready', { token: null })).json.checks?.cache?.status === 'healthy',
       { timeoutMs: 5000, what: 'the cache healthy on a warm container' },
     );
+  });
+});
+
+describe('the local cloud as a newcomer meets it (npm start: auth off on loopback)', () => {
+  let open: RunningCloud;
+  beforeAll(async () => {
+    open = await startLocalCloud();
+  }, 240_000);
+  afterAll(async () => {
+    await open?.stop();
+  });
+
+  it('serves the original curl workflow without tokens, and says auth is off', async () => {
+    expect(open.output()).toContain('AUTH IS OFF');
+    const key = uniqueRouteKey();
+    const post = (path: string, body: object) =>
+      fetch(`${open.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await post('/api/v1/routes', { ...key, url: 'https://payments.example.com/v2' })).status).toBe(
+      201,
+    );
+    const resolved = await fetch(`${open.url}/api/v1/routes/resolve?${q(key)}`);
+    expect(await resolved.json()).toEqual({ url: 'https://payments.example.com/v2' });
+    expect((await post('/api/v1/routes/deactivate', key)).status).toBe(200);
+    expect((await fetch(`${open.url}/api/v1/routes/resolve?${q(key)}`)).status).toBe(404);
   });
 });
