@@ -4,13 +4,13 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { LAMBDA_EXTERNAL_MODULES, LAMBDA_MODULE_ALIASES } from '../infra/bundling.ts';
 import { apiEvent } from '../test/support/api-gateway.ts';
 import { startLocalApi } from '../test/support/local-runner.ts';
-import { cpuPerRequest } from './cpu.ts';
+import { underLoad } from './load.ts';
 import { summarize, timeEach } from './stats.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -139,23 +139,8 @@ const api = await startLocalApi({
 // Each scenario first runs WARMUP seconds unmeasured: the JVM (Kafka) and V8 compile their hot paths then,
 // not during the measurement (a freshly started broker spent 700 us of CPU per produced event).
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
-const cannon = async (opts: autocannon.Options) => {
-  if (WARMUP > 0) await autocannon({ connections: 32, duration: WARMUP, ...opts });
-  const { result, cpu_us_per_request } = await cpuPerRequest(api.process.pid!, async () => {
-    const r = await autocannon({ connections: 32, duration: DURATION, ...opts });
-    return { r, requests: r.requests.total };
-  });
-  const r = result.r;
-  return {
-    req_per_s: Math.round(r.requests.average),
-    p50_ms: r.latency.p50,
-    p99_ms: r.latency.p99,
-    non_2xx: r.non2xx,
-    errors: r.errors,
-    timeouts: r.timeouts,
-    cpu_us_per_request,
-  };
-};
+const load = { pid: api.process.pid!, connections: 32, warmupS: WARMUP, durationS: DURATION };
+const cannon = (opts: autocannon.Options) => underLoad(load, opts);
 const q = (k: Record<string, string>) => `${api.url}/api/v1/routes/resolve?${new URLSearchParams(k)}`;
 const httpHit = await cannon({ url: q(key) });
 const httpNegative = await cannon({ url: q({ ...key, version: 'missing' }) });
@@ -238,7 +223,7 @@ console.table({
   },
   'resolve handler (miss)': { p50_ms: miss.p50_ms, p99_ms: miss.p99_ms },
 });
-const row = ({ cpu_us_per_request, ...rest }: typeof httpHit) => rest;
+const row = ({ cpu_us_per_request, statuses, ...rest }: typeof httpHit) => rest;
 console.table({
   'HTTP resolve hit': row(httpHit),
   'HTTP resolve negative': row(httpNegative),

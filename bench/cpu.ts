@@ -15,6 +15,33 @@ const ticksOf = (pid: number): number => {
   }
 };
 
+const parentOf = (pid: string): number => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
+  }
+};
+
+/** Every process below `pid` (the local cloud's function containers; none for the sources runner). */
+const descendantsOf = (pid: number, all: readonly string[]): number[] => {
+  const children = new Map<number, number[]>();
+  for (const p of all) {
+    const parent = parentOf(p);
+    children.set(parent, [...(children.get(parent) ?? []), Number(p)]);
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const child of children.get(p) ?? []) {
+      out.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return out;
+};
+
 const commandOf = (pid: string): string => {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
@@ -23,10 +50,20 @@ const commandOf = (pid: string): string => {
   }
 };
 
-/** The pids of each group, found by command line (Postgres: every backend and helper process). */
+/**
+ * The pids of each group, found by command line (Postgres: every backend and helper process); the API's
+ * child processes (the local cloud's function containers) are a group of their own.
+ */
 const groups = (runnerPid: number): Record<string, number[]> => {
-  const out: Record<string, number[]> = { api: [runnerPid], postgres: [], redis: [], kafka: [] };
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+  const all = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  const out: Record<string, number[]> = {
+    api: [runnerPid],
+    api_children: descendantsOf(runnerPid, all),
+    postgres: [],
+    redis: [],
+    kafka: [],
+  };
+  for (const pid of all) {
     const cmd = commandOf(pid);
     if (/^postgres[: ]|\/postgres /.test(cmd)) out.postgres!.push(Number(pid));
     else if (/^redis-server /.test(cmd)) out.redis!.push(Number(pid));
@@ -36,8 +73,8 @@ const groups = (runnerPid: number): Record<string, number[]> => {
 };
 
 /**
- * Runs `load` and reports the CPU microseconds each group spent per request: the API process, Postgres,
- * Redis, the Kafka broker, and this process (the load generator). Empty where /proc is missing.
+ * Runs `load` and reports the CPU microseconds each group spent per request: the API process, its child
+ * processes, Postgres, Redis, the Kafka broker, and this process (the load generator). Empty where /proc is missing.
  */
 export const cpuPerRequest = async <T extends { requests: number }>(
   runnerPid: number,
