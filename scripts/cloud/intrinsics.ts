@@ -99,14 +99,19 @@ export const resolveValue = (value: unknown, ctx: ResolveContext): string => {
     }
     case 'Fn::ImportValue':
       return importValue(ctx, resolveValue(arg, ctx));
+    // Dynamic references are resolved in the finished string, as CloudFormation does: CDK builds
+    // `{{resolve:secretsmanager:<arn>:SecretString:password::}}` with Fn::Join around the secret's ARN.
     case 'Fn::Join': {
       const [sep, parts] = arg as [string, unknown[]];
-      return parts.map((p) => resolveValue(p, ctx)).join(sep);
+      return dynamicReferences(ctx, parts.map((p) => resolveValue(p, ctx)).join(sep));
     }
     case 'Fn::Sub':
-      return Array.isArray(arg)
-        ? sub(ctx, String(arg[0]), (arg[1] ?? {}) as Record<string, unknown>)
-        : sub(ctx, String(arg), {});
+      return dynamicReferences(
+        ctx,
+        Array.isArray(arg)
+          ? sub(ctx, String(arg[0]), (arg[1] ?? {}) as Record<string, unknown>)
+          : sub(ctx, String(arg), {}),
+      );
     case 'Fn::Select': {
       const [index, list] = arg as [unknown, unknown];
       const items = Array.isArray(list) ? list.map((i) => resolveValue(i, ctx)) : splitOf(list, ctx);

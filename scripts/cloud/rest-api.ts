@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyResult } from 'aws-lambda';
 import { ANONYMOUS_ADMIN, toAuthorizerContext } from '#shared/domain/auth';
@@ -10,7 +11,9 @@ import { functionIdIn } from './template-functions.ts';
 export type Invoke = (
   functionLogicalId: string,
   event: unknown,
-) => Promise<{ ok: true; payload: unknown } | { ok: false; errorType: string; errorMessage: string }>;
+) => Promise<
+  { ok: true; payload: unknown } | { ok: false; kind: string; errorType: string; errorMessage: string }
+>;
 
 interface Method {
   readonly path: string;
@@ -131,10 +134,31 @@ const DEFAULT_STATUS: Record<string, number> = {
   THROTTLED: 429,
   MISSING_AUTHENTICATION_TOKEN: 403,
   REQUEST_TOO_LARGE: 413,
-  INTEGRATION_FAILURE: 504,
+  INTEGRATION_FAILURE: 500,
   INTEGRATION_TIMEOUT: 504,
   BAD_GATEWAY: 502,
 };
+
+/** API Gateway's own messages for the answers that reach DEFAULT_4XX/5XX templates. */
+const ERROR_MESSAGE: Record<string, string> = {
+  BAD_GATEWAY: 'Internal server error',
+  INTEGRATION_FAILURE: 'Internal server error',
+  INTEGRATION_TIMEOUT: 'Endpoint request timed out',
+  AUTHORIZER_CONFIGURATION_ERROR: 'Internal server error',
+  MISSING_AUTHENTICATION_TOKEN: 'Missing Authentication Token',
+  THROTTLED: 'Too Many Requests',
+  REQUEST_TOO_LARGE: 'Request Too Long',
+};
+
+/** The `$context` variables a gateway response template may use, filled as API Gateway does. */
+export const fillTemplate = (template: string, context: { message: string; requestId: string }): string =>
+  template
+    .replaceAll('$context.error.messageString', JSON.stringify(context.message))
+    .replaceAll('$context.error.message', context.message.replace(/["\\]/g, ''))
+    .replaceAll('$context.requestId', context.requestId);
+
+/** API Gateway's REST integration timeout: past it the client gets a 504 whatever the function does. */
+const INTEGRATION_TIMEOUT_MS = 29_000;
 
 /** API Gateway's payload limit for REST APIs. */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -199,11 +223,12 @@ export const startRestApi = async (
     `arn:aws:execute-api:us-east-1:000000000000:${model.apiId}/${model.stageName}/${method}${path}`;
 
   const gateway = (res: ServerResponse, type: string) => {
-    const spec =
-      model.responses[type] ??
-      model.responses[(DEFAULT_STATUS[type] ?? 500) >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX'];
     const status = model.responses[type]?.status || DEFAULT_STATUS[type] || 500;
-    const body = spec?.body ?? JSON.stringify({ message: type });
+    const spec = model.responses[type] ?? model.responses[status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX'];
+    const body = fillTemplate(spec?.body ?? '{"message":$context.error.messageString}', {
+      message: ERROR_MESSAGE[type] ?? 'Internal server error',
+      requestId: randomUUID(),
+    });
     res.writeHead(status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
@@ -232,8 +257,15 @@ export const startRestApi = async (
     let cached = authCache.get(key);
     if (!cached || cached.until <= Date.now()) {
       const answer = await options.invoke(authorizer.functionId, event);
+      // An authorizer that fails (throws anything but "Unauthorized", times out, is throttled) is a 500
+      // AuthorizerConfigurationException in API Gateway, not its AUTHORIZER_FAILURE response.
       if (!answer.ok) {
-        return { refusal: answer.errorMessage === 'Unauthorized' ? 'UNAUTHORIZED' : 'AUTHORIZER_FAILURE' };
+        return {
+          refusal:
+            answer.kind === 'function' && answer.errorMessage === 'Unauthorized'
+              ? 'UNAUTHORIZED'
+              : 'AUTHORIZER_CONFIGURATION_ERROR',
+        };
       }
       cached = { until: Date.now() + authorizer.ttlMs, result: answer.payload as APIGatewayAuthorizerResult };
       if (authorizer.ttlMs > 0) authCache.set(key, cached);
@@ -260,11 +292,25 @@ export const startRestApi = async (
     event.requestContext.stage = model.stageName;
     event.requestContext.apiId = model.apiId;
     if (method.authorizerId) event.requestContext.authorizer = auth.context;
-    const answer = await options.invoke(method.functionId, event);
-    if (!answer.ok)
-      return gateway(res, answer.errorType === 'Sandbox.Timedout' ? 'INTEGRATION_TIMEOUT' : 'BAD_GATEWAY');
+    let timer: NodeJS.Timeout | undefined;
+    const answer = await Promise.race([
+      options.invoke(method.functionId, event),
+      new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), INTEGRATION_TIMEOUT_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (answer === 'timeout') return gateway(res, 'INTEGRATION_TIMEOUT');
+    // Lambda throttled: 500; any function failure (error, timeout, crash, init): 502, as API Gateway answers.
+    if (!answer.ok) return gateway(res, answer.kind === 'throttle' ? 'INTEGRATION_FAILURE' : 'BAD_GATEWAY');
     const result = answer.payload as APIGatewayProxyResult | null;
-    if (!result || typeof result.statusCode !== 'number') return gateway(res, 'BAD_GATEWAY');
+    if (
+      !result ||
+      !Number.isInteger(result.statusCode) ||
+      result.statusCode < 100 ||
+      result.statusCode > 599
+    ) {
+      return gateway(res, 'BAD_GATEWAY');
+    }
     const payload = result.isBase64Encoded
       ? Buffer.from(result.body, 'base64')
       : Buffer.from(result.body ?? '');

@@ -4,7 +4,7 @@
 // template. This is tooling playing AWS's part: reading process.env here is fine.
 
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -70,7 +70,8 @@ if (forbidden.length > 0) {
 const authMode = chooseAuthMode(env.API_HOST, env.AUTH_MODE);
 const cloudDir = join(root, '.local', 'cloud');
 mkdirSync(join(cloudDir, 'logs'), { recursive: true });
-const logFile = join(cloudDir, 'logs', 'functions.log');
+// One buffered stream for every container's lines: a synchronous append per line would stall the API's loop.
+const functionLog = createWriteStream(join(cloudDir, 'logs', 'functions.log'), { flags: 'a' });
 
 /** A per-checkout seed: local secret values are derived from it, the same on every start. */
 const secretSeed = (): string => {
@@ -222,7 +223,7 @@ for (const f of fns) {
       maxConcurrency,
       runtime,
       onLog: (line) => {
-        appendFileSync(logFile, `${line}\n`);
+        functionLog.write(`${line}\n`);
         metrics.observe(line);
       },
     }),
@@ -238,10 +239,17 @@ const invoke = async (id: string, event: unknown, whenThrottled: 'reject' | 'que
   if (!fn) throw new Error(`no function ${id} in the assembly`);
   const result: InvokeResult = await fn.invoke(event, { whenThrottled });
   if (!result.ok && result.kind !== 'function') {
-    say(`${functionNames.get(id)}: ${result.kind} ${result.errorType}: ${result.errorMessage}`);
+    // At most one line a second per function and kind: a throttled burst must not flood the console.
+    const key = `${id}:${result.kind}`;
+    const now = Date.now();
+    if (now - (lastReported.get(key) ?? 0) >= 1000) {
+      lastReported.set(key, now);
+      say(`${functionNames.get(id)}: ${result.kind} ${result.errorType}: ${result.errorMessage}`);
+    }
   }
   return result;
 };
+const lastReported = new Map<string, number>();
 
 // ---- deploy actions: the custom resources' functions, invoked as the Provider framework would ----------
 for (const stack of assembly.stacks) {
@@ -309,24 +317,41 @@ for (const stack of assembly.stacks) {
           },
         },
       ],
-      onFailure: async (fn, failed, err) => {
+      eventSourceArn: m.clusterArn,
+      onFailure: async (fn, failed) => {
         say(
-          `${fn}: batch ${failed.topic}-${failed.partition} ${failed.firstOffset}..${failed.lastOffset} sent to the on-failure destination`,
+          `${fn}: records ${failed.topic}-${failed.partition} ${failed.firstOffset}..${failed.lastOffset} ` +
+            'failed every retry: their location goes to the on-failure destination',
         );
         if (!queueName) return;
+        // The record the MSK event source sends its on-failure destination: where the batch is, not its data.
         await sqs.send(
           new SendMessageCommand({
             QueueUrl: localAws.queueUrl(queueName),
             MessageBody: JSON.stringify({
               requestContext: {
-                functionArn: fn,
+                requestId: randomBytes(16).toString('hex'),
+                functionArn: `arn:aws:lambda:us-east-1:000000000000:function:${fn}`,
                 condition: 'RetryAttemptsExhausted',
                 approximateInvokeCount: (m.retryAttempts ?? 0) + 1,
               },
-              responseContext: { functionError: String(err) },
+              responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
               version: '1.0',
               timestamp: new Date().toISOString(),
-              KafkaBatchInfo: { ...failed, bootstrapServers: services.kafkaBrokers },
+              KafkaBatchInfo: {
+                batchSize: failed.batchSize,
+                eventSourceArn: m.clusterArn,
+                bootstrapServers: services.kafkaBrokers,
+                payloadSize: failed.payloadSize,
+                recordsInfo: {
+                  [`${failed.topic}-${failed.partition}`]: {
+                    firstRecordOffset: failed.firstOffset,
+                    lastRecordOffset: failed.lastOffset,
+                    firstRecordTimestamp: failed.firstTimestamp,
+                    lastRecordTimestamp: failed.lastTimestamp,
+                  },
+                },
+              },
             }),
           }),
         );
@@ -339,13 +364,25 @@ for (const stack of assembly.stacks) {
   }
   for (const s of schedules(stack)) {
     const every = Math.min(s.everyMs, env.LOCAL_SCHEDULE_MAX_MS);
-    const tick = () =>
-      void invoke(s.functionId, {
-        source: 'aws.events',
-        'detail-type': 'Scheduled Event',
-        time: new Date().toISOString(),
-        detail: {},
+    // EventBridge invokes asynchronously and Lambda holds a throttled event for later; locally a tick
+    // while the previous run (reserved concurrency 1) is still going is simply merged into it.
+    let running = false;
+    const tick = () => {
+      if (running) return;
+      running = true;
+      void invoke(
+        s.functionId,
+        {
+          source: 'aws.events',
+          'detail-type': 'Scheduled Event',
+          time: new Date().toISOString(),
+          detail: {},
+        },
+        'queue',
+      ).finally(() => {
+        running = false;
       });
+    };
     tick();
     const timer = setInterval(tick, every);
     stops.push(async () => clearInterval(timer));
@@ -405,6 +442,7 @@ const shutdown = async (signal: string) => {
   await Promise.allSettled([...byId.values()].map((f) => f.stop()));
   sqs.destroy();
   await localAws.stop();
+  await new Promise<void>((resolve) => functionLog.end(resolve));
   process.exit(0);
 };
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

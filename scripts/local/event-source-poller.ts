@@ -23,6 +23,8 @@ export interface EventSourcePollerOptions {
   readonly retryBackoffMs?: { readonly initial: number; readonly max: number };
   /** Told about each failed invocation (it is retried). */
   readonly onRetry?: (fn: string, partition: number, attempt: number, err: unknown) => void;
+  /** The cluster's ARN as records carry it (`eventSourceArn`); a made-up local one by default. */
+  readonly eventSourceArn?: string;
   /** TRIM_HORIZON (default) or LATEST for a group without committed offsets. */
   readonly startingPosition?: 'TRIM_HORIZON' | 'LATEST';
   /**
@@ -41,7 +43,10 @@ export interface FailedBatch {
   readonly partition: number;
   readonly firstOffset: string;
   readonly lastOffset: string;
+  readonly firstTimestamp: string;
+  readonly lastTimestamp: string;
   readonly batchSize: number;
+  readonly payloadSize: number;
 }
 
 export interface EventSourcePoller {
@@ -62,9 +67,10 @@ export const toMskEvent = (
   partition: number,
   messages: readonly KafkaMessage[],
   bootstrapServers: string,
+  eventSourceArn = `arn:aws:kafka:local:000000000000:cluster/local/${topic}`,
 ): MSKEvent => ({
   eventSource: 'aws:kafka',
-  eventSourceArn: `arn:aws:kafka:local:000000000000:cluster/local/${topic}`,
+  eventSourceArn,
   bootstrapServers,
   records: {
     [`${topic}-${partition}`]: messages.map((m) => ({
@@ -125,12 +131,24 @@ export const startEventSourcePoller = async (
         for (let i = 0; i < batch.messages.length; i += batchSize) {
           if (!isRunning() || isStale()) return;
           const chunk = batch.messages.slice(i, i + batchSize);
-          const event = toMskEvent(batch.topic, batch.partition, chunk, options.bootstrapServers);
+          const event = toMskEvent(
+            batch.topic,
+            batch.partition,
+            chunk,
+            options.bootstrapServers,
+            options.eventSourceArn,
+          );
           if (limited !== undefined) {
             const delivered = await deliverWithRetries(fn, chunk, limited, {
               invoke: (records) =>
                 fn.handler(
-                  toMskEvent(batch.topic, batch.partition, records, options.bootstrapServers),
+                  toMskEvent(
+                    batch.topic,
+                    batch.partition,
+                    records,
+                    options.bootstrapServers,
+                    options.eventSourceArn,
+                  ),
                   lambdaContext(fn.name),
                 ),
               wait: async (ms) => {
@@ -148,7 +166,13 @@ export const startEventSourcePoller = async (
                     partition: batch.partition,
                     firstOffset: records[0]!.offset,
                     lastOffset: records.at(-1)!.offset,
+                    firstTimestamp: records[0]!.timestamp,
+                    lastTimestamp: records.at(-1)!.timestamp,
                     batchSize: records.length,
+                    payloadSize: records.reduce(
+                      (n, r) => n + (r.value?.length ?? 0) + (r.key?.length ?? 0),
+                      0,
+                    ),
                   },
                   err,
                 ) ?? Promise.resolve(),

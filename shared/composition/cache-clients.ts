@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { LeasedRateLimiter } from '#shared/adapters/cache/rate-limiter.leased';
 import { MemoryRateLimiter } from '#shared/adapters/cache/rate-limiter.memory';
@@ -49,6 +51,28 @@ export const getRedisClient = (): Redis | null => {
   }
   return redis;
 };
+
+/** Longest the init phase waits for the first connection (Lambda allows 10 s of init). */
+const INIT_CONNECT_TIMEOUT_MS = 2000;
+
+/**
+ * With its auth token in Secrets Manager the client connects only after reading it, so a cold container's
+ * first requests would find the cache still connecting: they would bypass it, skip the shared rate limit
+ * and count cache errors (the local cloud showed it on every scale-out). The init phase waits for that
+ * first connection instead, bounded; a cache that is down fails this at once and requests degrade as usual.
+ */
+const connectedAtInit = async (): Promise<void> => {
+  const client = getConfig().cache.redisAuthSecretArn ? getRedisClient() : null;
+  if (!client || client.status === 'ready') return;
+  const done = new AbortController();
+  await Promise.race([
+    once(client, 'ready', { signal: done.signal }),
+    sleep(INIT_CONNECT_TIMEOUT_MS, undefined, { signal: done.signal }),
+  ])
+    .catch(() => {})
+    .finally(() => done.abort());
+};
+await connectedAtInit();
 
 let admitDeps: AdmitDeps | undefined;
 const warnLimiter = onceASecond(

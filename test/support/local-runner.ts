@@ -36,10 +36,10 @@ const spawnUntilListening = async (
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${script} did not start in ${timeoutMs / 1000} s:\n${output}`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM'); // a runner that never came up must not outlive the test
+      reject(new Error(`${script} did not start in ${timeoutMs / 1000} s:\n${output}`));
+    }, timeoutMs);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /API listening on (http:\/\/[\d.:]+)/.exec(output);
