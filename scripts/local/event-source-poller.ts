@@ -139,7 +139,7 @@ export const startEventSourcePoller = async (
             options.eventSourceArn,
           );
           if (limited !== undefined) {
-            const delivered = await deliverWithRetries(fn, chunk, limited, {
+            const delivered = await deliverWithRetries(chunk, limited, {
               invoke: (records) =>
                 fn.handler(
                   toMskEvent(
@@ -227,7 +227,7 @@ export const startEventSourcePoller = async (
   };
 };
 
-interface DeliveryPorts {
+export interface DeliveryPorts {
   invoke(records: readonly KafkaMessage[]): Promise<void>;
   wait(ms: number): Promise<void>;
   running(): boolean;
@@ -242,8 +242,7 @@ interface DeliveryPorts {
  * in halves (bisect) and each half delivered the same way; a part that still fails is reported to the
  * on-failure destination and skipped. False when the poller stopped before the batch was settled.
  */
-const deliverWithRetries = async (
-  fn: PolledFunction,
+export const deliverWithRetries = async (
   records: readonly KafkaMessage[],
   retries: number,
   ports: DeliveryPorts,
@@ -259,8 +258,8 @@ const deliverWithRetries = async (
         if (ports.bisect && records.length > 1) {
           const mid = Math.ceil(records.length / 2);
           return (
-            (await deliverWithRetries(fn, records.slice(0, mid), retries, ports)) &&
-            deliverWithRetries(fn, records.slice(mid), retries, ports)
+            (await deliverWithRetries(records.slice(0, mid), retries, ports)) &&
+            deliverWithRetries(records.slice(mid), retries, ports)
           );
         }
         await ports.onFailure(records, err);

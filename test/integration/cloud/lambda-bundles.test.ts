@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { httpRoutes } from '#functions/route-table';
 import { RUNTIME_AWS_SDK_PACKAGES } from '#infra/bundling';
 import { type Assembly, synthesize } from '../../../scripts/cloud/assembly.ts';
 import { ensureLambdaRuntime, type LambdaRuntime, stageTask } from '../../../scripts/cloud/lambda-runtime.ts';
 import { loadBundle } from '../../../scripts/cloud/load-check.ts';
 import { localResourceMap, localSecrets } from '../../../scripts/cloud/local-resources.ts';
+import { readRestApi } from '../../../scripts/cloud/rest-api.ts';
 import { templateFunctions } from '../../../scripts/cloud/template-functions.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -84,5 +86,37 @@ describe('the functions as cdk deploy uploads them (bundling does not depend on 
     };
     const provided = Object.keys(manifest.dependencies).filter((d) => d.startsWith('@aws-sdk/'));
     expect(provided.sort()).toEqual([...RUNTIME_AWS_SDK_PACKAGES].sort());
+  });
+});
+
+describe("the API the local cloud serves is the template's", () => {
+  const apiStack = () =>
+    assembly.stacks.find((s) =>
+      Object.values(s.template.Resources).some((r) => r.Type === 'AWS::ApiGateway::RestApi'),
+    )!;
+
+  it("has exactly the route table's methods, each behind the authorizer unless public", () => {
+    const model = readRestApi(apiStack());
+    const served = model.methods.map(
+      (m) => `${m.httpMethod} ${m.path} ${m.authorizerId ? 'guarded' : 'public'}`,
+    );
+    const declared = httpRoutes.map(
+      (r) => `${r.method} ${r.path} ${r.permission === 'public' ? 'public' : 'guarded'}`,
+    );
+    expect(served.sort()).toEqual(declared.sort());
+    expect(Object.values(model.authorizers).map((a) => [a.identityHeaders, a.ttlMs])).toEqual([
+      [['authorization'], 60_000],
+    ]);
+  });
+
+  it('stops serving a method the template drops (a route missing from the stack is a 404 locally too)', () => {
+    const stack = apiStack();
+    const [resolveId] = Object.entries(stack.template.Resources).find(
+      ([id, r]) => r.Type === 'AWS::ApiGateway::Method' && id.includes('resolveGET'),
+    )!;
+    const { [resolveId]: _dropped, ...rest } = stack.template.Resources;
+    const model = readRestApi({ ...stack, template: { ...stack.template, Resources: rest } });
+    expect(model.methods.some((m) => m.path === '/api/v1/routes/resolve')).toBe(false);
+    expect(model.methods).toHaveLength(httpRoutes.length - 1);
   });
 });
