@@ -93,7 +93,7 @@ const envSchema = z.object({
   [ENV.failureQueue.destination]: z.enum(['postgres', 'sqs']).optional(),
   [ENV.failureQueue.queueUrl]: z.string().optional(),
 
-  /** DynamoDB table for idempotency records (Idempotency-Key); DYNAMODB_ENDPOINT for DynamoDB Local. */
+  /** DynamoDB table for idempotency records (Idempotency-Key); DYNAMODB_ENDPOINT for the local dynalite (npm run dev, tests). */
   [ENV.idempotencyTable.table]: z.string().min(1).optional(),
   DYNAMODB_ENDPOINT: z.string().optional(),
   AWS_REGION: z.string().default('us-east-1'),
