@@ -170,8 +170,6 @@ export class AppFunction extends Construct implements ec2.IConnectable {
         format: OutputFormat.ESM,
         target: 'node22',
         minify: true,
-        // Error classes keep their names: Lambda reports them as errorType (minified, `ae` says nothing).
-        keepNames: true,
         sourceMap: true,
         sourcesContent: false,
         mainFields: ['module', 'main'],
