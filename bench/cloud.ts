@@ -316,7 +316,7 @@ const results = {
       resolveReserved === null ? null : Math.max(1, Math.floor(resolveReserved * concurrencyScale)),
     notes: [
       `The local cloud serves resolve from at most ${resolveReserved} containers (its reserved concurrency in the local stage), each one request at a time: Lambda's model. Its throughput is bounded by containers × 1 / latency, not by an event loop's concurrency as in the sources runner.`,
-      `With ${CONNECTIONS} connections the requests beyond the containers are refused at once, as Lambda throttles a synchronous invoke past reserved concurrency (TooManyRequestsException; the local REST API answers it 502 BAD_GATEWAY): req_per_s counts those fast refusals, ok_per_s only 2xx answers. cloud_c8 runs with as many connections as containers.`,
+      `With ${CONNECTIONS} connections the requests beyond the containers are refused at once, as Lambda throttles a synchronous invoke past reserved concurrency (TooManyRequestsException, which API Gateway answers with a 500): req_per_s counts those fast refusals, ok_per_s only 2xx answers. cloud_c8 runs with as many connections as containers.`,
       'The functions log at the template level (INFO) plus START/END/REPORT and an EMF line per invoke, appended to .local/cloud/logs/functions.log by the cloud process; the sources runner runs at LOG_LEVEL=ERROR.',
       'Both APIs stay up through all rounds; the idle one still runs its background work (the cloud its relay schedule and MSK pollers).',
       'Shared 2-core machine (a test run was going on during this run): compare rounds side by side, and the load generator CPU per request for the phase a round caught.',
