@@ -1,6 +1,7 @@
 import { getIdempotencyStore } from '#shared/composition/idempotency-clients';
 import { requireBindings } from '#shared/config/config';
 import { parseOrThrow, routeKeySchema } from '#shared/domain/route.schema';
+import { principalOf } from '#shared/middleware/authorize';
 import { json } from '#shared/middleware/http';
 import { httpHandler, jsonBody } from '#shared/middleware/http-handler';
 import { withIdempotencyKey } from '#shared/middleware/idempotency-key';
@@ -23,10 +24,15 @@ export const handler = httpHandler(accessOf('setRouteState'), async (req) => {
   const key = parseOrThrow(routeKeySchema, jsonBody(req));
   await admitWrite(req, key.tenant);
   const ctx = writeContextOf(req);
-  return withIdempotencyKey(idempotency, req, { author: ctx.changedBy, payload: key }, async () => {
-    const result = await timedWrite(active ? 'activate' : 'deactivate', () =>
-      setRouteActive(deps, key, active, ctx),
-    );
-    return json(200, routeResponseBody(result));
-  });
+  return withIdempotencyKey(
+    idempotency,
+    req,
+    { principal: principalOf(req), tenant: key.tenant, payload: key },
+    async () => {
+      const result = await timedWrite(active ? 'activate' : 'deactivate', () =>
+        setRouteActive(deps, key, active, ctx),
+      );
+      return json(200, routeResponseBody(result));
+    },
+  );
 });

@@ -1,6 +1,7 @@
 import { getIdempotencyStore } from '#shared/composition/idempotency-clients';
 import { requireBindings } from '#shared/config/config';
 import { parseOrThrow, upsertRouteBodySchema } from '#shared/domain/route.schema';
+import { principalOf } from '#shared/middleware/authorize';
 import { json } from '#shared/middleware/http';
 import { httpHandler, jsonBody } from '#shared/middleware/http-handler';
 import { withIdempotencyKey } from '#shared/middleware/idempotency-key';
@@ -23,8 +24,13 @@ export const handler = httpHandler(accessOf('upsertRoute'), async (req) => {
   const { url, ...key } = body;
   await admitWrite(req, key.tenant);
   const ctx = writeContextOf(req);
-  return withIdempotencyKey(idempotency, req, { author: ctx.changedBy, payload: body }, async () => {
-    const result = await timedWrite('upsert', () => upsertRoute(deps, key, url, ctx));
-    return json(result.outcome === 'created' ? 201 : 200, routeResponseBody(result));
-  });
+  return withIdempotencyKey(
+    idempotency,
+    req,
+    { principal: principalOf(req), tenant: key.tenant, payload: body },
+    async () => {
+      const result = await timedWrite('upsert', () => upsertRoute(deps, key, url, ctx));
+      return json(result.outcome === 'created' ? 201 : 200, routeResponseBody(result));
+    },
+  );
 });

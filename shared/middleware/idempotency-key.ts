@@ -1,3 +1,4 @@
+import type { Principal } from '#shared/domain/auth';
 import { ValidationError } from '#shared/domain/errors';
 import type { IdempotencyStore, Json } from '#shared/ports/idempotency.port';
 import { type HttpRequest, type JsonResponse, json } from './http.ts';
@@ -20,20 +21,29 @@ const keyOf = (req: HttpRequest): string | undefined => {
 };
 
 /**
+ * Whose key it is: the token (its id, never its principal's name, which another tenant's token may share)
+ * and the tenant written to. Only the auth-off principal and tests' callers have no token id; all of
+ * them are named by the runner, so their names cannot be chosen by a caller.
+ */
+export const idempotencyScopeOf = (principal: Principal, tenant: string): string =>
+  `${principal.tokenId === null ? `principal:${principal.name}` : `token:${principal.tokenId}`}|${tenant}`;
+
+/**
  * Honours an `Idempotency-Key` header: the first request with a key runs `fn` and its response is
- * stored; a retry with the same key (same path and author) gets the stored response back with
- * `Idempotent-Replayed: true`. Without the header, `fn` simply runs.
+ * stored; a retry with the same key (same path, token and tenant) gets the stored response back with
+ * `Idempotent-Replayed: true`. A key used by another token is another key. Without the header, `fn`
+ * simply runs.
  */
 export const withIdempotencyKey = async (
   store: IdempotencyStore,
   req: HttpRequest,
-  scope: { author: string; payload: Json },
+  scope: { principal: Principal; tenant: string; payload: Json },
   fn: () => Promise<JsonResponse>,
 ): Promise<JsonResponse> => {
   const key = keyOf(req);
   if (!key) return fn();
   const { value, replayed } = await store.run(
-    `${req.resource}|${scope.author}|${key}`,
+    `${req.resource}|${idempotencyScopeOf(scope.principal, scope.tenant)}|${key}`,
     scope.payload,
     async () => {
       const res = await fn();

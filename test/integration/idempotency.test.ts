@@ -6,7 +6,7 @@ import { DynamoDbIdempotencyStore } from '#shared/adapters/idempotency/idempoten
 import { getPgPool } from '#shared/composition/clients';
 import { closeAllClients } from '#shared/composition/shutdown';
 import { DependencyUnavailableError } from '#shared/domain/errors';
-import { invoke } from '#test/support/api-gateway';
+import { invoke, tokenPrincipal } from '#test/support/api-gateway';
 import { uniqueRouteKey } from '#test/support/fixtures';
 import { waitForLockWaiters } from '#test/support/pg';
 
@@ -96,6 +96,31 @@ describe('Idempotency-Key on writes (local DynamoDB)', () => {
       headers: { 'Idempotency-Key': key },
     });
     expect([off.body.outcome, on.body.outcome]).toEqual(['deactivated', 'activated']);
+  });
+
+  it("keys records by token and tenant: two tenants' tokens with one principal name share no key", async () => {
+    const a = uniqueRouteKey();
+    const b = uniqueRouteKey();
+    const key = newKey();
+    const as = (tenant: string, tokenId: string) =>
+      tokenPrincipal({ name: 'ci', role: 'writer', tenants: [tenant], tokenId });
+    const first = await invoke(upsert, {
+      method: 'POST',
+      path: '/api/v1/routes',
+      body: { ...a, url: 'https://a.example.com' },
+      headers: { 'Idempotency-Key': key },
+      auth: as(a.tenant, 'aaaaaaaaaaaaaaaa'),
+    });
+    const other = await invoke(upsert, {
+      method: 'POST',
+      path: '/api/v1/routes',
+      body: { ...b, url: 'https://b.example.com' },
+      headers: { 'Idempotency-Key': key },
+      auth: as(b.tenant, 'bbbbbbbbbbbbbbbb'),
+    });
+    expect([first.status, other.status]).toEqual([201, 201]);
+    expect(other.headers['idempotent-replayed']).toBeUndefined();
+    expect(await eventCount(b.tenant)).toBe(1);
   });
 
   it('rejects a malformed key with 400', async () => {
