@@ -11,18 +11,14 @@ import { z } from 'zod';
 import { hostPortOf, isListening } from '../local/discover.ts';
 import { chooseAuthMode } from '../local/local-auth.ts';
 import { type Assembly, synthesize } from './assembly.ts';
+import { deployStores } from './deploy-stores.ts';
 import { EmfMetrics } from './emf-metrics.ts';
+import { startKafkaMappings, startSchedules } from './event-sources.ts';
 import { resolveValue } from './intrinsics.ts';
 import { type InvokeResult, type LambdaFunction, startFunction } from './lambda-container.ts';
 import { ensureLambdaRuntime, stageTask } from './lambda-runtime.ts';
 import { endpointEnvironment, startLocalAws } from './local-aws.ts';
-import {
-  clusterArnOf,
-  type LocalEndpoints,
-  localResourceMap,
-  localSecrets,
-  tableNameOf,
-} from './local-resources.ts';
+import { clusterArnOf, type LocalEndpoints, localResourceMap, localSecrets } from './local-resources.ts';
 import { readRestApi, startRestApi } from './rest-api.ts';
 import { contextFor, type TemplateFunction, templateFunctions } from './template-functions.ts';
 import { deployActions, kafkaMappings, schedules } from './triggers.ts';
@@ -124,60 +120,14 @@ const secretValue = (id: string, key: string | undefined): string => {
 };
 
 // ---- "deploy" the stateful resources the map stands in for: the database and its master user, tables ----
-const deployStores = async (): Promise<void> => {
-  const pg = (await import('pg')).default;
-  const { DynamoDBClient, CreateTableCommand } = await import('@aws-sdk/client-dynamodb');
-  for (const stack of assembly.stacks) {
-    const ctx = contextFor(assembly, stack, resources, secretValue);
-    for (const [id, r] of Object.entries(stack.template.Resources)) {
-      const p = r.Properties ?? {};
-      if (r.Type === 'AWS::RDS::DBInstance') {
-        const user = resolveValue(p.MasterUsername, ctx);
-        const password = resolveValue(p.MasterUserPassword, ctx);
-        const dbName = String(p.DBName ?? 'postgres');
-        const admin = new pg.Client({ connectionString: env.DATABASE_URL });
-        await admin.connect();
-        try {
-          const quoted = `"${user.replaceAll('"', '""')}"`;
-          const exists = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);
-          // Locally the RDS master is a superuser of the same name (on RDS it is rds_superuser).
-          await admin.query(
-            `${exists.rowCount ? 'ALTER' : 'CREATE'} ROLE ${quoted} LOGIN SUPERUSER PASSWORD '${password.replaceAll("'", "''")}'`,
-          );
-          const db = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
-          if (!db.rowCount) await admin.query(`CREATE DATABASE "${dbName.replaceAll('"', '""')}"`);
-        } finally {
-          await admin.end();
-        }
-        say(`database: ${dbName} on ${pgAt.host}:${pgAt.port}, master user ${user} (${id})`);
-      }
-      if (r.Type === 'AWS::DynamoDB::Table') {
-        const client = new DynamoDBClient({
-          endpoint: services.dynamoEndpoint,
-          region: 'us-east-1',
-          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        });
-        const name = tableNameOf(stack, id, r);
-        try {
-          await client.send(
-            new CreateTableCommand({
-              TableName: name,
-              KeySchema: p.KeySchema as never,
-              AttributeDefinitions: p.AttributeDefinitions as never,
-              BillingMode: (p.BillingMode as 'PAY_PER_REQUEST' | undefined) ?? 'PAY_PER_REQUEST',
-            }),
-          );
-        } catch (err) {
-          if ((err as { name?: string }).name !== 'ResourceInUseException') throw err;
-        } finally {
-          client.destroy();
-        }
-        say(`table: ${name} (${id}) on ${services.dynamoEndpoint}`);
-      }
-    }
-  }
-};
-await deployStores();
+await deployStores({
+  assembly,
+  resources,
+  secretValue,
+  adminDatabaseUrl: env.DATABASE_URL,
+  dynamoEndpoint: services.dynamoEndpoint,
+  say,
+});
 
 // ---- the functions ----------------------------------------------------------------------------------
 const fns = templateFunctions(assembly, resources, secretValue);
@@ -281,115 +231,29 @@ for (const stack of assembly.stacks) {
 }
 
 // ---- event sources and schedules --------------------------------------------------------------------
-const { Kafka, logLevel } = await import('kafkajs');
-const { startEventSourcePoller } = await import('../local/event-source-poller.ts');
 const { SQSClient, SendMessageCommand } = await import('@aws-sdk/client-sqs');
 const sqs = new SQSClient({
   endpoint: localAws.endpoint,
   region: 'us-east-1',
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 });
-const kafka = new Kafka({
-  clientId: 'local-cloud-esm',
-  brokers: services.kafkaBrokers.split(','),
-  logLevel: logLevel.NOTHING,
-});
+const triggers = {
+  brokers: services.kafkaBrokers,
+  functionName: (id: string) => functionNames.get(id) ?? id,
+  invoke,
+  sendToQueue: async (queueArn: string, body: string) => {
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: localAws.queueUrl(queueArn.split(':').at(-1)!), MessageBody: body }),
+    );
+  },
+  say,
+};
 const stops: (() => Promise<void>)[] = [];
 for (const stack of assembly.stacks) {
   const ctx = contextFor(assembly, stack, resources, secretValue);
-  for (const m of kafkaMappings(stack, ctx)) {
-    const queueName = m.onFailure?.split(':').at(-1);
-    const poller = await startEventSourcePoller({
-      kafka,
-      topic: m.topic,
-      bootstrapServers: services.kafkaBrokers,
-      batchSize: m.batchSize,
-      startingPosition: m.startingPosition,
-      retryAttempts: m.retryAttempts,
-      bisect: m.bisect,
-      functions: [
-        {
-          name: functionNames.get(m.functionId) ?? m.functionId,
-          consumerGroup: m.consumerGroup,
-          handler: async (event) => {
-            const r = await invoke(m.functionId, event, 'queue');
-            if (!r.ok) throw new Error(`${r.errorType}: ${r.errorMessage}`);
-          },
-        },
-      ],
-      eventSourceArn: m.clusterArn,
-      onFailure: async (fn, failed) => {
-        say(
-          `${fn}: records ${failed.topic}-${failed.partition} ${failed.firstOffset}..${failed.lastOffset} ` +
-            'failed every retry: their location goes to the on-failure destination',
-        );
-        if (!queueName) return;
-        // The record the MSK event source sends its on-failure destination: where the batch is, not its data.
-        await sqs.send(
-          new SendMessageCommand({
-            QueueUrl: localAws.queueUrl(queueName),
-            MessageBody: JSON.stringify({
-              requestContext: {
-                requestId: randomBytes(16).toString('hex'),
-                functionArn: `arn:aws:lambda:us-east-1:000000000000:function:${fn}`,
-                condition: 'RetryAttemptsExhausted',
-                approximateInvokeCount: (m.retryAttempts ?? 0) + 1,
-              },
-              responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
-              version: '1.0',
-              timestamp: new Date().toISOString(),
-              KafkaBatchInfo: {
-                batchSize: failed.batchSize,
-                eventSourceArn: m.clusterArn,
-                bootstrapServers: services.kafkaBrokers,
-                payloadSize: failed.payloadSize,
-                recordsInfo: {
-                  [`${failed.topic}-${failed.partition}`]: {
-                    firstRecordOffset: failed.firstOffset,
-                    lastRecordOffset: failed.lastOffset,
-                    firstRecordTimestamp: failed.firstTimestamp,
-                    lastRecordTimestamp: failed.lastTimestamp,
-                  },
-                },
-              },
-            }),
-          }),
-        );
-      },
-    });
-    stops.push(() => poller.stop());
-    say(
-      `event source ${m.logicalId}: ${m.topic} → ${functionNames.get(m.functionId)} (group ${m.consumerGroup}, batch ${m.batchSize}, retries ${m.retryAttempts ?? '∞'}${m.bisect ? ', bisect' : ''})`,
-    );
-  }
-  for (const s of schedules(stack)) {
-    const every = Math.min(s.everyMs, env.LOCAL_SCHEDULE_MAX_MS);
-    // EventBridge invokes asynchronously and Lambda holds a throttled event for later; locally a tick
-    // while the previous run (reserved concurrency 1) is still going is simply merged into it.
-    let running = false;
-    const tick = () => {
-      if (running) return;
-      running = true;
-      void invoke(
-        s.functionId,
-        {
-          source: 'aws.events',
-          'detail-type': 'Scheduled Event',
-          time: new Date().toISOString(),
-          detail: {},
-        },
-        'queue',
-      ).finally(() => {
-        running = false;
-      });
-    };
-    tick();
-    const timer = setInterval(tick, every);
-    stops.push(async () => clearInterval(timer));
-    say(
-      `schedule ${s.logicalId}: ${s.expression} → ${functionNames.get(s.functionId)} (locally every ${every / 1000} s)`,
-    );
-  }
+  stops.push(await startKafkaMappings(kafkaMappings(stack, ctx), triggers));
+  const stopSchedules = startSchedules(schedules(stack), env.LOCAL_SCHEDULE_MAX_MS, triggers);
+  stops.push(async () => stopSchedules());
 }
 
 // ---- the REST API ------------------------------------------------------------------------------------
