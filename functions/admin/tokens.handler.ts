@@ -34,6 +34,7 @@ const admitDeps = getAdmitDeps();
 
 const changeContext = (req: HttpRequest) => ({
   actor: principalOf(req).name,
+  actorTokenId: principalOf(req).tokenId,
   correlationId: req.correlationId,
 });
 
@@ -64,8 +65,10 @@ const ROUTES: Record<string, (req: HttpRequest) => Promise<ReturnType<typeof jso
     return json(200, { tokens, count: tokens.length });
   },
   'POST /api/v1/admin/tokens/revoke': async (req) => {
-    const { id } = parseOrThrow(revokeTokenBodySchema, jsonBody(req));
-    const { outcome, token } = await revokeToken(deps, id, changeContext(req));
+    const body = parseOrThrow(revokeTokenBodySchema, jsonBody(req));
+    const { outcome, token } = await revokeToken(deps, body.id, changeContext(req), {
+      allowLastAdmin: body.allow_last_admin,
+    });
     return json(200, { outcome, token: tokenBody(token, deps.now()) });
   },
   'GET /api/v1/admin/tokens/audit': async (req) => {

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { MAX_TOKEN_TENANTS, ROLES, TOKEN_ID_PATTERN } from '#shared/domain/auth';
+import { isReservedPrincipal, MAX_TOKEN_TENANTS, ROLES, TOKEN_ID_PATTERN } from '#shared/domain/auth';
 import { ValidationError } from '#shared/domain/errors';
 import { ACTOR_PATTERN, nameSchema } from '#shared/domain/route.schema';
 import { intParam } from '#shared/middleware/route-params';
@@ -25,9 +25,16 @@ const tenantsSchema = z.union(
 
 /** POST /api/v1/admin/tokens. Unknown fields are refused, so a misspelt `tenant` is not silently dropped. */
 export const createTokenBodySchema = z.strictObject({
-  principal: z.string({ error: required }).regex(ACTOR_PATTERN, {
-    error: 'must be 1-128 characters of letters, digits and . _ @ + : / -, starting with a letter or digit',
-  }),
+  principal: z
+    .string({ error: required })
+    .regex(ACTOR_PATTERN, {
+      error: 'must be 1-128 characters of letters, digits and . _ @ + : / -, starting with a letter or digit',
+      abort: true,
+    })
+    .refine((name) => !isReservedPrincipal(name), {
+      error: 'is reserved for the system (anonymous, local-admin, bootstrap-admin, bootstrap…)',
+      params: { rule: 'reserved' },
+    }),
   role: z.enum(ROLES, { error: `must be one of ${ROLES.join(', ')}` }),
   tenants: tenantsSchema,
   expires_in_days: z
@@ -42,7 +49,11 @@ const tokenIdSchema = z
   .string({ error: required })
   .regex(TOKEN_ID_PATTERN, { error: 'must be a token id (16 characters a-z, 2-7)' });
 
-export const revokeTokenBodySchema = z.strictObject({ id: tokenIdSchema });
+export const revokeTokenBodySchema = z.strictObject({
+  id: tokenIdSchema,
+  /** The operator means it: revoke even the last active admin token. */
+  allow_last_admin: z.boolean({ error: 'must be true or false' }).default(false),
+});
 
 export const listTokensQuerySchema = z.object({ limit: intParam(1, 1000, 1000) });
 
@@ -84,6 +95,7 @@ export const tokenAuditBody = (e: TokenAuditEntry) => ({
   token_id: e.tokenId,
   action: e.action,
   actor: e.actor,
+  actor_token_id: e.actorTokenId,
   principal: e.principal,
   role: e.role,
   tenants: e.tenants,

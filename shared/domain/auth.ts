@@ -47,6 +47,19 @@ export const ANONYMOUS_ADMIN: Principal = {
   expiresAt: null,
 };
 
+/**
+ * Names the system gives principals and actors: the auth-off principal, the bootstrap's actors, and the
+ * names the bootstrap mints admin tokens under. The admin API refuses them (case-insensitively), so no
+ * token can pass for one of these in the audit trail; migration 1763800000000 refuses the first group
+ * for every token.
+ */
+export const isReservedPrincipal = (name: string): boolean => {
+  const n = name.toLowerCase();
+  return (
+    ['anonymous', 'bootstrap', 'local-admin', 'bootstrap-admin'].includes(n) || n.startsWith('bootstrap:')
+  );
+};
+
 /** At most this many tenants per token (the list travels in the authorizer context, which is capped). */
 export const MAX_TOKEN_TENANTS = 50;
 

@@ -59,7 +59,7 @@ const ruleOf = (issue: z.core.$ZodIssue): string => {
   if (issue.code === 'invalid_format') return 'format';
   if (issue.code === 'too_big') return 'max_length';
   if (issue.code === 'unrecognized_keys') return 'unknown_field';
-  if (issue.code === 'custom') return 'format';
+  if (issue.code === 'custom') return typeof issue.params?.rule === 'string' ? issue.params.rule : 'format';
   return issue.code;
 };
 

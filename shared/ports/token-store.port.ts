@@ -26,6 +26,7 @@ export interface TokenAuditEntry {
   readonly tokenId: string;
   readonly action: TokenAuditAction;
   readonly actor: string;
+  readonly actorTokenId: string | null;
   readonly principal: string;
   readonly role: Role;
   readonly tenants: TenantScope;
@@ -36,6 +37,8 @@ export interface TokenAuditEntry {
 
 export interface TokenChangeContext {
   readonly actor: string;
+  /** The acting token's id beside its principal name; null (or absent) for the bootstrap and auth off. */
+  readonly actorTokenId?: string | null;
   readonly correlationId: string | null;
 }
 
@@ -51,16 +54,23 @@ export interface TokenAuditQuery {
  * same transaction as the change; a failing store is DependencyUnavailableError('database').
  */
 export interface TokenStore {
-  /** False when a token with this id already exists. */
+  /**
+   * False when a token with this id already exists; PrincipalTakenError when its principal names a live
+   * token on one of its tenants.
+   */
   insert(token: NewToken, ctx: TokenChangeContext): Promise<boolean>;
   findById(id: string): Promise<StoredToken | null>;
   /** Newest first. */
   list(limit: number): Promise<StoredToken[]>;
-  /** `revoked`: this call revoked it; `unchanged`: it already was; null: no such token. */
+  /**
+   * `revoked`: this call revoked it; `unchanged`: it already was; `last_admin`: it is the last active
+   * admin token and `keepLastAdmin` is set (nothing changed); null: no such token.
+   */
   revoke(
     id: string,
     ctx: TokenChangeContext,
-  ): Promise<{ outcome: 'revoked' | 'unchanged'; token: StoredToken } | null>;
+    opts: { readonly keepLastAdmin: boolean },
+  ): Promise<{ outcome: 'revoked' | 'unchanged' | 'last_admin'; token: StoredToken } | null>;
   /** Newest first. */
   audit(query: TokenAuditQuery): Promise<TokenAuditEntry[]>;
   /** True when an admin token exists that is neither revoked nor expired at `now`. */

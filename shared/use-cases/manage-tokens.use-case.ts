@@ -1,5 +1,6 @@
 import { formatToken, parseToken, type Role, type TenantScope, type TokenParts } from '#shared/domain/auth';
 import { TokenNotFoundError, ValidationError } from '#shared/domain/errors';
+import { LastAdminTokenError } from '#shared/domain/token-errors';
 import type { TokenHasher } from '#shared/ports/token-hasher.port';
 import type {
   NewToken,
@@ -92,15 +93,26 @@ export const listTokens = async (
   limit: number,
 ): Promise<StoredToken[]> => deps.store.list(limit);
 
-/** Revokes a token (idempotent: a revoked token stays revoked, `unchanged`); 404 when there is none. */
+/**
+ * Revokes a token (idempotent: a revoked token stays revoked, `unchanged`); 404 when there is none. The
+ * last active admin token is kept (409) unless `allowLastAdmin`: without one, tokens can be
+ * administered again only after an operator bootstraps another.
+ */
 export const revokeToken = async (
   deps: Pick<TokenAdminDeps, 'store'>,
   id: string,
   ctx: TokenChangeContext,
+  opts: { readonly allowLastAdmin?: boolean } = {},
 ): Promise<{ outcome: 'revoked' | 'unchanged'; token: StoredToken }> => {
-  const result = await deps.store.revoke(id, ctx);
+  const result = await deps.store.revoke(id, ctx, { keepLastAdmin: !opts.allowLastAdmin });
   if (!result) throw new TokenNotFoundError(`no token with id ${id}`);
-  return result;
+  if (result.outcome === 'last_admin') {
+    throw new LastAdminTokenError(
+      'this is the last active admin token: create another admin token first, or revoke with ' +
+        '"allow_last_admin": true (token administration then needs the bootstrap again)',
+    );
+  }
+  return { outcome: result.outcome, token: result.token };
 };
 
 /** One page of the token administration trail, newest first. */

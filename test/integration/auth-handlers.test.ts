@@ -227,7 +227,7 @@ describe('token administration and the authorizer', () => {
     const created = await admin({
       method: 'POST',
       path: '/api/v1/admin/tokens',
-      body: { principal: 'temp', role: 'resolver', tenants: '*' },
+      body: { principal: `temp-${randomTokenId()}`, role: 'resolver', tenants: '*' },
     });
     const { secret, token } = created.body;
     expect(await authorize(`Bearer ${secret}`, 'GET', '/api/v1/routes/resolve')).toHaveProperty('context');
@@ -286,6 +286,52 @@ describe('token administration and the authorizer', () => {
       'token_not_found',
     );
     expect((await post('/api/v1/admin/tokens/revoke', { id: { $ne: null } })).body.field).toBe('id');
+    expect(
+      (await post('/api/v1/admin/tokens/revoke', { id: 'aaaaaaaaaaaaaaaa', allow_last_admin: 'yes' })).body
+        .field,
+    ).toBe('allow_last_admin');
+  });
+
+  it('refuses reserved principal names (400) and a name another live token holds on the tenant (409)', async () => {
+    const post = (body: unknown) => admin({ method: 'POST', path: '/api/v1/admin/tokens', body });
+    for (const principal of ['anonymous', 'Local-Admin', 'bootstrap-admin', 'bootstrap:force']) {
+      expect(
+        (await post({ principal, role: 'resolver', tenants: [A.tenant] })).body,
+        principal,
+      ).toMatchObject({
+        error: 'validation_error',
+        field: 'principal',
+        rule: 'reserved',
+      });
+    }
+    const name = `ci-${randomTokenId()}`;
+    expect((await post({ principal: name, role: 'writer', tenants: [A.tenant] })).status).toBe(201);
+    expect((await post({ principal: name, role: 'resolver', tenants: [B.tenant] })).status).toBe(201);
+    expect(await post({ principal: name, role: 'resolver', tenants: [A.tenant] })).toMatchObject({
+      status: 409,
+      body: { error: 'principal_taken' },
+    });
+  });
+
+  it("records the acting token's id beside its name in the administration trail", async () => {
+    const actor = tokenPrincipal({ name: 'ops', role: 'admin', tenants: '*', tokenId: randomTokenId() });
+    const created = await admin(
+      {
+        method: 'POST',
+        path: '/api/v1/admin/tokens',
+        body: { principal: `audited-${randomTokenId()}`, role: 'resolver', tenants: [A.tenant] },
+      },
+      actor,
+    );
+    const trail = await admin({
+      path: '/api/v1/admin/tokens/audit',
+      query: { token_id: created.body.token.id },
+    });
+    expect(trail.body.entries[0]).toMatchObject({
+      action: 'created',
+      actor: 'ops',
+      actor_token_id: actor.tokenId,
+    });
   });
 
   it('refuses a missing, malformed or unknown token at the authorizer with the same Unauthorized', async () => {
@@ -296,7 +342,10 @@ describe('token administration and the authorizer', () => {
   });
 
   it('bootstraps an admin token from the operator function (forced here: other tests hold admin tokens)', async () => {
-    const result = await bootstrap({ force: true, principal: 'ops-bootstrap' }, lambdaContext('bootstrap'));
+    const result = await bootstrap(
+      { force: true, principal: `ops-bootstrap-${randomTokenId()}` },
+      lambdaContext('bootstrap'),
+    );
     expect(result).toMatchObject({ created: true, token: expect.stringMatching(/^tm_/) });
     if (!result.created) throw new Error('not created');
     expect(await authorize(`Bearer ${result.token}`, 'GET', '/api/v1/admin/tokens')).toMatchObject({

@@ -93,6 +93,8 @@ export class InMemoryTokenStore implements TokenStore {
   readonly tokens = new Map<string, StoredToken>();
   readonly auditTrail: TokenAuditEntry[] = [];
   failWith: Error | null = null;
+  /** The database's clock (what `now()` is in Postgres). */
+  clock: () => number = Date.now;
 
   private check(): void {
     if (this.failWith) throw this.failWith;
@@ -104,6 +106,7 @@ export class InMemoryTokenStore implements TokenStore {
       tokenId: token.id,
       action,
       actor: ctx.actor,
+      actorTokenId: ctx.actorTokenId ?? null,
       principal: token.principal,
       role: token.role,
       tenants: token.tenants,
@@ -132,11 +135,18 @@ export class InMemoryTokenStore implements TokenStore {
     return [...this.tokens.values()].reverse().slice(0, limit);
   }
 
-  async revoke(id: string, ctx: TokenChangeContext) {
+  async revoke(id: string, ctx: TokenChangeContext, opts: { readonly keepLastAdmin: boolean }) {
     this.check();
     const token = this.tokens.get(id);
     if (!token) return null;
     if (token.revokedAt) return { outcome: 'unchanged' as const, token };
+    const now = this.clock();
+    const admins = [...this.tokens.values()].filter(
+      (t) => t.role === 'admin' && !t.revokedAt && t.expiresAt.getTime() > now,
+    );
+    if (opts.keepLastAdmin && admins.length === 1 && admins[0]!.id === id) {
+      return { outcome: 'last_admin' as const, token };
+    }
     const revoked = { ...token, revokedAt: new Date(), revokedBy: ctx.actor };
     this.tokens.set(id, revoked);
     this.record(revoked, 'revoked', ctx);

@@ -16,6 +16,7 @@ import { InMemoryTokenStore } from '#test/support/fakes';
 const setup = (start = Date.parse('2026-03-01T00:00:00Z')) => {
   let now = start;
   const store = new InMemoryTokenStore();
+  store.clock = () => now;
   const deps: TokenAdminDeps = {
     store,
     hasher: new HmacTokenHasher(async () => 'k'.repeat(32)),
@@ -124,6 +125,21 @@ describe('revokeToken and the audit trail', () => {
       ['created', 'root'],
       ['revoked', 'bob'],
     ]);
+  });
+
+  it('keeps the last active admin token (409) unless the operator allows it', async () => {
+    const { deps, store } = setup();
+    const admin = { principal: 'ops', role: 'admin', tenants: '*', expiresInDays: 30 } as const;
+    const [first, second] = [await createToken(deps, admin, ctx), await createToken(deps, admin, ctx)];
+
+    await revokeToken(deps, first.token.id, ctx);
+    await expect(revokeToken(deps, second.token.id, ctx)).rejects.toMatchObject({
+      status: 409,
+      code: 'last_admin_token',
+    });
+    expect(store.tokens.get(second.token.id)?.revokedAt).toBeNull();
+    const forced = await revokeToken(deps, second.token.id, ctx, { allowLastAdmin: true });
+    expect(forced.outcome).toBe('revoked');
   });
 
   it('pages the trail newest first', async () => {

@@ -1,4 +1,5 @@
 import type { Role, TenantScope } from '#shared/domain/auth';
+import { PrincipalTakenError } from '#shared/domain/token-errors';
 import type {
   NewToken,
   StoredToken,
@@ -30,6 +31,7 @@ interface AuditRow {
   token_id: string;
   action: TokenAuditAction;
   actor: string;
+  actor_token_id: string | null;
   principal: string;
   role: Role;
   tenants: string[] | null;
@@ -60,6 +62,7 @@ const toAuditEntry = (r: AuditRow): TokenAuditEntry => ({
   tokenId: r.token_id,
   action: r.action,
   actor: r.actor,
+  actorTokenId: r.actor_token_id,
   principal: r.principal,
   role: r.role,
   tenants: scopeOf(r.tenants),
@@ -76,8 +79,8 @@ const INSERT = `
     ON CONFLICT (id) DO NOTHING
     RETURNING *
   )
-  INSERT INTO token_audit (token_id, action, actor, principal, role, tenants, expires_at, correlation_id)
-  SELECT id, 'created', created_by, principal, role, tenants, expires_at, $10 FROM t
+  INSERT INTO token_audit (token_id, action, actor, actor_token_id, principal, role, tenants, expires_at, correlation_id)
+  SELECT id, 'created', created_by, $11, principal, role, tenants, expires_at, $10 FROM t
   RETURNING token_id`;
 
 const REVOKE = `
@@ -86,10 +89,16 @@ const REVOKE = `
      WHERE id = $1 AND revoked_at IS NULL
     RETURNING *
   ), audited AS (
-    INSERT INTO token_audit (token_id, action, actor, principal, role, tenants, expires_at, correlation_id)
-    SELECT id, 'revoked', $2, principal, role, tenants, expires_at, $3 FROM t
+    INSERT INTO token_audit (token_id, action, actor, actor_token_id, principal, role, tenants, expires_at, correlation_id)
+    SELECT id, 'revoked', $2, $4, principal, role, tenants, expires_at, $3 FROM t
   )
   SELECT * FROM t`;
+
+// Locks every active admin token: two admins revoking each other at once cannot both pass the check
+// (the second waits, then sees the first's revocation).
+const ACTIVE_ADMINS = `
+  SELECT id FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL AND expires_at > now()
+   ORDER BY id FOR UPDATE`;
 
 /** Prepared once per connection: the authorizer runs it for every token it has not cached. */
 const FIND = { name: 'tm_find_api_token', text: 'SELECT * FROM api_tokens WHERE id = $1' };
@@ -110,8 +119,17 @@ export class PgTokenStore implements TokenStore {
         token.createdBy,
         token.expiresAt,
         ctx.correlationId,
+        ctx.actorTokenId ?? null,
       ])
-      .catch(mapPgError);
+      .catch((err: unknown) => {
+        if ((err as { constraint?: string }).constraint === 'api_tokens_principal_unique') {
+          throw new PrincipalTakenError(
+            `principal "${token.principal}" already names a live token on one of these tenants: ` +
+              'choose another name, or revoke that token first',
+          );
+        }
+        return mapPgError(err);
+      });
     return rowCount === 1;
   }
 
@@ -130,11 +148,31 @@ export class PgTokenStore implements TokenStore {
   async revoke(
     id: string,
     ctx: TokenChangeContext,
-  ): Promise<{ outcome: 'revoked' | 'unchanged'; token: StoredToken } | null> {
-    const { rows } = await this.pool
-      .query<TokenRow>(REVOKE, [id, ctx.actor, ctx.correlationId])
-      .catch(mapPgError);
-    if (rows[0]) return { outcome: 'revoked', token: toToken(rows[0]) };
+    opts: { readonly keepLastAdmin: boolean },
+  ): Promise<{ outcome: 'revoked' | 'unchanged' | 'last_admin'; token: StoredToken } | null> {
+    const client = await this.pool.connect().catch(mapPgError);
+    let revoked: TokenRow | undefined;
+    try {
+      await client.query('BEGIN');
+      if (opts.keepLastAdmin) {
+        const { rows: admins } = await client.query<{ id: string }>(ACTIVE_ADMINS);
+        if (admins.length === 1 && admins[0]!.id === id) {
+          await client.query('ROLLBACK');
+          const token = await this.findById(id);
+          return token ? { outcome: 'last_admin', token } : null;
+        }
+      }
+      ({
+        rows: [revoked],
+      } = await client.query<TokenRow>(REVOKE, [id, ctx.actor, ctx.correlationId, ctx.actorTokenId ?? null]));
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      return mapPgError(err);
+    } finally {
+      client.release();
+    }
+    if (revoked) return { outcome: 'revoked', token: toToken(revoked) };
     const existing = await this.findById(id);
     return existing ? { outcome: 'unchanged', token: existing } : null;
   }

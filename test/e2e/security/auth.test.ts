@@ -81,7 +81,9 @@ beforeAll(async () => {
   tokens.invalid = formatToken(newTokenParts());
   tokens.resolver = (await mint({ principal: 'matrix-resolver', role: 'resolver', tenants: scoped })).secret;
   tokens.writer = (await mint({ principal: 'matrix-writer', role: 'writer', tenants: scoped })).secret;
-  tokens.admin = (await mint({ principal: 'matrix-admin', role: 'admin', tenants: '*' })).secret;
+  tokens.admin = (
+    await mint({ principal: `matrix-admin-${OWN.tenant}`, role: 'admin', tenants: '*' })
+  ).secret;
   const revoked = await mint({ principal: 'matrix-revoked', role: 'writer', tenants: scoped });
   await call({ method: 'POST', path: '/api/v1/admin/tokens/revoke', token: ADMIN, body: { id: revoked.id } });
   tokens.revoked = revoked.secret;
@@ -99,7 +101,8 @@ beforeAll(async () => {
   );
   tokens.expired = expired.secret;
   secrets.push(tokens.invalid, expired.secret);
-  throwaway = (await mint({ principal: 'matrix-throwaway', role: 'resolver', tenants: '*' })).id;
+  throwaway = (await mint({ principal: `matrix-throwaway-${OWN.tenant}`, role: 'resolver', tenants: '*' }))
+    .id;
 
   for (const key of [OWN, OTHER]) {
     const res = await call({
