@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { type FieldIssue, ValidationError } from './errors.ts';
+import { parseRfc3986 } from './rfc3986.ts';
 import type { RouteKey } from './route.ts';
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -13,36 +14,68 @@ export const nameSchema = z
   .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
   .regex(NAME_PATTERN, { error: NAME_RULE, abort: true });
 
-const isHttpUrl = (value: string): boolean => {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c <= 0x20 || c === 0x7f) return false; // spaces and control characters
-  }
-  try {
-    const u = new URL(value);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
-  } catch {
-    return false;
-  }
-};
+const URL_RULE = 'must be an absolute http(s) URL without spaces or control characters';
 
-const hasNoCredentials = (value: string): boolean => {
-  try {
-    const u = new URL(value);
-    return u.username === '' && u.password === '';
-  } catch {
-    return true;
+/**
+ * Why a URL is refused, as a rule id and message; null when it is acceptable. Callers act on the URL we
+ * return, so it must mean one thing to every client: only a URL that is already the WHATWG URL
+ * serialization of itself is accepted (so it is ASCII, lower-case scheme and host, no default port, no
+ * backslash or other character a parser repairs), apart from an empty path, which every parser reads
+ * as "/". The characters that make parsers disagree, or that display differently from what they are,
+ * get rules of their own.
+ */
+export const urlProblem = (value: string): { rule: string; message: string } | null => {
+  if (/\p{Cs}/u.test(value) || value.includes('\uFFFD')) {
+    return {
+      rule: 'encoding',
+      message: 'must be valid UTF-8 (no lone surrogates or replacement characters)',
+    };
   }
+  if (/\p{Cc}|\s/u.test(value)) return { rule: 'format', message: URL_RULE }; // controls (C0, DEL, C1), spaces
+  if (/\p{Cf}/u.test(value)) {
+    return {
+      rule: 'invisible_character',
+      message: 'must not contain bidi or other invisible formatting characters',
+    };
+  }
+  if (value.includes('\\')) {
+    return { rule: 'backslash', message: 'must not contain a backslash (parsers disagree on what it means)' };
+  }
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return { rule: 'format', message: URL_RULE };
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.hostname === '') {
+    return { rule: 'format', message: URL_RULE };
+  }
+  if (u.username !== '' || u.password !== '') {
+    return { rule: 'credentials', message: 'must not contain credentials (user:password@)' };
+  }
+  if (u.href !== value && u.href !== `${value}/`) {
+    return {
+      rule: 'non_canonical',
+      message: `must be written as its canonical form: ${u.href.slice(0, 200)}`,
+    };
+  }
+  // WHATWG leaves some characters RFC 3986 reserves (e.g. "[", "]", "|" in a path) as they are.
+  if (parseRfc3986(value)?.host !== u.hostname) {
+    return {
+      rule: 'rfc3986',
+      message: 'must be a valid RFC 3986 URI (percent-encode [ ] | ^ ` { } and "%")',
+    };
+  }
+  return null;
 };
 
 export const urlSchema = z
   .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
   .max(URL_MAX_LENGTH, { error: `must be at most ${URL_MAX_LENGTH} characters`, abort: true })
-  .refine(isHttpUrl, {
-    error: 'must be an absolute http(s) URL without spaces or control characters',
-    abort: true,
-  })
-  .refine(hasNoCredentials, { error: 'must not contain credentials (user:password@)' });
+  .superRefine((value, ctx) => {
+    const problem = urlProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem.message, params: { rule: problem.rule } });
+  });
 
 export const routeKeySchema = z.object({
   tenant: nameSchema,
