@@ -1,6 +1,7 @@
 import { getAuthenticateDeps } from '#shared/composition/token-clients';
 import { requireBindings } from '#shared/config/config';
-import { toAuthorizerContext } from '#shared/domain/auth';
+import { authorizationValuesOf, toAuthorizerContext } from '#shared/domain/auth';
+import { UnauthorizedError } from '#shared/domain/errors';
 import { authorizerHandler } from '#shared/middleware/authorizer-handler';
 import { authenticateToken } from '#shared/use-cases/authenticate-token.use-case';
 import { functionManifest } from '../function-manifest.ts';
@@ -10,18 +11,15 @@ requireBindings(functionManifest.authorizer);
 
 const deps = getAuthenticateDeps();
 
-const headerOf = (headers: Record<string, string | undefined> | null, name: string): string | undefined => {
-  for (const [key, value] of Object.entries(headers ?? {})) if (key.toLowerCase() === name) return value;
-  return undefined;
-};
-
 /**
  * API Gateway REQUEST authorizer (identity source: the Authorization header): authenticates the API
  * token and answers with a policy allowing the routes its role may call, and the principal, role,
  * tenants, token id and expiry as context for the handlers (which check the tenant).
  */
 export const handler = authorizerHandler(async (event) => {
-  const principal = await authenticateToken(deps, headerOf(event.headers, 'authorization'));
+  const values = authorizationValuesOf(event);
+  if (values.length > 1) throw new UnauthorizedError('malformed');
+  const principal = await authenticateToken(deps, values[0]);
   return {
     principalId: principal.name,
     policyDocument: policyFor(principal.role, event.methodArn),

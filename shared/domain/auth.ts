@@ -127,3 +127,26 @@ export const principalFromContext = (context: unknown): Principal | null => {
   const { principal, ...rest } = parsed.data;
   return { name: principal, ...rest };
 };
+
+/**
+ * Every `Authorization` value a request carries, whatever the header names' case: API Gateway keeps
+ * `Authorization` and `authorization` apart (and repeats in multiValueHeaders), so which one "counts"
+ * would depend on case. More than one is refused (401 at the authorizer, 400 at a handler).
+ */
+export const authorizationValuesOf = (event: {
+  readonly headers?: Readonly<Record<string, string | undefined>> | null;
+  readonly multiValueHeaders?: Readonly<Record<string, readonly string[] | undefined>> | null;
+}): string[] => {
+  const values: string[] = [];
+  const multi = event.multiValueHeaders ?? {};
+  for (const [name, list] of Object.entries(multi)) {
+    if (name.toLowerCase() === 'authorization') values.push(...(list ?? []));
+  }
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (name.toLowerCase() !== 'authorization' || value === undefined) continue;
+    // headers holds the last of each name's values; multiValueHeaders, when present, has them all.
+    if (!Object.keys(multi).some((k) => k.toLowerCase() === 'authorization' && k === name))
+      values.push(value);
+  }
+  return values;
+};

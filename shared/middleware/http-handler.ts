@@ -1,7 +1,13 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { getConfig } from '#shared/config/config';
-import { type Permission, type Principal, principalFromContext, roleAllows } from '#shared/domain/auth';
+import {
+  authorizationValuesOf,
+  type Permission,
+  type Principal,
+  principalFromContext,
+  roleAllows,
+} from '#shared/domain/auth';
 import {
   ForbiddenError,
   MalformedRequestError,
@@ -119,6 +125,10 @@ export const httpHandler = (access: Permission | 'public', fn: RouteFn) => {
     .use({
       before: (request) => {
         const correlationId = currentCorrelationId() ?? pickCorrelationId(request.event.headers);
+        // The authorizer refuses these (401); a cached authorizer answer or auth off must not let one through.
+        if (authorizationValuesOf(request.event).length > 1) {
+          throw new MalformedRequestError('send one Authorization header, not several');
+        }
         const principal = principalFor(request.event, access);
         request.context.req = toRequest(
           request.event,

@@ -55,15 +55,18 @@ const admin = (input: Omit<EventInput, 'auth'>, auth: Principal | null = TEST_AD
   invoke(tokens, { ...input, auth });
 
 /** Calls the real authorizer the way API Gateway does; a refusal is the error's message. */
-const authorize = async (authorization: string | undefined, method = 'POST', path = '/api/v1/routes') => {
-  const event = toAuthorizerEvent(
-    {
-      method,
-      rawHeaders: authorization === undefined ? [] : ['Authorization', authorization],
-    } as never,
-    new URL(`http://local${path}`),
-    path,
-  );
+const authorize = async (
+  authorization: string | undefined | readonly (readonly [string, string])[],
+  method = 'POST',
+  path = '/api/v1/routes',
+) => {
+  const rawHeaders =
+    authorization === undefined
+      ? []
+      : typeof authorization === 'string'
+        ? ['Authorization', authorization]
+        : authorization.flat();
+  const event = toAuthorizerEvent({ method, rawHeaders } as never, new URL(`http://local${path}`), path);
   return authorizer(event, lambdaContext('authorizer') as Context).catch((err: Error) => err.message);
 };
 
@@ -332,6 +335,32 @@ describe('token administration and the authorizer', () => {
       actor: 'ops',
       actor_token_id: actor.tokenId,
     });
+  });
+
+  it('refuses more than one Authorization header, whatever their case (401 at the authorizer, 400 at a handler)', async () => {
+    const { secret } = (
+      await admin({
+        method: 'POST',
+        path: '/api/v1/admin/tokens',
+        body: { principal: `twice-${randomTokenId()}`, role: 'writer', tenants: [A.tenant] },
+      })
+    ).body;
+    expect(await authorize(`Bearer ${secret}`)).toHaveProperty('context');
+    for (const names of [
+      ['Authorization', 'authorization'],
+      ['authorization', 'Authorization'],
+      ['Authorization', 'Authorization'],
+    ]) {
+      const headers = names.map((n, i) => [n, i === 0 ? `Bearer ${secret}` : 'Bearer tm_x_y'] as const);
+      expect(await authorize(headers), names.join()).toBe('Unauthorized');
+    }
+    const both = await invoke(upsert, {
+      method: 'POST',
+      path: '/api/v1/routes',
+      headers: { Authorization: `Bearer ${secret}`, authorization: 'Bearer other' },
+      body: { ...A, url: 'https://twice.example.com/' },
+    });
+    expect(both).toMatchObject({ status: 400, body: { error: 'malformed_request' } });
   });
 
   it('refuses a missing, malformed or unknown token at the authorizer with the same Unauthorized', async () => {
