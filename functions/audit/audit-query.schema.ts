@@ -97,7 +97,7 @@ export const parseAuditQuery = (
   }
 };
 
-/** An audit document as the API returns it: the stored snake_case shape, times in ISO-8601 UTC. */
+/** An audit document as the API returns it: the stored snake_case shape, times in ISO-8601 UTC, no transport details. */
 export const auditEventBody = (r: AuditRecord) => ({
   event_id: r.eventId,
   event_type: r.eventType,
@@ -111,5 +111,5 @@ export const auditEventBody = (r: AuditRecord) => ({
   correlation_id: r.correlationId,
   occurred_at: r.occurredAt.toISOString(),
   processed_at: r.processedAt.toISOString(),
-  metadata: r.metadata,
+  // Not r.metadata: where the event was read (Kafka partition and offset) hints at other tenants' volume.
 });
