@@ -21,6 +21,7 @@ const consumer = (id: keyof typeof consumerFunctions): KafkaConsumerUse => ({
 export const functionManifest: Readonly<Record<AppFunctionId, Bindings>> = {
   // Rate limits live in the same Redis as the cache (cache-clients.ts: getAdmitDeps).
   resolveRoute: { database: true, cache: true },
+  routeQuery: { database: true, cache: true },
   upsertRoute: { database: true, cache: true, kafkaProducer: producer, idempotencyTable: true },
   setRouteState: { database: true, cache: true, kafkaProducer: producer, idempotencyTable: true },
   // Readiness probes Postgres (critical) and the cache (informational).

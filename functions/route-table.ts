@@ -18,6 +18,11 @@ export const lambdaFunctions = {
     handler: 'handler',
     description: 'Resolve tenant/service/env/version to an endpoint URL (cache-aside)',
   },
+  routeQuery: {
+    entry: 'functions/routes/route-query.handler.ts',
+    handler: 'handler',
+    description: "List a tenant's routes and read one route in full (Postgres)",
+  },
   upsertRoute: {
     entry: 'functions/routes/upsert-route.handler.ts',
     handler: 'handler',
@@ -26,7 +31,7 @@ export const lambdaFunctions = {
   setRouteState: {
     entry: 'functions/routes/set-route-state.handler.ts',
     handler: 'handler',
-    description: 'Activate or deactivate a route',
+    description: 'Activate, deactivate or roll back a route',
   },
   health: {
     entry: 'functions/health/health.handler.ts',
@@ -144,6 +149,14 @@ export const httpRoutes: readonly HttpRoute[] = [
     permission: 'resolve',
     operation: 'read',
   },
+  { method: 'GET', path: '/api/v1/routes', fn: 'routeQuery', permission: 'resolve', operation: 'read' },
+  {
+    method: 'GET',
+    path: '/api/v1/routes/detail',
+    fn: 'routeQuery',
+    permission: 'resolve',
+    operation: 'read',
+  },
   { method: 'POST', path: '/api/v1/routes', fn: 'upsertRoute', permission: 'write', operation: 'write' },
   {
     method: 'POST',
@@ -155,6 +168,13 @@ export const httpRoutes: readonly HttpRoute[] = [
   {
     method: 'POST',
     path: '/api/v1/routes/deactivate',
+    fn: 'setRouteState',
+    permission: 'write',
+    operation: 'write',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/routes/rollback',
     fn: 'setRouteState',
     permission: 'write',
     operation: 'write',

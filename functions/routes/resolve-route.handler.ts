@@ -3,6 +3,7 @@ import { getResolveSingleFlight, getRouteRepository } from '#shared/composition/
 import { getRouteCache } from '#shared/composition/route-cache-clients';
 import { getConfig, requireBindings } from '#shared/config/config';
 import { RateLimitedError, RouteNotFoundError } from '#shared/domain/errors';
+import { etagOf, ifNoneMatchHolds } from '#shared/domain/etag';
 import { routeLabel } from '#shared/domain/route';
 import { parseRouteKey } from '#shared/domain/route.schema';
 import { authorize } from '#shared/middleware/authorize';
@@ -34,8 +35,9 @@ const deps: ResolveRouteDeps = {
 const admitDeps = getAdmitDeps();
 
 /**
- * GET /api/v1/routes/resolve?tenant=&service=&env=&version= → 200 {url} | 404 | 429. The rate-limit
- * call runs concurrently with the cache read (one round trip when pipelined), and fails open.
+ * GET /api/v1/routes/resolve?tenant=&service=&env=&version= → 200 {url} with `ETag` | 304 when
+ * `If-None-Match` names the current revision | 404 (no ETag) | 429. The rate-limit call runs concurrently
+ * with the cache read (one round trip when pipelined), and fails open.
  */
 export const handler = httpHandler(accessOf('resolveRoute'), async (req) => {
   const key = parseRouteKey(queryParams(req, ['tenant', 'service', 'env', 'version']));
@@ -53,5 +55,8 @@ export const handler = httpHandler(accessOf('resolveRoute'), async (req) => {
   appMetrics.resolve(result.cache, (performance.now() - started) / 1000);
   annotate('cache_outcome', result.cache);
   if (!result.found) throw new RouteNotFoundError(`no active route for ${routeLabel(key)}`);
-  return json(200, { url: result.url });
+  // Callers may keep the answer but must revalidate it (it depends on their token: private).
+  const headers = { etag: etagOf(result.revision), 'cache-control': 'private, no-cache' };
+  if (ifNoneMatchHolds(req.headers['if-none-match'], result.revision)) return json(304, undefined, headers);
+  return json(200, { url: result.url }, headers);
 });

@@ -54,6 +54,33 @@ export class RouteNotFoundError extends AppError {
   readonly code = 'route_not_found';
 }
 
+/**
+ * A write's `If-Match` / `If-None-Match` did not hold: 412 naming the route's current revision (null
+ * when the route does not exist), so the caller can re-read and decide.
+ */
+export class PreconditionFailedError extends AppError {
+  readonly status = 412;
+  readonly code = 'precondition_failed';
+  readonly currentRevision: number | null;
+
+  constructor(message: string, currentRevision: number | null) {
+    super(message, { current_revision: currentRevision });
+    this.currentRevision = currentRevision;
+  }
+}
+
+/** A rollback with no earlier revision to restore (a route at revision 1, or `to_revision` not before now). */
+export class NothingToRollBackError extends AppError {
+  readonly status = 409;
+  readonly code = 'nothing_to_roll_back';
+  readonly currentRevision: number;
+
+  constructor(message: string, currentRevision: number) {
+    super(message, { current_revision: currentRevision });
+    this.currentRevision = currentRevision;
+  }
+}
+
 export class EndpointNotFoundError extends AppError {
   readonly status = 404;
   readonly code = 'not_found';

@@ -16,7 +16,32 @@ export interface RouteRecord extends RouteKey {
   readonly revision: number;
 }
 
-export type RouteAction = 'created' | 'updated' | 'activated' | 'deactivated';
+/** A route with who made and last changed it (GET /api/v1/routes/detail). */
+export interface RouteDetail extends RouteRecord {
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly createdBy: string;
+  readonly updatedBy: string;
+}
+
+/** One page of a tenant's routes, in (service, env, version) order, after `after` when given. */
+export interface RouteListQuery {
+  readonly tenant: string;
+  readonly service?: string;
+  readonly env?: string;
+  readonly active?: boolean;
+  readonly limit: number;
+  readonly after?: RouteListCursor;
+}
+
+export interface RouteListCursor {
+  readonly service: string;
+  readonly env: string;
+  readonly version: string;
+}
+
+export const ROUTE_ACTIONS = ['created', 'updated', 'activated', 'deactivated', 'rolled_back'] as const;
+export type RouteAction = (typeof ROUTE_ACTIONS)[number];
 
 /** The outbox row written in the same transaction as the change. */
 export interface RouteChangedEvent extends RouteKey {
@@ -27,6 +52,8 @@ export interface RouteChangedEvent extends RouteKey {
   readonly previousUrl: string | null;
   readonly previousState: RouteState | null;
   readonly revision: number;
+  /** `rolled_back` only: the revision whose URL and state the change restored. */
+  readonly restoredRevision?: number | null;
   readonly changedBy: string;
   readonly occurredAt: string;
   readonly correlationId: string | null;
@@ -46,11 +73,25 @@ export interface RouteWriteResult {
   readonly publishLeased: boolean;
 }
 
+/**
+ * A write's precondition (`If-Match` / `If-None-Match: *`), checked under the route's row lock in the
+ * same transaction as the write, so no other write can slip in between the check and the change.
+ */
+export type WritePrecondition =
+  /** The route exists and its revision is one of these (`If-Match: "3", "4"`); none: nothing matches. */
+  | { readonly kind: 'revision'; readonly revisions: readonly number[] }
+  /** The route exists (`If-Match: *`). */
+  | { readonly kind: 'exists' }
+  /** The route does not exist (`If-None-Match: *` on a create). */
+  | { readonly kind: 'absent' };
+
 export interface WriteContext {
   readonly changedBy: string;
   readonly correlationId: string | null;
   /** Lease the new event to this writer for publishing after commit; absent or 0 leaves it to the relay. */
   readonly publishLeaseMs?: number;
+  /** Absent: the write is unconditional (the seed's behaviour). */
+  readonly precondition?: WritePrecondition;
 }
 
 export const routeLabel = (k: RouteKey): string => `${k.tenant}/${k.service}/${k.env}/${k.version}`;

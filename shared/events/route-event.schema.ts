@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { RouteChangedEvent, RouteKey } from '#shared/domain/route';
+import { ROUTE_ACTIONS, type RouteChangedEvent, type RouteKey } from '#shared/domain/route';
 import { NAME_PATTERN, URL_MAX_LENGTH } from '#shared/domain/route.schema';
 
 /**
@@ -8,7 +8,9 @@ import { NAME_PATTERN, URL_MAX_LENGTH } from '#shared/domain/route.schema';
  *
  * Versioning: `schema_version` is in the body and in the `schema-version` header. Additive changes
  * (new optional fields) keep the version; anything a v1 consumer could misread bumps it, and consumers
- * send versions they do not know to the failure destination instead of guessing.
+ * send versions they do not know to the failure destination instead of guessing. The `rolled_back` action
+ * and `restored_revision` were added within version 1: a consumer built before them refuses such an event
+ * as malformed (failure destination, kept for redrive) rather than misreading it.
  */
 export const ROUTE_EVENT_SCHEMA_VERSION = 1;
 export const ROUTE_CHANGED = 'route_changed';
@@ -25,7 +27,7 @@ export const routeEventSchema = z.object({
   schema_version: z.literal(ROUTE_EVENT_SCHEMA_VERSION),
   event_id: z.uuid(),
   event_type: z.literal(ROUTE_CHANGED),
-  action: z.enum(['created', 'updated', 'activated', 'deactivated']),
+  action: z.enum(ROUTE_ACTIONS),
   tenant: name,
   service: name,
   env: name,
@@ -34,6 +36,8 @@ export const routeEventSchema = z.object({
   previous_url: z.string().max(URL_MAX_LENGTH).nullable(),
   previous_state: z.enum(['active', 'inactive']).nullable(),
   revision: z.number().int().positive(),
+  /** `rolled_back`: the revision whose URL and state were restored; null (or absent) otherwise. */
+  restored_revision: z.number().int().positive().nullable().optional(),
   changed_by: z.string().min(1).max(256),
   /** RFC 3339, UTC (`Z`). */
   occurred_at: z.iso.datetime({ offset: false }),
@@ -55,6 +59,7 @@ export const toWireEvent = (e: RouteChangedEvent): RouteEventWire => ({
   previous_url: e.previousUrl,
   previous_state: e.previousState,
   revision: e.revision,
+  restored_revision: e.restoredRevision ?? null,
   changed_by: e.changedBy,
   occurred_at: e.occurredAt,
   correlation_id: e.correlationId,
@@ -72,6 +77,7 @@ export const fromWireEvent = (w: RouteEventWire): RouteChangedEvent => ({
   previousUrl: w.previous_url,
   previousState: w.previous_state,
   revision: w.revision,
+  ...(w.restored_revision != null ? { restoredRevision: w.restored_revision } : {}),
   changedBy: w.changed_by,
   occurredAt: w.occurred_at,
   correlationId: w.correlation_id,

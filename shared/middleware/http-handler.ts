@@ -99,16 +99,24 @@ export const jsonBody = (req: HttpRequest): unknown => {
   }
 };
 
-const toResult = (res: JsonResponse, correlationId: string): HttpResult => ({
-  statusCode: res.status,
-  headers: {
-    'content-type': 'application/json',
-    'cache-control': 'no-store',
-    [CORRELATION_HEADER]: correlationId,
-    ...res.headers,
-  },
-  body: JSON.stringify(res.body),
-});
+const toResult = (res: JsonResponse, correlationId: string): HttpResult =>
+  res.status === 304
+    ? // Not Modified has no body (RFC 9110 §15.4.5), so no content type either.
+      {
+        statusCode: 304,
+        headers: { 'cache-control': 'no-store', [CORRELATION_HEADER]: correlationId, ...res.headers },
+        body: '',
+      }
+    : {
+        statusCode: res.status,
+        headers: {
+          'content-type': 'application/json',
+          'cache-control': 'no-store',
+          [CORRELATION_HEADER]: correlationId,
+          ...res.headers,
+        },
+        body: JSON.stringify(res.body),
+      };
 
 /**
  * The one middy chain for API Gateway (REST, proxy) events: the caller's principal and role (unless the

@@ -10,6 +10,8 @@ export interface AuditRecord {
   readonly previousUrl: string | null;
   readonly previousState: RouteState | null;
   readonly revision: number;
+  /** `rolled_back` only: the revision it restored; null otherwise. */
+  readonly restoredRevision: number | null;
   readonly changedBy: string;
   readonly correlationId: string | null;
   readonly occurredAt: Date;

@@ -1,6 +1,13 @@
 import type { CacheEntry } from '#shared/domain/cache-entry';
 import { DependencyUnavailableError } from '#shared/domain/errors';
-import type { RouteKey, RouteRecord, RouteWriteResult, WriteContext } from '#shared/domain/route';
+import type {
+  RouteDetail,
+  RouteKey,
+  RouteListQuery,
+  RouteRecord,
+  RouteWriteResult,
+  WriteContext,
+} from '#shared/domain/route';
 import type { RouteCache } from '#shared/ports/route-cache.port';
 import type { RouteRepository } from '#shared/ports/route-repository.port';
 import type { TokenStore } from '#shared/ports/token-store.port';
@@ -19,14 +26,26 @@ export class GuardedRouteRepository implements RouteRepository {
     private readonly budget: RetryBudget,
   ) {}
 
-  async findRoute(key: RouteKey): Promise<RouteRecord | null> {
+  findRoute(key: RouteKey): Promise<RouteRecord | null> {
+    return this.read(() => this.inner.findRoute(key));
+  }
+
+  findRouteDetail(key: RouteKey): Promise<RouteDetail | null> {
+    return this.read(() => this.inner.findRouteDetail(key));
+  }
+
+  listRoutes(query: RouteListQuery): Promise<RouteRecord[]> {
+    return this.read(() => this.inner.listRoutes(query));
+  }
+
+  private async read<T>(fn: () => Promise<T>): Promise<T> {
     this.budget.recordAttempt();
     try {
-      return await this.guard.execute(() => this.inner.findRoute(key));
+      return await this.guard.execute(fn);
     } catch (err) {
       if (!(err instanceof DependencyUnavailableError) || this.guard.isOpen || !this.budget.tryRetry())
         throw err;
-      return this.guard.execute(() => this.inner.findRoute(key));
+      return this.guard.execute(fn);
     }
   }
 
@@ -36,6 +55,14 @@ export class GuardedRouteRepository implements RouteRepository {
 
   setRouteActive(key: RouteKey, active: boolean, ctx: WriteContext): Promise<RouteWriteResult | null> {
     return this.guard.execute(() => this.inner.setRouteActive(key, active, ctx));
+  }
+
+  rollbackRoute(
+    key: RouteKey,
+    toRevision: number | null,
+    ctx: WriteContext,
+  ): Promise<RouteWriteResult | null> {
+    return this.guard.execute(() => this.inner.rollbackRoute(key, toRevision, ctx));
   }
 
   ping(): Promise<void> {

@@ -80,3 +80,20 @@ export const setRouteActive = async (
   if (!result) throw new RouteNotFoundError(`route ${routeLabel(key)} does not exist`);
   return afterWrite(deps, result);
 };
+
+/**
+ * Roll a route back to the URL and active state it had before its latest change (or at `toRevision`),
+ * as a new revision with a `rolled_back` event, in one transaction; then invalidate like any write.
+ * A missing route is a RouteNotFoundError; no such earlier revision a NothingToRollBackError (from the
+ * repository); that state being the current one is `unchanged` with no event.
+ */
+export const rollbackRoute = async (
+  deps: ChangeRouteDeps,
+  key: RouteKey,
+  toRevision: number | null,
+  ctx: WriteContext,
+): Promise<RouteWriteResult> => {
+  const result = await deps.repository.rollbackRoute(key, toRevision, withLease(deps, ctx));
+  if (!result) throw new RouteNotFoundError(`route ${routeLabel(key)} does not exist`);
+  return afterWrite(deps, result);
+};

@@ -25,6 +25,7 @@ export const toAuditRecord = (input: AuditInput, processedAt: Date): AuditRecord
     previousUrl: event.previousUrl,
     previousState: event.previousState,
     revision: event.revision,
+    restoredRevision: event.restoredRevision ?? null,
     changedBy: event.changedBy,
     correlationId: event.correlationId,
     occurredAt: new Date(event.occurredAt),

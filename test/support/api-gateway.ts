@@ -83,6 +83,6 @@ export const invoke = async (handler: Handler, input: EventInput) => {
   return {
     status: res.statusCode,
     headers: res.headers ?? {},
-    body: JSON.parse(res.body) as Record<string, any>,
+    body: (res.body ? JSON.parse(res.body) : {}) as Record<string, any>,
   };
 };

@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { RouteKey, RouteRecord, RouteWriteResult, WriteContext } from '#shared/domain/route';
+import { NothingToRollBackError, PreconditionFailedError } from '#shared/domain/errors';
+import type {
+  RouteDetail,
+  RouteKey,
+  RouteListQuery,
+  RouteRecord,
+  RouteWriteResult,
+  WriteContext,
+} from '#shared/domain/route';
 import { routeLabel } from '#shared/domain/route';
 import type { RouteRepository } from '#shared/ports/route-repository.port';
 import type {
@@ -14,6 +22,8 @@ import type {
 /** In-memory RouteRepository with the same semantics as the Postgres one (for use-case unit tests). */
 export class InMemoryRouteRepository implements RouteRepository {
   readonly routes = new Map<string, RouteRecord>();
+  /** Every revision of every route (route_revisions), by route label. */
+  readonly history = new Map<string, RouteRecord[]>();
   findCalls = 0;
   /** Set to make every call fail (e.g. a DependencyUnavailableError). */
   failWith: Error | null = null;
@@ -28,11 +38,34 @@ export class InMemoryRouteRepository implements RouteRepository {
     return this.routes.get(routeLabel(key)) ?? null;
   }
 
+  /** Throws PreconditionFailedError unless ctx.precondition holds for `current` (as the SQL functions). */
+  private checkPrecondition(key: RouteKey, current: RouteRecord | null, ctx: WriteContext): void {
+    const p = ctx.precondition;
+    if (!p) return;
+    const holds =
+      p.kind === 'absent'
+        ? current === null
+        : current !== null && (p.kind === 'exists' || p.revisions.includes(current.revision));
+    if (!holds) {
+      throw new PreconditionFailedError(
+        `route ${routeLabel(key)} precondition failed`,
+        current?.revision ?? null,
+      );
+    }
+  }
+
+  private store(route: RouteRecord): void {
+    this.routes.set(routeLabel(route), route);
+    const past = this.history.get(routeLabel(route)) ?? [];
+    this.history.set(routeLabel(route), [...past, route]);
+  }
+
   private result(
     outcome: RouteWriteResult['outcome'],
     route: RouteRecord,
     prev: RouteRecord | null,
     ctx: WriteContext,
+    restoredRevision?: number,
   ): RouteWriteResult {
     if (outcome === 'unchanged') return { outcome, route, event: null, publishLeased: false };
     return {
@@ -52,6 +85,7 @@ export class InMemoryRouteRepository implements RouteRepository {
         previousUrl: prev?.url ?? null,
         previousState: prev ? (prev.isActive ? 'active' : 'inactive') : null,
         revision: route.revision,
+        ...(restoredRevision !== undefined ? { restoredRevision } : {}),
         changedBy: ctx.changedBy,
         occurredAt: new Date().toISOString(),
         correlationId: ctx.correlationId,
@@ -62,6 +96,7 @@ export class InMemoryRouteRepository implements RouteRepository {
   async upsertRoute(key: RouteKey, url: string, ctx: WriteContext): Promise<RouteWriteResult> {
     this.check();
     const prev = this.routes.get(routeLabel(key)) ?? null;
+    this.checkPrecondition(key, prev, ctx);
     if (prev && prev.url === url) return this.result('unchanged', prev, prev, ctx);
     const route: RouteRecord = {
       ...key,
@@ -69,7 +104,7 @@ export class InMemoryRouteRepository implements RouteRepository {
       isActive: prev?.isActive ?? true,
       revision: (prev?.revision ?? 0) + 1,
     };
-    this.routes.set(routeLabel(key), route);
+    this.store(route);
     return this.result(prev ? 'updated' : 'created', route, prev, ctx);
   }
 
@@ -77,10 +112,60 @@ export class InMemoryRouteRepository implements RouteRepository {
     this.check();
     const prev = this.routes.get(routeLabel(key));
     if (!prev) return null;
+    this.checkPrecondition(key, prev, ctx);
     if (prev.isActive === active) return this.result('unchanged', prev, prev, ctx);
     const route = { ...prev, isActive: active, revision: prev.revision + 1 };
-    this.routes.set(routeLabel(key), route);
+    this.store(route);
     return this.result(active ? 'activated' : 'deactivated', route, prev, ctx);
+  }
+
+  async rollbackRoute(
+    key: RouteKey,
+    toRevision: number | null,
+    ctx: WriteContext,
+  ): Promise<RouteWriteResult | null> {
+    this.check();
+    const prev = this.routes.get(routeLabel(key));
+    if (!prev) return null;
+    this.checkPrecondition(key, prev, ctx);
+    const target = toRevision ?? prev.revision - 1;
+    const old =
+      target < prev.revision
+        ? this.history.get(routeLabel(key))?.find((r) => r.revision === target)
+        : undefined;
+    if (!old)
+      throw new NothingToRollBackError(`route ${routeLabel(key)}: nothing to roll back to`, prev.revision);
+    if (old.url === prev.url && old.isActive === prev.isActive)
+      return this.result('unchanged', prev, prev, ctx);
+    const route = { ...prev, url: old.url, isActive: old.isActive, revision: prev.revision + 1 };
+    this.store(route);
+    return this.result('rolled_back', route, prev, ctx, target);
+  }
+
+  async findRouteDetail(key: RouteKey): Promise<RouteDetail | null> {
+    this.check();
+    const route = this.routes.get(routeLabel(key));
+    const first = this.history.get(routeLabel(key))?.[0];
+    if (!route || !first) return null;
+    const epoch = new Date(0);
+    return { ...route, createdAt: epoch, updatedAt: epoch, createdBy: 'fake', updatedBy: 'fake' };
+  }
+
+  async listRoutes(q: RouteListQuery): Promise<RouteRecord[]> {
+    this.check();
+    const order = (r: RouteKey) => [r.service, r.env, r.version].join('\u0000');
+    const after = q.after ? order({ tenant: q.tenant, ...q.after }) : null;
+    return [...this.routes.values()]
+      .filter(
+        (r) =>
+          r.tenant === q.tenant &&
+          (q.service === undefined || r.service === q.service) &&
+          (q.env === undefined || r.env === q.env) &&
+          (q.active === undefined || r.isActive === q.active) &&
+          (after === null || order(r) > after),
+      )
+      .sort((a, b) => (order(a) < order(b) ? -1 : 1))
+      .slice(0, q.limit);
   }
 
   async ping(): Promise<void> {

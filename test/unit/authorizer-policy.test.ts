@@ -14,6 +14,8 @@ describe('the authorizer policy', () => {
   it('lists, in the caller’s API and stage, exactly the routes the role may call', () => {
     expect(allowedMethodArns('resolver', arn('GET', '/api/v1/routes/resolve'))).toEqual([
       arn('GET', '/api/v1/routes/resolve'),
+      arn('GET', '/api/v1/routes'),
+      arn('GET', '/api/v1/routes/detail'),
     ]);
     expect(allowedMethodArns('admin', arn('GET', '/api/v1/routes/resolve'))).toHaveLength(guarded.length);
   });

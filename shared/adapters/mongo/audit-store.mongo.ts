@@ -22,6 +22,8 @@ export interface AuditDocument {
   previous_url: string | null;
   previous_state: RouteState | null;
   revision: number;
+  /** Null unless action is rolled_back (absent from documents written before it existed). */
+  restored_revision?: number | null;
   changed_by: string;
   correlation_id: string | null;
   occurred_at: Date;
@@ -63,6 +65,7 @@ const asStoredDocument = (r: AuditRecord): AuditDocument => ({
   previous_url: r.previousUrl,
   previous_state: r.previousState,
   revision: r.revision,
+  restored_revision: r.restoredRevision,
   changed_by: r.changedBy,
   correlation_id: r.correlationId,
   occurred_at: r.occurredAt,
@@ -79,6 +82,7 @@ const toRecord = (d: AuditDocument): AuditRecord => ({
   previousUrl: d.previous_url ?? null,
   previousState: d.previous_state ?? null,
   revision: d.revision,
+  restoredRevision: d.restored_revision ?? null,
   changedBy: d.changed_by,
   correlationId: d.correlation_id ?? null,
   occurredAt: d.occurred_at,

@@ -1,22 +1,27 @@
-import type {
-  RouteAction,
-  RouteChangedEvent,
-  RouteKey,
-  RouteRecord,
-  RouteState,
-  RouteWriteResult,
-  WriteContext,
-  WriteOutcome,
+import { NothingToRollBackError, PreconditionFailedError } from '#shared/domain/errors';
+import {
+  type RouteAction,
+  type RouteChangedEvent,
+  type RouteDetail,
+  type RouteKey,
+  type RouteListQuery,
+  type RouteRecord,
+  type RouteState,
+  type RouteWriteResult,
+  routeLabel,
+  type WriteContext,
+  type WriteOutcome,
 } from '#shared/domain/route';
 import type { RouteRepository } from '#shared/ports/route-repository.port';
 import { mapPgError } from './pg-errors.ts';
 import type { PgPool } from './pg-pool.ts';
 
 interface WriteRow {
-  outcome: WriteOutcome;
+  outcome: WriteOutcome | 'precondition_failed' | 'nothing_to_roll_back';
   url: string;
   is_active: boolean;
-  revision: number;
+  /** Null only with precondition_failed for a route that does not exist. */
+  revision: number | null;
   event: OutboxRowJson | null;
 }
 
@@ -34,6 +39,8 @@ export interface OutboxRowJson {
   previous_url: string | null;
   previous_state: RouteState | null;
   revision: number;
+  /** Set on rolled_back only (absent from rows written before migration 1763790000000). */
+  restored_revision?: number | null;
   changed_by: string;
   correlation_id: string | null;
   occurred_at: string;
@@ -53,17 +60,41 @@ export const eventFromOutboxRow = (row: OutboxRowJson): RouteChangedEvent => ({
   previousUrl: row.previous_url,
   previousState: row.previous_state,
   revision: Number(row.revision),
+  ...(row.restored_revision != null ? { restoredRevision: Number(row.restored_revision) } : {}),
   changedBy: row.changed_by,
   occurredAt: new Date(row.occurred_at).toISOString(),
   correlationId: row.correlation_id,
 });
 
-const toResult = (key: RouteKey, row: WriteRow): RouteWriteResult => ({
-  outcome: row.outcome,
-  route: { ...key, url: row.url, isActive: row.is_active, revision: row.revision },
-  event: row.event ? eventFromOutboxRow(row.event) : null,
-  publishLeased: !!row.event?.lease_until,
-});
+const toResult = (key: RouteKey, row: WriteRow): RouteWriteResult => {
+  if (row.outcome === 'precondition_failed') {
+    throw new PreconditionFailedError(
+      row.revision === null
+        ? `route ${routeLabel(key)} does not exist`
+        : `route ${routeLabel(key)} is at revision ${row.revision}`,
+      row.revision,
+    );
+  }
+  if (row.outcome === 'nothing_to_roll_back') {
+    throw new NothingToRollBackError(
+      `route ${routeLabel(key)} has no such earlier revision to roll back to`,
+      row.revision!,
+    );
+  }
+  return {
+    outcome: row.outcome,
+    route: { ...key, url: row.url, isActive: row.is_active, revision: row.revision! },
+    event: row.event ? eventFromOutboxRow(row.event) : null,
+    publishLeased: !!row.event?.lease_until,
+  };
+};
+
+/** The precondition as the write functions take it: (p_condition, p_if_match). */
+const conditionOf = (ctx: WriteContext): [string | null, number[] | null] => {
+  const p = ctx.precondition;
+  if (!p) return [null, null];
+  return p.kind === 'revision' ? ['revision', [...p.revisions]] : [p.kind, null];
+};
 
 // Named statements are prepared once per connection: the resolve miss path and writes skip re-planning.
 const FIND_ROUTE = {
@@ -76,13 +107,62 @@ const FIND_ROUTE = {
 };
 // The write, its outbox row and its publish lease: one function, one transaction, one round trip.
 const UPSERT_ROUTE = {
-  name: 'tm_upsert_route',
-  text: 'SELECT * FROM tm_upsert_route($1, $2, $3, $4, $5, $6, $7, $8)',
+  name: 'tm_upsert_route_v3',
+  text: 'SELECT * FROM tm_upsert_route($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
 };
 const SET_ACTIVE = {
-  name: 'tm_set_route_active',
-  text: 'SELECT * FROM tm_set_route_active($1, $2, $3, $4, $5, $6, $7, $8)',
+  name: 'tm_set_route_active_v3',
+  text: 'SELECT * FROM tm_set_route_active($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
 };
+const ROLLBACK = {
+  name: 'tm_rollback_route',
+  text: 'SELECT * FROM tm_rollback_route($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+};
+const FIND_DETAIL = {
+  name: 'tm_find_route_detail',
+  text: `SELECT e.url, e.is_active, e.revision, e.created_at, e.updated_at, e.created_by, e.updated_by
+           FROM endpoints e
+           JOIN environments en ON en.id = e.environment_id
+           JOIN services s ON s.id = en.service_id
+           JOIN tenants t ON t.id = s.tenant_id
+          WHERE t.name = $1 AND s.name = $2 AND en.name = $3 AND e.version = $4`,
+};
+// Byte order (COLLATE "C"): the same on every database whatever its locale, and what the cursor compares.
+const LIST_ROUTES = {
+  name: 'tm_list_routes',
+  text: `SELECT s.name AS service, en.name AS env, e.version, e.url, e.is_active, e.revision
+           FROM tenants t
+           JOIN services s ON s.tenant_id = t.id
+           JOIN environments en ON en.service_id = s.id
+           JOIN endpoints e ON e.environment_id = en.id
+          WHERE t.name = $1
+            AND ($2::text IS NULL OR s.name = $2)
+            AND ($3::text IS NULL OR en.name = $3)
+            AND ($4::boolean IS NULL OR e.is_active = $4)
+            AND ($5::text IS NULL
+                 OR (s.name COLLATE "C", en.name COLLATE "C", e.version COLLATE "C") > ($5, $6, $7))
+          ORDER BY s.name COLLATE "C", en.name COLLATE "C", e.version COLLATE "C"
+          LIMIT $8`,
+};
+
+interface DetailRow {
+  url: string;
+  is_active: boolean;
+  revision: number;
+  created_at: Date;
+  updated_at: Date;
+  created_by: string;
+  updated_by: string;
+}
+
+interface ListRow {
+  service: string;
+  env: string;
+  version: string;
+  url: string;
+  is_active: boolean;
+  revision: number;
+}
 
 export class PgRouteRepository implements RouteRepository {
   constructor(private readonly pool: PgPool) {}
@@ -111,6 +191,7 @@ export class PgRouteRepository implements RouteRepository {
           ctx.changedBy,
           ctx.correlationId,
           ctx.publishLeaseMs ?? 0,
+          ...conditionOf(ctx),
         ],
       })
       .catch(mapPgError);
@@ -130,10 +211,80 @@ export class PgRouteRepository implements RouteRepository {
           ctx.changedBy,
           ctx.correlationId,
           ctx.publishLeaseMs ?? 0,
+          ...conditionOf(ctx),
         ],
       })
       .catch(mapPgError);
     return rows[0] ? toResult(key, rows[0]) : null;
+  }
+
+  async rollbackRoute(
+    key: RouteKey,
+    toRevision: number | null,
+    ctx: WriteContext,
+  ): Promise<RouteWriteResult | null> {
+    const { rows } = await this.pool
+      .query<WriteRow>({
+        ...ROLLBACK,
+        values: [
+          key.tenant,
+          key.service,
+          key.env,
+          key.version,
+          toRevision,
+          ctx.changedBy,
+          ctx.correlationId,
+          ctx.publishLeaseMs ?? 0,
+          ...conditionOf(ctx),
+        ],
+      })
+      .catch(mapPgError);
+    return rows[0] ? toResult(key, rows[0]) : null;
+  }
+
+  async findRouteDetail(key: RouteKey): Promise<RouteDetail | null> {
+    const { rows } = await this.pool
+      .query<DetailRow>({ ...FIND_DETAIL, values: [key.tenant, key.service, key.env, key.version] })
+      .catch(mapPgError);
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      ...key,
+      url: row.url,
+      isActive: row.is_active,
+      revision: row.revision,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      createdBy: row.created_by,
+      updatedBy: row.updated_by,
+    };
+  }
+
+  async listRoutes(q: RouteListQuery): Promise<RouteRecord[]> {
+    const { rows } = await this.pool
+      .query<ListRow>({
+        ...LIST_ROUTES,
+        values: [
+          q.tenant,
+          q.service ?? null,
+          q.env ?? null,
+          q.active ?? null,
+          q.after?.service ?? null,
+          q.after?.env ?? null,
+          q.after?.version ?? null,
+          q.limit,
+        ],
+      })
+      .catch(mapPgError);
+    return rows.map((r) => ({
+      tenant: q.tenant,
+      service: r.service,
+      env: r.env,
+      version: r.version,
+      url: r.url,
+      isActive: r.is_active,
+      revision: r.revision,
+    }));
   }
 
   async ping(): Promise<void> {

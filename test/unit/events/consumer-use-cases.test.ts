@@ -150,6 +150,7 @@ describe('recordAudit', () => {
       previousUrl: 'https://old',
       previousState: 'inactive',
       revision: 4,
+      restoredRevision: null,
       changedBy: 'alice',
       correlationId: event.correlationId,
       occurredAt: new Date(event.occurredAt),

@@ -65,3 +65,16 @@ describe('route event wire format', () => {
     expect(routeEventSchema.safeParse(wire).success).toBe(false);
   });
 });
+
+describe('route event wire format: rollbacks', () => {
+  it('carries rolled_back and restored_revision, and still reads v1 events without restored_revision', () => {
+    const event = routeEvent({ action: 'rolled_back', revision: 5, restoredRevision: 3 });
+
+    const wire = toWireEvent(event);
+
+    expect(wire).toMatchObject({ schema_version: 1, action: 'rolled_back', restored_revision: 3 });
+    expect(fromWireEvent(routeEventSchema.parse(JSON.parse(JSON.stringify(wire))))).toEqual(event);
+    const { restored_revision: _, ...older } = toWireEvent(routeEvent());
+    expect(routeEventSchema.safeParse(older).success).toBe(true);
+  });
+});
