@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ValidationError } from '#shared/domain/errors';
+import { ROUTE_ACTIONS } from '#shared/domain/route';
 import { parseOrThrow, routeKeySchema } from '#shared/domain/route.schema';
 import { intParam } from '#shared/middleware/route-params';
 import type { AuditCursor, AuditFilter, AuditRecord } from '#shared/ports/audit-store.port';
@@ -22,11 +23,9 @@ const pageSchema = z.object({
   cursor: z.string().max(512).optional(),
 });
 
-const actionSchema = z.string({ error: required }).pipe(
-  z.enum(['created', 'updated', 'activated', 'deactivated'], {
-    error: 'must be one of created, updated, activated, deactivated',
-  }),
-);
+const actionSchema = z
+  .string({ error: required })
+  .pipe(z.enum(ROUTE_ACTIONS, { error: `must be one of ${ROUTE_ACTIONS.join(', ')}` }));
 
 /** The query parameters each audit path reads (everything else in the query string is ignored). */
 export const AUDIT_PATHS = {
@@ -107,6 +106,7 @@ export const auditEventBody = (r: AuditRecord) => ({
   previous_url: r.previousUrl,
   previous_state: r.previousState,
   revision: r.revision,
+  restored_revision: r.restoredRevision,
   changed_by: r.changedBy,
   correlation_id: r.correlationId,
   occurred_at: r.occurredAt.toISOString(),
