@@ -256,6 +256,9 @@ const local: StageConfig = {
     default: 2,
     overrides: {
       resolveRoute: 8,
+      // Listings and details are operator reads, not the hot path; one container keeps the local stage's
+      // database pools within LOCAL_DB_CONNECTION_BUDGET (60) so nothing else is scaled down.
+      routeQuery: 1,
       upsertRoute: 4,
       setRouteState: 4,
       authorizer: 4,
