@@ -108,6 +108,7 @@ export const auditEventBody = (r: AuditRecord) => ({
   revision: r.revision,
   restored_revision: r.restoredRevision,
   changed_by: r.changedBy,
+  changed_by_token_id: r.changedByTokenId,
   correlation_id: r.correlationId,
   occurred_at: r.occurredAt.toISOString(),
   processed_at: r.processedAt.toISOString(),

@@ -55,6 +55,8 @@ export interface RouteChangedEvent extends RouteKey {
   /** `rolled_back` only: the revision whose URL and state the change restored. */
   readonly restoredRevision?: number | null;
   readonly changedBy: string;
+  /** The acting token's id; null with auth off (and absent from events written before it existed). */
+  readonly changedByTokenId?: string | null;
   readonly occurredAt: string;
   readonly correlationId: string | null;
 }
@@ -87,6 +89,8 @@ export type WritePrecondition =
 
 export interface WriteContext {
   readonly changedBy: string;
+  /** The acting token's id beside its principal's name; null/absent with auth off. */
+  readonly changedByTokenId?: string | null;
   readonly correlationId: string | null;
   /** Lease the new event to this writer for publishing after commit; absent or 0 leaves it to the relay. */
   readonly publishLeaseMs?: number;

@@ -10,7 +10,9 @@ import { NAME_PATTERN, URL_MAX_LENGTH } from '#shared/domain/route.schema';
  * (new optional fields) keep the version; anything a v1 consumer could misread bumps it, and consumers
  * send versions they do not know to the failure destination instead of guessing. The `rolled_back` action
  * and `restored_revision` were added within version 1: a consumer built before them refuses such an event
- * as malformed (failure destination, kept for redrive) rather than misreading it.
+ * as malformed (failure destination, kept for redrive) rather than misreading it. `changed_by_token_id`
+ * is additive (optional, nullable): events written before it decode as before, and an older consumer
+ * ignores it (zod strips unknown keys).
  */
 export const ROUTE_EVENT_SCHEMA_VERSION = 1;
 export const ROUTE_CHANGED = 'route_changed';
@@ -39,6 +41,12 @@ export const routeEventSchema = z.object({
   /** `rolled_back`: the revision whose URL and state were restored; null (or absent) otherwise. */
   restored_revision: z.number().int().positive().nullable().optional(),
   changed_by: z.string().min(1).max(256),
+  /** The acting token's public id; null with auth off, absent from events written before it existed. */
+  changed_by_token_id: z
+    .string()
+    .regex(/^[a-z2-7]{16}$/)
+    .nullable()
+    .optional(),
   /** RFC 3339, UTC (`Z`). */
   occurred_at: z.iso.datetime({ offset: false }),
   correlation_id: z.string().max(256).nullable(),
@@ -61,6 +69,7 @@ export const toWireEvent = (e: RouteChangedEvent): RouteEventWire => ({
   revision: e.revision,
   restored_revision: e.restoredRevision ?? null,
   changed_by: e.changedBy,
+  changed_by_token_id: e.changedByTokenId ?? null,
   occurred_at: e.occurredAt,
   correlation_id: e.correlationId,
 });
@@ -79,6 +88,7 @@ export const fromWireEvent = (w: RouteEventWire): RouteChangedEvent => ({
   revision: w.revision,
   ...(w.restored_revision != null ? { restoredRevision: w.restored_revision } : {}),
   changedBy: w.changed_by,
+  ...(w.changed_by_token_id != null ? { changedByTokenId: w.changed_by_token_id } : {}),
   occurredAt: w.occurred_at,
   correlationId: w.correlation_id,
 });

@@ -13,6 +13,8 @@ export interface AuditRecord {
   /** `rolled_back` only: the revision it restored; null otherwise. */
   readonly restoredRevision: number | null;
   readonly changedBy: string;
+  /** The acting token's id; null with auth off or for events recorded before it existed. */
+  readonly changedByTokenId: string | null;
   readonly correlationId: string | null;
   readonly occurredAt: Date;
   readonly processedAt: Date;

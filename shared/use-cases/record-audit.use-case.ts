@@ -27,6 +27,7 @@ export const toAuditRecord = (input: AuditInput, processedAt: Date): AuditRecord
     revision: event.revision,
     restoredRevision: event.restoredRevision ?? null,
     changedBy: event.changedBy,
+    changedByTokenId: event.changedByTokenId ?? null,
     correlationId: event.correlationId,
     occurredAt: new Date(event.occurredAt),
     processedAt,

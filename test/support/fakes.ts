@@ -87,6 +87,7 @@ export class InMemoryRouteRepository implements RouteRepository {
         revision: route.revision,
         ...(restoredRevision !== undefined ? { restoredRevision } : {}),
         changedBy: ctx.changedBy,
+        ...(ctx.changedByTokenId ? { changedByTokenId: ctx.changedByTokenId } : {}),
         occurredAt: new Date().toISOString(),
         correlationId: ctx.correlationId,
       },

@@ -14,6 +14,7 @@ describe('auditEventBody', () => {
       previousState: null,
       revision: 1,
       changedBy: 'ci',
+      changedByTokenId: 'abcdefghijklmnop',
       correlationId: null,
       occurredAt: new Date('2026-01-01T00:00:00Z'),
       processedAt: new Date('2026-01-01T00:00:01Z'),
@@ -23,6 +24,11 @@ describe('auditEventBody', () => {
     const body = JSON.stringify(auditEventBody(record));
 
     expect(body).not.toMatch(/metadata|partition|offset|route-events/);
-    expect(JSON.parse(body)).toMatchObject({ event_id: 'e-1', changed_by: 'ci', revision: 1 });
+    expect(JSON.parse(body)).toMatchObject({
+      event_id: 'e-1',
+      changed_by: 'ci',
+      changed_by_token_id: 'abcdefghijklmnop',
+      revision: 1,
+    });
   });
 });

@@ -4,7 +4,12 @@ import { cacheKeyOf } from '#shared/domain/cache-entry';
 import { DependencyUnavailableError, RouteNotFoundError } from '#shared/domain/errors';
 import type { RouteWriteResult } from '#shared/domain/route';
 import type { RouteCache } from '#shared/ports/route-cache.port';
-import { type ChangeRouteDeps, setRouteActive, upsertRoute } from '#shared/use-cases/change-route.use-case';
+import {
+  type ChangeRouteDeps,
+  rollbackRoute,
+  setRouteActive,
+  upsertRoute,
+} from '#shared/use-cases/change-route.use-case';
 import { InMemoryRouteRepository } from '#test/support/fakes';
 import { uniqueRouteKey } from '#test/support/fixtures';
 
@@ -106,5 +111,23 @@ describe('setRouteActive', () => {
     expect(off.event).toMatchObject({ action: 'deactivated', previousState: 'active', revision: 2 });
     expect((await setRouteActive(deps, key, false, ctx)).outcome).toBe('unchanged');
     expect(committed.map((r) => r.outcome)).toEqual(['created', 'deactivated']);
+  });
+});
+
+describe('the acting token (issue 16.2)', () => {
+  it('hands the token id beside the principal to every write, rollback included', async () => {
+    const { deps, committed } = setup();
+    const key = uniqueRouteKey();
+    const byToken = { ...ctx, changedByTokenId: 'abcdefghijklmnop' };
+
+    await upsertRoute(deps, key, 'https://a.example.com', byToken);
+    await setRouteActive(deps, key, false, byToken);
+    await rollbackRoute(deps, key, null, byToken);
+
+    expect(committed.map((r) => [r.event?.action, r.event?.changedBy, r.event?.changedByTokenId])).toEqual([
+      ['created', 'alice', 'abcdefghijklmnop'],
+      ['deactivated', 'alice', 'abcdefghijklmnop'],
+      ['rolled_back', 'alice', 'abcdefghijklmnop'],
+    ]);
   });
 });

@@ -25,6 +25,8 @@ export interface AuditDocument {
   /** Null unless action is rolled_back (absent from documents written before it existed). */
   restored_revision?: number | null;
   changed_by: string;
+  /** Absent from documents written before it existed; null with auth off. */
+  changed_by_token_id?: string | null;
   correlation_id: string | null;
   occurred_at: Date;
   processed_at: Date;
@@ -67,6 +69,7 @@ const asStoredDocument = (r: AuditRecord): AuditDocument => ({
   revision: r.revision,
   restored_revision: r.restoredRevision,
   changed_by: r.changedBy,
+  changed_by_token_id: r.changedByTokenId,
   correlation_id: r.correlationId,
   occurred_at: r.occurredAt,
   processed_at: r.processedAt,
@@ -84,6 +87,7 @@ const toRecord = (d: AuditDocument): AuditRecord => ({
   revision: d.revision,
   restoredRevision: d.restored_revision ?? null,
   changedBy: d.changed_by,
+  changedByTokenId: d.changed_by_token_id ?? null,
   correlationId: d.correlation_id ?? null,
   occurredAt: d.occurred_at,
   processedAt: d.processed_at,

@@ -42,6 +42,8 @@ export interface OutboxRowJson {
   /** Set on rolled_back only (absent from rows written before migration 1763790000000). */
   restored_revision?: number | null;
   changed_by: string;
+  /** The acting token (absent from rows written before migration 1763810000000; null with auth off). */
+  changed_by_token_id?: string | null;
   correlation_id: string | null;
   occurred_at: string;
   /** Set when the write leased the event to its writer (tm_publish_lease). */
@@ -62,6 +64,7 @@ export const eventFromOutboxRow = (row: OutboxRowJson): RouteChangedEvent => ({
   revision: Number(row.revision),
   ...(row.restored_revision != null ? { restoredRevision: Number(row.restored_revision) } : {}),
   changedBy: row.changed_by,
+  ...(row.changed_by_token_id != null ? { changedByTokenId: row.changed_by_token_id } : {}),
   occurredAt: new Date(row.occurred_at).toISOString(),
   correlationId: row.correlation_id,
 });
@@ -107,16 +110,16 @@ const FIND_ROUTE = {
 };
 // The write, its outbox row and its publish lease: one function, one transaction, one round trip.
 const UPSERT_ROUTE = {
-  name: 'tm_upsert_route_v3',
-  text: 'SELECT * FROM tm_upsert_route($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+  name: 'tm_upsert_route_v4',
+  text: 'SELECT * FROM tm_upsert_route($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
 };
 const SET_ACTIVE = {
-  name: 'tm_set_route_active_v3',
-  text: 'SELECT * FROM tm_set_route_active($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+  name: 'tm_set_route_active_v4',
+  text: 'SELECT * FROM tm_set_route_active($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
 };
 const ROLLBACK = {
-  name: 'tm_rollback_route',
-  text: 'SELECT * FROM tm_rollback_route($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+  name: 'tm_rollback_route_v2',
+  text: 'SELECT * FROM tm_rollback_route($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
 };
 const FIND_DETAIL = {
   name: 'tm_find_route_detail',
@@ -192,6 +195,7 @@ export class PgRouteRepository implements RouteRepository {
           ctx.correlationId,
           ctx.publishLeaseMs ?? 0,
           ...conditionOf(ctx),
+          ctx.changedByTokenId ?? null,
         ],
       })
       .catch(mapPgError);
@@ -212,6 +216,7 @@ export class PgRouteRepository implements RouteRepository {
           ctx.correlationId,
           ctx.publishLeaseMs ?? 0,
           ...conditionOf(ctx),
+          ctx.changedByTokenId ?? null,
         ],
       })
       .catch(mapPgError);
@@ -236,6 +241,7 @@ export class PgRouteRepository implements RouteRepository {
           ctx.correlationId,
           ctx.publishLeaseMs ?? 0,
           ...conditionOf(ctx),
+          ctx.changedByTokenId ?? null,
         ],
       })
       .catch(mapPgError);

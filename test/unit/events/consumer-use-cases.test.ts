@@ -152,10 +152,23 @@ describe('recordAudit', () => {
       revision: 4,
       restoredRevision: null,
       changedBy: 'alice',
+      changedByTokenId: null,
       correlationId: event.correlationId,
       occurredAt: new Date(event.occurredAt),
       processedAt: now,
       metadata: { source: { topic: 'route-events', partition: 2, offset: 7 } },
+    });
+  });
+
+  it("records the acting token's id beside the principal (issue 16.2)", async () => {
+    const store = new InMemoryAuditStore();
+    const event = routeEvent({ changedByTokenId: 'abcdefghijklmnop' });
+
+    await recordAudit({ store, now: () => now }, [{ event }]);
+
+    expect(store.records.get(event.eventId)).toMatchObject({
+      changedBy: 'alice',
+      changedByTokenId: 'abcdefghijklmnop',
     });
   });
 

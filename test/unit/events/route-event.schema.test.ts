@@ -78,3 +78,25 @@ describe('route event wire format: rollbacks', () => {
     expect(routeEventSchema.safeParse(older).success).toBe(true);
   });
 });
+
+describe('route event wire format: the acting token id (issue 16.2)', () => {
+  it('carries changed_by_token_id, and still decodes events written before it', () => {
+    const event = routeEvent({ changedByTokenId: 'abcdefghijklmnop' });
+
+    const wire = toWireEvent(event);
+
+    expect(wire).toMatchObject({
+      schema_version: 1,
+      changed_by: 'alice',
+      changed_by_token_id: 'abcdefghijklmnop',
+    });
+    expect(fromWireEvent(routeEventSchema.parse(JSON.parse(JSON.stringify(wire))))).toEqual(event);
+    const { changed_by_token_id: _, ...older } = toWireEvent(routeEvent());
+    const decoded = routeEventSchema.safeParse(older);
+    expect(decoded.success).toBe(true);
+    expect(fromWireEvent(decoded.data!).changedByTokenId).toBeUndefined();
+    expect(routeEventSchema.safeParse({ ...wire, changed_by_token_id: 'Not a token id' }).success).toBe(
+      false,
+    );
+  });
+});
