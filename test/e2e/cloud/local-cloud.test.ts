@@ -92,6 +92,112 @@ describe('the local cloud (AUTH_MODE=on, as in AWS)', () => {
     }
   });
 
+  it('lists and reads routes, answers conditional requests and rolls back, audited through Kafka', async () => {
+    const key = uniqueRouteKey();
+    const writer = await mint('writer', [key.tenant]);
+    const resolver = await mint('resolver', [key.tenant]);
+    const other = { ...key, version: 'v9' };
+    await call('POST', '/api/v1/routes', {
+      token: writer,
+      body: { ...other, url: 'https://v9.example.com' },
+    });
+    const created = await call('POST', '/api/v1/routes', {
+      token: writer,
+      body: { ...key, url: 'https://a.example.com' },
+      headers: { 'if-none-match': '*' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('etag')).toBe('"1"');
+    const again = await call('POST', '/api/v1/routes', {
+      token: writer,
+      body: { ...key, url: 'https://a.example.com' },
+      headers: { 'if-none-match': '*' },
+    });
+    expect(again.status).toBe(412);
+    const updated = await call('POST', '/api/v1/routes', {
+      token: writer,
+      body: { ...key, url: 'https://b.example.com' },
+      headers: { 'if-match': '"1"' },
+    });
+    expect(updated.headers.get('etag')).toBe('"2"');
+
+    // Reads, with a resolver token: the list (paged), one route in full, and 304 while unchanged.
+    const page = await call('GET', `/api/v1/routes?${q({ tenant: key.tenant }, { limit: '1' })}`, {
+      token: resolver,
+    });
+    expect(page.status).toBe(200);
+    expect(page.json.routes).toEqual([
+      { ...key, url: 'https://b.example.com', is_active: true, revision: 2 },
+    ]);
+    const rest = await call(
+      'GET',
+      `/api/v1/routes?${q({ tenant: key.tenant }, { cursor: page.json.next_cursor })}`,
+      {
+        token: resolver,
+      },
+    );
+    expect(rest.json).toEqual({ routes: [expect.objectContaining({ version: 'v9' })], next_cursor: null });
+    const detail = await call('GET', `/api/v1/routes/detail?${q(key)}`, { token: resolver });
+    expect(detail.json).toMatchObject({
+      revision: 2,
+      created_by: 'cloud-writer',
+      updated_by: 'cloud-writer',
+    });
+    for (const path of ['/api/v1/routes/resolve', '/api/v1/routes/detail']) {
+      const first = await call('GET', `${path}?${q(key)}`, { token: resolver });
+      expect(first.headers.get('etag'), path).toBe('"2"');
+      const unchanged = await call('GET', `${path}?${q(key)}`, {
+        token: resolver,
+        headers: { 'if-none-match': '"2"' },
+      });
+      expect(unchanged.status, path).toBe(304);
+      expect(unchanged.json, path).toEqual({});
+    }
+
+    // A stale If-Match changes nothing; rollback restores the URL before the latest change.
+    const stale = await call('POST', '/api/v1/routes/rollback', {
+      token: writer,
+      body: key,
+      headers: { 'if-match': '"1"' },
+    });
+    expect(stale.status).toBe(412);
+    expect(stale.json).toMatchObject({ error: 'precondition_failed', current_revision: 2 });
+    const rolled = await call('POST', '/api/v1/routes/rollback', {
+      token: writer,
+      body: key,
+      headers: { 'if-match': '"2"' },
+    });
+    expect(rolled.status).toBe(200);
+    expect(rolled.json).toMatchObject({
+      outcome: 'rolled_back',
+      route: { url: 'https://a.example.com', revision: 3 },
+      restored_revision: 1,
+    });
+    expect((await call('GET', `/api/v1/routes/resolve?${q(key)}`, { token: resolver })).json).toEqual({
+      url: 'https://a.example.com',
+    });
+    const nothing = await call('POST', '/api/v1/routes/rollback', { token: writer, body: other });
+    expect(nothing.status).toBe(409);
+
+    const audited = await eventually(
+      async () => {
+        const trail = await call('GET', `/api/v1/audit/route?${q(key)}`, { token: writer });
+        return trail.json.count === 3 && (trail.json.events as Record<string, unknown>[]);
+      },
+      { timeoutMs: 30_000, what: 'the rollback in the audit trail' },
+    );
+    expect(audited[0]).toMatchObject({
+      action: 'rolled_back',
+      url: 'https://a.example.com',
+      previous_url: 'https://b.example.com',
+      previous_state: 'active',
+      revision: 3,
+      restored_revision: 1,
+    });
+    const byAction = await call('GET', '/api/v1/audit/action?action=rolled_back', { token: writer });
+    expect(byAction.json.events).toEqual([expect.objectContaining({ route: key, restored_revision: 1 })]);
+  });
+
   it('answers with the template gateway responses: no token 401, a role without the permission 403', async () => {
     const key = uniqueRouteKey();
     const none = await call('GET', `/api/v1/routes/resolve?${q(key)}`, { token: null });
