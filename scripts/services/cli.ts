@@ -1,11 +1,13 @@
 /**
- * npx tsx scripts/services/cli.ts up|down|status
+ * npx tsx scripts/services/cli.ts up|down|status|reset
  *
  * up:     provide Kafka, Mongo-wire and DynamoDB (env var, else reuse the default port, else start detached).
- * down:   stop the detached instances recorded in .local/run/*.pid.
- * status: say which default ports answer.
+ * down:   stop the detached instances recorded in <home>/run/*.pid; their data is kept.
+ * status: each service's port, whether it answers, its pid if this checkout started it, its data folder.
+ * reset:  down, then delete the data (topics, offsets, audit trail, idempotency keys).
  */
-import { ensureServicesWithStatus, probeDefaults, stopServices } from './services.ts';
+import { DATA_DIR, LOGS_DIR, relativeToRepo } from './layout.ts';
+import { ensureServicesWithStatus, resetServices, servicesStatus, stopServices } from './services.ts';
 
 const ENV_LINES = (urls: { kafkaBrokers: string; mongoUrl: string; dynamoEndpoint: string }): string =>
   [
@@ -24,10 +26,11 @@ async function up(): Promise<void> {
         : s.source === 'reused'
           ? 'reused'
           : `started in ${(s.ms / 1000).toFixed(1)} s`;
-    console.log(`${s.name.padEnd(9)} ${how.padEnd(18)} ${s.url}${s.pid ? `  (pid ${s.pid})` : ''}`);
+    const data = s.data ? `, data ${relativeToRepo(s.data)}` : '';
+    console.log(`${s.name.padEnd(9)} ${how.padEnd(18)} ${s.url}${s.pid ? `  (pid ${s.pid}${data})` : ''}`);
   }
   console.log(
-    `\n${ENV_LINES(urls)}\n\nready in ${((Date.now() - t0) / 1000).toFixed(1)} s; logs in .local/logs/, stop with npm run services:down`,
+    `\n${ENV_LINES(urls)}\n\nready in ${((Date.now() - t0) / 1000).toFixed(1)} s; logs in ${relativeToRepo(LOGS_DIR)}/, stop with npm run services:down`,
   );
 }
 
@@ -35,14 +38,37 @@ async function down(): Promise<void> {
   const results = await stopServices();
   if (results.length === 0) console.log('no detached services recorded in .local/run/');
   for (const r of results) console.log(`${r.name.padEnd(9)} pid ${r.pid}: ${r.outcome}`);
+  if (results.length > 0)
+    console.log(`data kept in ${relativeToRepo(DATA_DIR)}/ (npm run services:reset wipes it)`);
 }
 
 async function status(): Promise<void> {
-  for (const s of await probeDefaults()) {
+  const rows = (await servicesStatus()).map((s) => [
+    s.name,
+    String(s.port),
+    s.up ? 'up' : 'down',
+    s.pid ? String(s.pid) : '-',
+    s.startedHere ? 'yes' : s.up ? 'no (not ours: left alone by down)' : 'no',
+    relativeToRepo(s.data),
+    s.env ? `runners use ${s.env}` : '',
+  ]);
+  const head = ['service', 'port', 'state', 'pid', 'started by this checkout', 'data', ''];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const row of [head, ...rows])
     console.log(
-      `${s.name.padEnd(9)} ${s.up ? 'up  ' : 'down'} ${s.url}${s.pid ? `  (detached pid ${s.pid})` : ''}`,
+      row
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
     );
-  }
+}
+
+async function reset(): Promise<void> {
+  const { stopped, wiped } = await resetServices();
+  for (const r of stopped) console.log(`${r.name.padEnd(9)} pid ${r.pid}: ${r.outcome}`);
+  for (const dir of wiped) console.log(`wiped ${relativeToRepo(dir)}`);
+  if (wiped.length === 0) console.log('no data to wipe');
+  console.log('the next npm start (or npm run services:up) starts them empty');
 }
 
 // The AWS SDK warns once per process that Node 20 support ends; the probe client would print it on every run.
@@ -53,10 +79,10 @@ process.on('warning', (w) => {
 });
 
 const command = process.argv[2];
-const commands: Record<string, () => Promise<void>> = { up, down, status };
+const commands: Record<string, () => Promise<void>> = { up, down, status, reset };
 const fn = command ? commands[command] : undefined;
 if (!fn) {
-  console.error('usage: tsx scripts/services/cli.ts up|down|status');
+  console.error('usage: tsx scripts/services/cli.ts up|down|status|reset');
   process.exit(2);
 }
 try {
