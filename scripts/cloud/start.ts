@@ -288,8 +288,8 @@ if (authMode === 'off') {
   );
   const id = bootstrap && (bootstrap.Value as { Ref?: string }).Ref;
   // The operator function, as `aws lambda invoke` would run it. Forced, so that every local start prints a
-  // usable token (each lives a day; the token audit records them as bootstrap:force).
-  const result = id ? await invoke(id, { force: true, principal: 'local-cloud-admin' }) : undefined;
+  // usable token (each lives a day, principal bootstrap-admin, which the bootstrap may reuse; audited as bootstrap:force).
+  const result = id ? await invoke(id, { force: true }) : undefined;
   const payload = result?.ok ? (result.payload as { created?: boolean; token?: string }) : undefined;
   if (payload?.created) say(`admin token (shown once): ${payload.token}`);
   else throw new Error(`the bootstrap admin token function failed: ${JSON.stringify(result)}`);
