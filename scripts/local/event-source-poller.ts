@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context, MSKEvent, MSKRecord } from 'aws-lambda';
-import type { Consumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { isTopicMissing } from '#shared/adapters/kafka/kafka-errors';
+import { logThrottle } from '#shared/adapters/kafka/log-throttle';
 import { lambdaContext } from './api-gateway-event.ts';
 
 export type MskLambdaHandler = (event: MSKEvent, context: Context) => Promise<void>;
@@ -35,6 +37,13 @@ export interface EventSourcePollerOptions {
   readonly retryAttempts?: number;
   readonly bisect?: boolean;
   readonly onFailure?: (fn: string, failed: FailedBatch, err: unknown) => Promise<void>;
+  /**
+   * Makes the topic exist again (idempotently, with the configured partitions and replication): called
+   * when a consumer finds it missing — a broker restarted on empty storage, a deleted topic.
+   */
+  readonly repairTopic?: () => Promise<void>;
+  /** Consumer trouble (crash, restart, repair), at most one line a second per cause with a repeat count. */
+  readonly log?: (line: string) => void;
 }
 
 /** What the MSK event source sends its on-failure destination: where the skipped records are, not them. */
@@ -92,17 +101,48 @@ export const toMskEvent = (
  * partitions in parallel). Offsets are committed only after the handler returns; when it throws, the
  * partition is paused, sought back to the batch's first offset and retried after a growing backoff,
  * so a failing batch blocks its partition (order is kept) and nothing is skipped.
+ *
+ * It heals like the managed event source: kafkajs reconnects and rejoins after a broker restart and the
+ * group resumes from its committed offsets; a consumer that crashes for good is started again (backoff
+ * up to 5 s); a missing topic is re-created through `repairTopic`. A group whose committed offset is gone
+ * or beyond the log (the topic was re-created) starts from the earliest retained record (TRIM_HORIZON) or
+ * the end (LATEST), as `startingPosition` says: a redelivery, which every consumer absorbs (idempotent).
  */
 export const startEventSourcePoller = async (
   options: EventSourcePollerOptions,
 ): Promise<EventSourcePoller> => {
   const batchSize = options.batchSize ?? 100;
   const backoff = options.retryBackoffMs ?? { initial: 200, max: 5000 };
-  const consumers: Consumer[] = [];
+  const consumers = new Map<string, Consumer>();
   const timers = new Set<NodeJS.Timeout>();
   const joined: Promise<void>[] = [];
+  const throttle = logThrottle();
+  let stopped = false;
+  const report = (cause: string, line: string) => {
+    const { log, repeated } = throttle(cause);
+    if (log) options.log?.(repeated > 0 ? `${line} (${repeated} more like it since the last line)` : line);
+  };
+  const later = (ms: number, fn: () => void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
+    timers.add(timer);
+  };
+  const repair = async (fn: PolledFunction, err: unknown): Promise<void> => {
+    if (!options.repairTopic || !isTopicMissing(err)) return;
+    try {
+      await options.repairTopic();
+      report(`${fn.name}:repaired`, `${fn.name}: topic ${options.topic} was missing; ensured it`);
+    } catch (repairErr) {
+      report(
+        `${fn.name}:repair-failed`,
+        `${fn.name}: could not re-create ${options.topic}: ${String(repairErr)}`,
+      );
+    }
+  };
 
-  for (const fn of options.functions) {
+  const start = async (fn: PolledFunction, attempt: number, onJoin: () => void): Promise<void> => {
     const consumer = options.kafka.consumer({
       groupId: fn.consumerGroup,
       maxWaitTimeInMs: 250,
@@ -110,121 +150,175 @@ export const startEventSourcePoller = async (
       heartbeatInterval: 1000,
       allowAutoTopicCreation: false,
     });
-    consumers.push(consumer);
-    joined.push(
-      new Promise<void>((resolve) => {
-        consumer.on(consumer.events.GROUP_JOIN, () => resolve());
-      }),
-    );
-    const attempts = new Map<number, number>();
+    consumers.set(fn.name, consumer);
+    consumer.on(consumer.events.GROUP_JOIN, () => onJoin());
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      void (async () => {
+        report(
+          `${fn.name}:crash:${String(payload.error)}`,
+          `${fn.name}: consumer failed (${String(payload.error)}); ${payload.restart ? 'it restarts' : 'starting it again'}`,
+        );
+        await repair(fn, payload.error);
+        if (payload.restart || stopped) return;
+        await consumer.disconnect().catch(() => undefined);
+        later(
+          Math.min(backoff.initial * 2 ** attempt, backoff.max),
+          () => void restart(fn, attempt + 1, onJoin),
+        );
+      })();
+    });
     await consumer.connect();
     await consumer.subscribe({
       topic: options.topic,
       fromBeginning: (options.startingPosition ?? 'TRIM_HORIZON') === 'TRIM_HORIZON',
     });
-    const limited = options.retryAttempts;
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 8,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }) => {
-        for (let i = 0; i < batch.messages.length; i += batchSize) {
-          if (!isRunning() || isStale()) return;
-          const chunk = batch.messages.slice(i, i + batchSize);
-          const event = toMskEvent(
-            batch.topic,
-            batch.partition,
-            chunk,
-            options.bootstrapServers,
-            options.eventSourceArn,
-          );
-          if (limited !== undefined) {
-            const delivered = await deliverWithRetries(chunk, limited, {
-              invoke: (records) =>
-                fn.handler(
-                  toMskEvent(
-                    batch.topic,
-                    batch.partition,
-                    records,
-                    options.bootstrapServers,
-                    options.eventSourceArn,
-                  ),
-                  lambdaContext(fn.name),
-                ),
-              wait: async (ms) => {
-                await sleep(ms);
-                await heartbeat();
-              },
-              running: () => isRunning() && !isStale(),
-              backoff,
-              onRetry: (attempt, err) => options.onRetry?.(fn.name, batch.partition, attempt, err),
-              onFailure: (records, err) =>
-                options.onFailure?.(
-                  fn.name,
-                  {
-                    topic: batch.topic,
-                    partition: batch.partition,
-                    firstOffset: records[0]!.offset,
-                    lastOffset: records.at(-1)!.offset,
-                    firstTimestamp: records[0]!.timestamp,
-                    lastTimestamp: records.at(-1)!.timestamp,
-                    batchSize: records.length,
-                    payloadSize: records.reduce(
-                      (n, r) => n + (r.value?.length ?? 0) + (r.key?.length ?? 0),
-                      0,
-                    ),
-                  },
-                  err,
-                ) ?? Promise.resolve(),
-              bisect: options.bisect ?? false,
-            });
-            if (!delivered) return;
-            const last = chunk.at(-1)!.offset;
-            resolveOffset(last);
-            await consumer.commitOffsets([
-              { topic: batch.topic, partition: batch.partition, offset: String(BigInt(last) + 1n) },
-            ]);
-            await heartbeat();
-            continue;
-          }
-          try {
-            await fn.handler(event, lambdaContext(fn.name));
-          } catch (err) {
-            const attempt = (attempts.get(batch.partition) ?? 0) + 1;
-            attempts.set(batch.partition, attempt);
-            options.onRetry?.(fn.name, batch.partition, attempt, err);
-            const resume = pause();
-            consumer.seek({ topic: batch.topic, partition: batch.partition, offset: chunk[0]!.offset });
-            const timer = setTimeout(
-              () => {
-                timers.delete(timer);
-                resume();
-              },
-              Math.min(backoff.initial * 2 ** (attempt - 1), backoff.max),
-            );
-            timers.add(timer);
-            return;
-          }
-          attempts.delete(batch.partition);
-          const last = chunk.at(-1)!.offset;
-          resolveOffset(last);
-          await consumer.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset: String(BigInt(last) + 1n) },
-          ]);
-          await heartbeat();
-        }
-      },
+      eachBatch: (payload) => deliverBatch(fn, consumer, payload),
     });
+  };
+  /** Starts the function's consumer again until it runs (the broker or the topic may still be away). */
+  const restart = async (fn: PolledFunction, attempt: number, onJoin: () => void): Promise<void> => {
+    if (stopped) return;
+    try {
+      await start(fn, attempt, onJoin);
+    } catch (err) {
+      report(`${fn.name}:start:${String(err)}`, `${fn.name}: cannot start its consumer yet: ${String(err)}`);
+      await consumers
+        .get(fn.name)
+        ?.disconnect()
+        .catch(() => undefined);
+      await repair(fn, err);
+      later(
+        Math.min(backoff.initial * 2 ** attempt, backoff.max),
+        () => void restart(fn, attempt + 1, onJoin),
+      );
+    }
+  };
+
+  const attemptsOf = new Map<string, Map<number, number>>();
+  const deliverBatch = async (
+    fn: PolledFunction,
+    consumer: Consumer,
+    { batch, resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload,
+  ): Promise<void> => {
+    const attempts = attemptsOf.get(fn.name) ?? new Map<number, number>();
+    attemptsOf.set(fn.name, attempts);
+    const limited = options.retryAttempts;
+    for (let i = 0; i < batch.messages.length; i += batchSize) {
+      if (!isRunning() || isStale()) return;
+      const chunk = batch.messages.slice(i, i + batchSize);
+      const event = toMskEvent(
+        batch.topic,
+        batch.partition,
+        chunk,
+        options.bootstrapServers,
+        options.eventSourceArn,
+      );
+      if (limited !== undefined) {
+        const delivered = await deliverWithRetries(chunk, limited, {
+          invoke: (records) =>
+            fn.handler(
+              toMskEvent(
+                batch.topic,
+                batch.partition,
+                records,
+                options.bootstrapServers,
+                options.eventSourceArn,
+              ),
+              lambdaContext(fn.name),
+            ),
+          wait: async (ms) => {
+            await sleep(ms);
+            await heartbeat();
+          },
+          running: () => isRunning() && !isStale(),
+          backoff,
+          onRetry: (attempt, err) => options.onRetry?.(fn.name, batch.partition, attempt, err),
+          onFailure: (records, err) =>
+            options.onFailure?.(
+              fn.name,
+              {
+                topic: batch.topic,
+                partition: batch.partition,
+                firstOffset: records[0]!.offset,
+                lastOffset: records.at(-1)!.offset,
+                firstTimestamp: records[0]!.timestamp,
+                lastTimestamp: records.at(-1)!.timestamp,
+                batchSize: records.length,
+                payloadSize: records.reduce((n, r) => n + (r.value?.length ?? 0) + (r.key?.length ?? 0), 0),
+              },
+              err,
+            ) ?? Promise.resolve(),
+          bisect: options.bisect ?? false,
+        });
+        if (!delivered) return;
+        const last = chunk.at(-1)!.offset;
+        resolveOffset(last);
+        await consumer.commitOffsets([
+          { topic: batch.topic, partition: batch.partition, offset: String(BigInt(last) + 1n) },
+        ]);
+        await heartbeat();
+        continue;
+      }
+      try {
+        await fn.handler(event, lambdaContext(fn.name));
+      } catch (err) {
+        const attempt = (attempts.get(batch.partition) ?? 0) + 1;
+        attempts.set(batch.partition, attempt);
+        options.onRetry?.(fn.name, batch.partition, attempt, err);
+        const resume = pause();
+        consumer.seek({ topic: batch.topic, partition: batch.partition, offset: chunk[0]!.offset });
+        later(Math.min(backoff.initial * 2 ** (attempt - 1), backoff.max), resume);
+        return;
+      }
+      attempts.delete(batch.partition);
+      const last = chunk.at(-1)!.offset;
+      resolveOffset(last);
+      await consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: String(BigInt(last) + 1n) },
+      ]);
+      await heartbeat();
+    }
+  };
+
+  for (const fn of options.functions) {
+    const { promise, resolve: onJoin } = withResolvers();
+    joined.push(promise);
+    // The first start must work (a wrong broker address is a configuration error, said at once) unless
+    // only the topic is missing, which the repair fixes.
+    try {
+      await start(fn, 0, onJoin);
+    } catch (err) {
+      if (!options.repairTopic || !isTopicMissing(err)) throw err;
+      await consumers
+        .get(fn.name)
+        ?.disconnect()
+        .catch(() => undefined);
+      await repair(fn, err);
+      await restart(fn, 1, onJoin);
+    }
   }
 
   return {
     ready: Promise.all(joined).then(() => undefined),
     async stop() {
+      stopped = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      await Promise.allSettled(consumers.map((c) => c.disconnect()));
+      await Promise.allSettled([...consumers.values()].map((c) => c.disconnect()));
     },
   };
+};
+
+const withResolvers = (): { promise: Promise<void>; resolve: () => void } => {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
 };
 
 export interface DeliveryPorts {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
 import { KafkaEventPublisher } from '#shared/adapters/kafka/event-publisher.kafka';
+import { logThrottle } from '#shared/adapters/kafka/log-throttle';
 import { PgOutboxStore } from '#shared/adapters/postgres/outbox-store.pg';
 import { getConfig } from '#shared/config/config';
 import { DependencyUnavailableError } from '#shared/domain/errors';
@@ -37,7 +38,11 @@ export const getOutboxStore = (): OutboxStore => {
   return outbox;
 };
 
-let lastPublishWarning = 0;
+const publishWarnings = logThrottle();
+
+/** The kafkajs error under our DependencyUnavailableError: the cause worth naming in a log line. */
+const rootCause = (err: unknown): unknown =>
+  err instanceof DependencyUnavailableError && err.cause instanceof Error ? err.cause : err;
 
 const publishDeps = (): PublishOutboxDeps => ({
   outbox: getOutboxStore(),
@@ -47,11 +52,10 @@ const publishDeps = (): PublishOutboxDeps => ({
   onPublishFailed: (count, err) => {
     appMetrics.eventsPublishFailed(count);
     appMetrics.dependencyError('kafka');
-    const now = Date.now();
-    if (now - lastPublishWarning < 1000) return;
-    lastPublishWarning = now;
-    const cause = err instanceof DependencyUnavailableError && err.cause instanceof Error ? err.cause : err;
-    logger.warn('publishing outbox events failed; they stay in the outbox', { count, error: String(cause) });
+    const error = String(rootCause(err));
+    const { log, repeated } = publishWarnings(error);
+    if (log)
+      logger.warn('publishing outbox events failed; they stay in the outbox', { count, error, repeated });
   },
 });
 

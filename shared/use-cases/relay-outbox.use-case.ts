@@ -9,6 +9,11 @@ export interface RelayOutboxDeps extends PublishOutboxDeps {
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly onBacklog?: (backlog: OutboxBacklog) => void;
   readonly onError?: (err: unknown) => void;
+  /**
+   * Told about a failed round: true if it repaired the cause (re-created a missing topic), so the relay
+   * goes again at once instead of waiting for the next poll.
+   */
+  readonly repair?: (err: unknown) => Promise<boolean>;
 }
 
 export interface RelayRun {
@@ -21,7 +26,8 @@ export interface RelayRun {
  * Publish whatever the write path left in the outbox, until `deadline` (epoch ms) or `signal`:
  * 1. claim-publish-mark rounds until nothing is claimable (several relays at once each take other routes);
  * 2. report the backlog (count, oldest age) left behind;
- * 3. wait `pollIntervalMs` and go again. A failing round (Kafka down) is reported and retried next poll.
+ * 3. wait `pollIntervalMs` and go again. A failing round (Kafka down) is reported and retried next poll;
+ *    one whose cause `repair` fixes (the topic was gone and is back) is retried at once.
  */
 export const relayOutbox = async (
   deps: RelayOutboxDeps,
@@ -30,6 +36,8 @@ export const relayOutbox = async (
   let published = 0;
   let rounds = 0;
   let failures = 0;
+  // One immediate retry per repair: a repair that does not help must not turn the loop into a spin.
+  let justRepaired = false;
   const active = () => deps.now() < options.deadline && !options.signal?.aborted;
   while (active()) {
     try {
@@ -42,6 +50,10 @@ export const relayOutbox = async (
     } catch (err) {
       failures++;
       deps.onError?.(err);
+      if (!justRepaired && (await repaired(deps, err))) {
+        justRepaired = true;
+        continue;
+      }
     }
     if (deps.onBacklog) {
       try {
@@ -52,6 +64,17 @@ export const relayOutbox = async (
     }
     const wait = Math.min(deps.pollIntervalMs, options.deadline - deps.now());
     if (wait > 0 && active()) await deps.sleep(wait, options.signal);
+    justRepaired = false;
   }
   return { published, rounds, failures };
+};
+
+const repaired = async (deps: RelayOutboxDeps, err: unknown): Promise<boolean> => {
+  if (!deps.repair) return false;
+  try {
+    return await deps.repair(err);
+  } catch (repairErr) {
+    deps.onError?.(repairErr);
+    return false;
+  }
 };

@@ -4,6 +4,7 @@ import type { RouteChangedEvent } from '#shared/domain/route';
 import { encodeRouteEvent } from '#shared/events/route-event.schema';
 import type { EventPublisher } from '#shared/ports/event-publisher.port';
 import { groupCommit } from '../group-commit.ts';
+import { isTopicMissing } from './kafka-errors.ts';
 
 /** Events per produce request at most (about 0.5 KB each, well inside the broker's message limits). */
 const MAX_BATCH = 500;
@@ -51,6 +52,13 @@ export class KafkaEventPublisher implements EventPublisher {
     this.connecting = undefined;
   }
 
+  /** Forgets the producer and disconnects it in the background (its sockets must not leak). */
+  private drop(): void {
+    const connecting = this.connecting;
+    this.reset();
+    void connecting?.then((p) => p.disconnect()).catch(() => undefined);
+  }
+
   private readonly send = groupCommit<RouteChangedEvent>((events) => this.sendNow(events), MAX_BATCH);
 
   publish(events: readonly RouteChangedEvent[]): Promise<void> {
@@ -69,7 +77,10 @@ export class KafkaEventPublisher implements EventPublisher {
         }),
       });
     } catch (err) {
-      if (err instanceof Error && /disconnected/i.test(err.message)) this.reset();
+      // A producer whose broker went away, or whose topic vanished, starts over with fresh metadata.
+      if (isTopicMissing(err) || (err instanceof Error && /disconnected|connection/i.test(err.message))) {
+        this.drop();
+      }
       throw new DependencyUnavailableError('kafka', `publishing to ${this.topic} failed`, { cause: err });
     }
   }

@@ -4,6 +4,7 @@ import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { ENV } from '#shared/config/bindings';
 import { type Config, requireSetting } from '#shared/config/config';
 import { logger } from '#shared/observability/logger';
+import { logThrottle } from './log-throttle.ts';
 
 /**
  * Bootstrap brokers: KAFKA_BROKERS when set; otherwise (MSK) looked up from MSK_CLUSTER_ARN with
@@ -36,17 +37,26 @@ const LOG_LEVELS: Record<number, 'debug' | 'warn'> = {
 };
 
 /**
- * kafkajs logs through the application logger; broker outages are warnings (they are also counted).
+ * kafkajs logs through the application logger; broker outages are warnings (they are also counted), at
+ * most one line a second per message and error, with how often it repeated in between.
  * The producer's retries are bounded on purpose (a publish that cannot finish is the relay's to redo,
  * not a send to keep retrying forever in the background), so kafkajs' warning about it is noise.
  */
-const logCreator: KafkaConfig['logCreator'] =
-  () =>
-  ({ level, log }) => {
+const logCreator: KafkaConfig['logCreator'] = () => {
+  // Per client: while a broker is away every connection, fetch and send fails several times a second.
+  const throttle = logThrottle();
+  return ({ level, log }) => {
     const { message, timestamp: _t, logger: _l, ...extra } = log;
     const quiet = message.startsWith('Limiting retries for the idempotent producer');
-    logger[quiet ? 'debug' : (LOG_LEVELS[level] ?? 'debug')](`kafka: ${message}`, extra);
+    const severity = quiet ? 'debug' : (LOG_LEVELS[level] ?? 'debug');
+    if (severity === 'debug') {
+      logger.debug(`kafka: ${message}`, extra);
+      return;
+    }
+    const { log: write, repeated } = throttle(`${message}|${String(extra.error ?? '')}`);
+    if (write) logger[severity](`kafka: ${message}`, repeated > 0 ? { ...extra, repeated } : extra);
   };
+};
 
 /**
  * A kafkajs client. On MSK with IAM: TLS plus SASL OAUTHBEARER, the token signed by

@@ -72,6 +72,51 @@ describe('relayOutbox', () => {
     expect(outbox.rows[0]).toMatchObject({ published: true, attempts: 4 });
   });
 
+  it('publishes again at once when repair fixes the cause (a missing topic re-created)', async () => {
+    const { outbox, publisher, deps } = setup();
+    outbox.add(routeEvent());
+    publisher.failWith = new Error('This server does not host this topic-partition');
+    const repairs: unknown[] = [];
+
+    const run = await relayOutbox(
+      {
+        ...deps,
+        repair: async (err) => {
+          repairs.push(err);
+          publisher.failWith = null;
+          return true;
+        },
+      },
+      { deadline: 400 },
+    );
+
+    expect(repairs).toHaveLength(1);
+    expect(run).toMatchObject({ published: 1, failures: 1 });
+  });
+
+  it('waits for the next poll when repair does not help, instead of spinning', async () => {
+    const { outbox, publisher, deps } = setup();
+    outbox.add(routeEvent());
+    publisher.failWith = new Error('This server does not host this topic-partition');
+    let repairs = 0;
+
+    const run = await relayOutbox(
+      {
+        ...deps,
+        repair: async () => {
+          repairs++;
+          return true;
+        },
+      },
+      { deadline: 2000 },
+    );
+
+    expect(run.published).toBe(0);
+    // Each poll (every 500 ms) repairs once and retries once: two failed rounds per poll.
+    expect(repairs).toBe(4);
+    expect(run.failures).toBe(8);
+  });
+
   it('stops at the deadline', async () => {
     const { deps } = setup();
 
