@@ -16,6 +16,8 @@ export interface EventSourceOptions {
   /** Sends a message to an SQS queue by its ARN (the on-failure destination). */
   readonly sendToQueue: (queueArn: string, body: string) => Promise<void>;
   readonly say: (line: string) => void;
+  /** Makes a topic the broker lost exist again (the pollers call it when they find it missing). */
+  readonly repairTopic?: () => Promise<void>;
 }
 
 /**
@@ -77,6 +79,8 @@ export const startKafkaMappings = async (
       startingPosition: m.startingPosition,
       retryAttempts: m.retryAttempts,
       bisect: m.bisect,
+      ...(o.repairTopic ? { repairTopic: o.repairTopic } : {}),
+      log: o.say,
       functions: [
         {
           name,

@@ -21,7 +21,7 @@ import { endpointEnvironment, startLocalAws } from './local-aws.ts';
 import { clusterArnOf, type LocalEndpoints, localResourceMap, localSecrets } from './local-resources.ts';
 import { readRestApi, startRestApi } from './rest-api.ts';
 import { contextFor, type TemplateFunction, templateFunctions } from './template-functions.ts';
-import { deployActions, kafkaMappings, schedules } from './triggers.ts';
+import { type DeployAction, deployActions, kafkaMappings, schedules } from './triggers.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const say = (msg: string) => console.log(`[local-cloud] ${msg}`);
@@ -85,8 +85,14 @@ const redisAt = hostPortOf(env.REDIS_URL, 6379);
 if (!(await isListening(redisAt.host, redisAt.port))) {
   say(`WARNING: no Redis at ${redisAt.host}:${redisAt.port}: functions will run with their cache failing`);
 }
-const { ensureServices } = await import('../services/services.ts');
-const services = await ensureServices();
+const { ensureServicesWithStatus, servicesLeftRunning } = await import('../services/services.ts');
+const { urls: services, services: serviceStatuses } = await ensureServicesWithStatus().catch(
+  (err: unknown) => {
+    // No stack trace: the message names what is missing and the choices (scripts/services/prerequisites.ts).
+    console.error(`[local-cloud] ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
 const mongoAt = hostPortOf(services.mongoUrl, 27017);
 
 const assembly: Assembly = await synthesize(root, env.CLOUD_STAGE, say);
@@ -202,33 +208,37 @@ const invoke = async (id: string, event: unknown, whenThrottled: 'reject' | 'que
 const lastReported = new Map<string, number>();
 
 // ---- deploy actions: the custom resources' functions, invoked as the Provider framework would ----------
-for (const stack of assembly.stacks) {
-  for (const action of deployActions(stack)) {
-    const ctx = contextFor(assembly, stack, resources, secretValue);
-    const properties = Object.fromEntries(
-      Object.entries(action.properties).map(([k, v]) => [
-        k,
-        typeof v === 'object' ? resolveValue(v, ctx) : v,
-      ]),
+const deploy = async (stack: Assembly['stacks'][number], action: DeployAction): Promise<void> => {
+  const ctx = contextFor(assembly, stack, resources, secretValue);
+  const properties = Object.fromEntries(
+    Object.entries(action.properties).map(([k, v]) => [k, typeof v === 'object' ? resolveValue(v, ctx) : v]),
+  );
+  const result = await invoke(action.functionId, {
+    RequestType: 'Create',
+    ServiceToken: 'local',
+    ResponseURL: 'http://127.0.0.1/unused',
+    StackId: `arn:aws:cloudformation:us-east-1:000000000000:stack/${stack.stackName}/local`,
+    RequestId: randomBytes(8).toString('hex'),
+    LogicalResourceId: action.logicalId,
+    ResourceType: action.resourceType,
+    ResourceProperties: { ServiceToken: 'local', ...properties },
+  });
+  if (!result.ok) {
+    throw new Error(
+      `deploy action ${action.logicalId} (${action.resourceType}) failed: ${result.errorMessage}`,
     );
-    const result = await invoke(action.functionId, {
-      RequestType: 'Create',
-      ServiceToken: 'local',
-      ResponseURL: 'http://127.0.0.1/unused',
-      StackId: `arn:aws:cloudformation:us-east-1:000000000000:stack/${stack.stackName}/local`,
-      RequestId: randomBytes(8).toString('hex'),
-      LogicalResourceId: action.logicalId,
-      ResourceType: action.resourceType,
-      ResourceProperties: { ServiceToken: 'local', ...properties },
-    });
-    if (!result.ok) {
-      throw new Error(
-        `deploy action ${action.logicalId} (${action.resourceType}) failed: ${result.errorMessage}`,
-      );
-    }
-    say(`deployed ${action.resourceType} ${action.logicalId}: ${JSON.stringify(result.payload)}`);
   }
-}
+  say(`deployed ${action.resourceType} ${action.logicalId}: ${JSON.stringify(result.payload)}`);
+};
+for (const stack of assembly.stacks) for (const action of deployActions(stack)) await deploy(stack, action);
+/** A topic the broker lost is made again as the deploy made it: its custom resource, invoked again. */
+const repairTopic = async (): Promise<void> => {
+  for (const stack of assembly.stacks) {
+    for (const action of deployActions(stack)) {
+      if (action.resourceType === 'Custom::KafkaTopic') await deploy(stack, action);
+    }
+  }
+};
 
 // ---- event sources and schedules --------------------------------------------------------------------
 const { SQSClient, SendMessageCommand } = await import('@aws-sdk/client-sqs');
@@ -247,6 +257,7 @@ const triggers = {
     );
   },
   say,
+  repairTopic,
 };
 const stops: (() => Promise<void>)[] = [];
 for (const stack of assembly.stacks) {
@@ -307,6 +318,7 @@ const shutdown = async (signal: string) => {
   sqs.destroy();
   await localAws.stop();
   await new Promise<void>((resolve) => functionLog.end(resolve));
+  for (const line of servicesLeftRunning(serviceStatuses)) say(line);
   process.exit(0);
 };
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -91,8 +91,14 @@ Object.assign(process.env, {
 // ---- events (issue 3): Kafka and the Mongo-wire audit store, found or started without Docker ----------
 // KAFKA_BROKERS / MONGO_URL win; else whatever answers on the default ports; else detached JVMs that
 // outlive the runner (`npm run services:down` stops them).
-const { ensureServices } = await import('../services/services.ts');
-const eventServices = await ensureServices();
+const { ensureServicesWithStatus, servicesLeftRunning } = await import('../services/services.ts');
+const { urls: eventServices, services: serviceStatuses } = await ensureServicesWithStatus().catch(
+  (err: unknown) => {
+    // No stack trace: the message names what is missing and the choices (scripts/services/prerequisites.ts).
+    console.error(`[traffic-manager] ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
 Object.assign(process.env, {
   KAFKA_BROKERS: eventServices.kafkaBrokers,
   MONGO_URL: eventServices.mongoUrl,
@@ -180,13 +186,29 @@ const startEvents = async (): Promise<() => Promise<void>> => {
       };
     }),
   );
+  const { logThrottle } = await import('#shared/adapters/kafka/log-throttle');
+  const retries = logThrottle();
   const poller = await startEventSourcePoller({
     kafka: client,
     topic: kafka.topic,
     bootstrapServers: eventServices.kafkaBrokers,
     functions,
-    onRetry: (fn, partition, attempt, err) =>
-      say(`${fn}: batch on partition ${partition} failed (attempt ${attempt}), retrying: ${String(err)}`),
+    onRetry: (fn, partition, attempt, err) => {
+      const { log, repeated } = retries(`${fn}:${String(err)}`);
+      if (!log) return;
+      const more = repeated > 0 ? ` (${repeated} more like it since the last line)` : '';
+      say(
+        `${fn}: batch on partition ${partition} failed (attempt ${attempt}), retrying: ${String(err)}${more}`,
+      );
+    },
+    repairTopic: async () => {
+      await ensureTopic(client, {
+        topic: kafka.topic,
+        partitions: kafka.topicPartitions,
+        replicationFactor: kafka.topicReplicationFactor,
+      });
+    },
+    log: say,
   });
   await poller.ready;
   say(
@@ -215,6 +237,7 @@ const shutdown = async (signal: string) => {
   await stopEvents(); // events (issue 3): consumers and relay stop before the pools close
   await closeAllClients();
   for (const stop of stops.reverse()) await stop().catch(() => {});
+  for (const line of servicesLeftRunning(serviceStatuses)) say(line);
   say(
     drained
       ? 'drained; pools closed; bye'
