@@ -274,7 +274,7 @@ export class ObservabilityStack extends Stack {
       }),
       new cloudwatch.GraphWidget({
         title: 'API tokens refused by the authorizer',
-        left: METRIC_OF.authRejected.names.map((name) => appMetric(name, 'Sum')),
+        left: [appMetric(METRIC.authRejected, 'Sum')],
         width: 12,
       }),
     );

@@ -19,7 +19,7 @@ export const authorizerHandler = (fn: (event: AuthorizerEvent) => Promise<Author
       onError: (request) => {
         const err = request.error;
         if (err instanceof UnauthorizedError) {
-          appMetrics.authRejected(err.reason);
+          appMetrics.authRejected(); // one count; the reason only in the log line below
           logger.info('API token refused', { reason: err.reason });
           request.error = new Error('Unauthorized');
         } else if (err instanceof DependencyUnavailableError) {

@@ -3,7 +3,7 @@
  * alarms and dashboard import them; EMITTED_METRIC_NAMES is every name the code can emit, and the tests
  * hold both sides to it. No CDK and no package imports: Lambda bundles and the CDK app both load this.
  */
-import { DEPENDENCIES, RATE_LIMIT_SCOPES, UNAUTHORIZED_REASONS } from '#shared/domain/errors';
+import { DEPENDENCIES, RATE_LIMIT_SCOPES } from '#shared/domain/errors';
 import { CACHE_OUTCOMES } from '#shared/use-cases/resolve-route.use-case';
 
 export const METRICS_NAMESPACE = 'TrafficManager';
@@ -33,6 +33,11 @@ export const METRIC = {
   outboxBacklog: 'OutboxBacklog',
   outboxOldestAge: 'OutboxOldestAge',
   rateLimiterErrors: 'RateLimiterErrors',
+  /**
+   * Tokens the authorizer refused, one count: the reason (unknown, mismatch, revoked, expired) is only
+   * logged — a metric anyone can graph must not tell a caller why its token failed (issue 16.7).
+   */
+  authRejected: 'AuthRejected',
 } as const;
 
 /** One counter per resolve outcome. */
@@ -67,7 +72,6 @@ export const METRIC_OF = {
   consumerFailedRecords: family('ConsumerFailedRecords', CONSUMER_NAMES),
   eventPropagation: family('EventPropagation', CONSUMER_NAMES),
   rateLimited: family('RateLimited', RATE_LIMIT_SCOPES),
-  authRejected: family('AuthRejected', UNAUTHORIZED_REASONS),
 } as const;
 
 /** A name from this module: what the emitter and the stack's `appMetric` accept. */

@@ -84,7 +84,8 @@ const createPrometheusMetrics = (): AppMetrics => {
     'rate_limiter_errors_total',
     'Rate limiter store failures (the request went on under the fail-open rule)',
   );
-  const authRejected = counter('auth_rejected_total', 'API tokens refused by the authorizer', ['reason']);
+  // No reason label: why a token failed is logged, never published (issue 16.7).
+  const authRejected = counter('auth_rejected_total', 'API tokens refused by the authorizer');
   return {
     resolve(cache, seconds) {
       resolveTotal.inc();
@@ -127,8 +128,8 @@ const createPrometheusMetrics = (): AppMetrics => {
     rateLimiterError() {
       limiterErrors.inc();
     },
-    authRejected(reason) {
-      authRejected.inc({ reason });
+    authRejected() {
+      authRejected.inc();
     },
     flush() {},
   };

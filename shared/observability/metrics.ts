@@ -1,6 +1,6 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getConfig } from '#shared/config/config';
-import type { Dependency, RateLimitScope, UnauthorizedReason } from '#shared/domain/errors';
+import type { Dependency, RateLimitScope } from '#shared/domain/errors';
 import {
   type ConsumerName,
   METRIC,
@@ -35,8 +35,8 @@ export interface AppMetrics {
   rateLimited(scope: RateLimitScope): void;
   /** The shared limiter store failed; the request went on under the fail-open rule. */
   rateLimiterError(): void;
-  /** A token the authorizer refused (401), by reason. */
-  authRejected(reason: UnauthorizedReason): void;
+  /** A token the authorizer refused (401); the reason goes to the log only. */
+  authRejected(): void;
   /** Called once per invocation (EMF flushes its buffer here). */
   flush(): void;
 }
@@ -90,8 +90,8 @@ export const createEmfMetrics = (namespace: string, serviceName: string): AppMet
     rateLimiterError() {
       count(METRIC.rateLimiterErrors);
     },
-    authRejected(reason) {
-      count(METRIC_OF.authRejected(reason));
+    authRejected() {
+      count(METRIC.authRejected);
     },
     flush() {
       m.publishStoredMetrics();

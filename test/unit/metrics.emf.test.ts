@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DEPENDENCIES, RATE_LIMIT_SCOPES, UNAUTHORIZED_REASONS } from '#shared/domain/errors';
+import { DEPENDENCIES, RATE_LIMIT_SCOPES } from '#shared/domain/errors';
 import {
   CONSUMER_NAMES,
   EMITTED_METRIC_NAMES,
@@ -110,9 +110,7 @@ const everyCall: { readonly [K in keyof AppMetrics]: (m: AppMetrics) => void } =
     for (const scope of RATE_LIMIT_SCOPES) m.rateLimited(scope);
   },
   rateLimiterError: (m) => m.rateLimiterError(),
-  authRejected: (m) => {
-    for (const reason of UNAUTHORIZED_REASONS) m.authRejected(reason);
-  },
+  authRejected: (m) => m.authRejected(),
   flush: () => {}, // flushLines flushes
 };
 
