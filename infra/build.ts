@@ -41,10 +41,11 @@ export const addNagChecks = (app: App): AwsSolutionsChecks => {
 /** Stacks split by lifecycle: network ← stateful ← stateless ← observability. */
 export const buildTrafficManager = (app: App, stage: StageConfig): TrafficManagerStacks => {
   const prefix = `TrafficManager-${stage.name}`;
-  const common = {
-    terminationProtection: stage.protectData,
-    // Env-agnostic on purpose: synth needs no account or region lookups.
-  };
+  // Env-agnostic unless the stage pins a region (prod: three named AZs); the account is never pinned, so
+  // synth needs no credentials or lookups either way.
+  const placement = stage.network.placement;
+  const env = placement ? { env: { region: placement.region } } : {};
+  const common = { terminationProtection: stage.protectData, ...env };
   Tags.of(app).add('project', 'traffic-manager');
   Tags.of(app).add('stage', stage.name);
 
@@ -63,12 +64,14 @@ export const buildTrafficManager = (app: App, stage: StageConfig): TrafficManage
     description: 'Traffic Manager: databases, cache, Kafka, queue, idempotency table',
   });
   const stateless = new StatelessStack(app, `${prefix}-Stateless`, {
+    ...env,
     stage,
     stateful,
     vpc: network?.vpc,
     description: 'Traffic Manager: functions, REST API, consumers, schedule, deploy actions',
   });
   const observability = new ObservabilityStack(app, `${prefix}-Observability`, {
+    ...env,
     stage,
     stateful,
     stateless,

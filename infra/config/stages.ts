@@ -32,8 +32,13 @@ export interface StageConfig {
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   readonly network: {
     readonly cidr: string;
-    /** Env-agnostic synth resolves at most two AZs; pin `env` + AZs in a fork for three. */
-    readonly maxAzs: 2;
+    /**
+     * Absent: env-agnostic stacks (any account and region, the region's first two AZs; synth needs no
+     * lookups). Present: the stacks are pinned to this region and run in these AZs — three in prod, so a
+     * quorum (Kafka min.insync.replicas 2 of 3) survives the loss of one. Naming the AZs keeps synth offline
+     * (the account stays unpinned); `-c region=…` moves them to another region's a, b and c.
+     */
+    readonly placement?: { readonly region: string; readonly availabilityZones: readonly string[] };
     /** Interface endpoints in every AZ (prod) or only the first (dev: half the hourly endpoint cost). */
     readonly endpointsInEveryAz: boolean;
     readonly flowLogTraffic: 'ALL' | 'REJECT';
@@ -57,8 +62,13 @@ export interface StageConfig {
     /** A multiple of the AZ count (MSK requirement). */
     readonly brokers: number;
     readonly volumeSizeGiB: number;
+    /** Of the created topic, and the broker defaults (num.partitions, default.replication.factor). */
     readonly partitions: number;
     readonly replicationFactor: number;
+    /** Replicas that must have a write before `acks=all` succeeds: replicationFactor − 1 tolerates one loss. */
+    readonly minInsyncReplicas: number;
+    /** Broker default (log.retention.hours); the consumers' maxRecordAge is far below it. */
+    readonly retentionHours: number;
   };
   readonly auditStore: {
     readonly instanceClass: string;
@@ -74,6 +84,12 @@ export interface StageConfig {
     readonly authorizerCacheTtlSeconds: number;
     /** WAFv2 web ACL on the API stage (not available in community LocalStack). */
     readonly waf: boolean;
+    /**
+     * The WAF rate limits, per 5 minutes (WAF's evaluation window). `perToken` counts requests per
+     * Authorization header value, so services behind one NAT address are not limited together;
+     * `perIpUnauthenticated` counts requests without the header per source IP (probes, floods).
+     */
+    readonly wafRateLimits: { readonly perToken: number; readonly perIpUnauthenticated: number };
     /**
      * Manage the region-wide API Gateway CloudWatch role. Set false when another stack in the same
      * account and region already owns it (only one `AWS::ApiGateway::Account` per region).
@@ -95,15 +111,33 @@ export interface StageConfig {
     readonly overrides: Partial<Record<AppFunctionId, number>>;
   };
   readonly alarms: {
-    /** Optional e-mail subscription for the alarm topic. */
+    /** Subscribed to the alarm topic; `-c alarmEmail=…` sets it at deploy time (withDeployContext). */
     readonly email?: string;
     readonly resolveP99Ms: number;
+    /** API Gateway's Latency p99 over every route (authorizer included), ms. */
+    readonly apiP99Ms: number;
     readonly cacheHitRatioMinPercent: number;
     readonly api5xxPerMinute: number;
     readonly api4xxPercent: number;
     readonly writeFailuresPer5Min: number;
     readonly outboxOldestAgeSeconds: number;
     readonly consumerMaxOffsetLag: number;
+    /** Per function: failed invocations (AWS/Lambda Errors) in 5 minutes. */
+    readonly functionErrorsPer5Min: number;
+    /** Per function: throttled invocations in 5 minutes (its reserved concurrency was exhausted). */
+    readonly functionThrottlesPer5Min: number;
+    readonly databaseCpuPercent: number;
+    readonly databaseFreeStorageMinGiB: number;
+    /** Instance connections; RDS Proxy may open up to 90 % of max_connections (about 190 on t4g.small, 840 on m7g.large). */
+    readonly databaseConnections: number;
+    readonly cacheMemoryPercent: number;
+    readonly cacheEvictionsPer5Min: number;
+    /** Per broker, KafkaDataLogsDiskUsed (%). */
+    readonly kafkaDiskUsedPercent: number;
+    readonly auditStoreCpuPercent: number;
+    readonly auditStoreFreeMemoryMinMiB: number;
+    /** Requests the web ACL blocked in 5 minutes: a flood, or a rule blocking legitimate callers. */
+    readonly wafBlockedPer5Min: number;
   };
   /** `localstack` target only: where the functions find the compose containers. */
   readonly localServices?: {
@@ -120,7 +154,7 @@ const dev: StageConfig = {
   protectData: false,
   logRetentionDays: 14,
   logLevel: 'DEBUG',
-  network: { cidr: '10.40.0.0/16', maxAzs: 2, endpointsInEveryAz: false, flowLogTraffic: 'REJECT' },
+  network: { cidr: '10.40.0.0/16', endpointsInEveryAz: false, flowLogTraffic: 'REJECT' },
   database: {
     instanceClass: 't4g.small',
     multiAz: false,
@@ -136,6 +170,8 @@ const dev: StageConfig = {
     volumeSizeGiB: 20,
     partitions: 6,
     replicationFactor: 2,
+    minInsyncReplicas: 1,
+    retentionHours: 72,
   },
   auditStore: { instanceClass: 't4g.medium', instances: 1 },
   api: {
@@ -143,6 +179,8 @@ const dev: StageConfig = {
     throttleBurst: 100,
     authorizerCacheTtlSeconds: 60,
     waf: true,
+    // One token at up to ~33/s (10,000 per 5 min) of the stage's 50/s before WAF blocks it for a while.
+    wafRateLimits: { perToken: 10_000, perIpUnauthenticated: 1_000 },
     manageAccountLoggingRole: true,
   },
   consumers: {
@@ -175,6 +213,18 @@ const dev: StageConfig = {
     writeFailuresPer5Min: 5,
     outboxOldestAgeSeconds: 300,
     consumerMaxOffsetLag: 1000,
+    apiP99Ms: 1000,
+    functionErrorsPer5Min: 5,
+    functionThrottlesPer5Min: 10,
+    databaseCpuPercent: 90,
+    databaseFreeStorageMinGiB: 5,
+    databaseConnections: 150,
+    cacheMemoryPercent: 85,
+    cacheEvictionsPer5Min: 100,
+    kafkaDiskUsedPercent: 80,
+    auditStoreCpuPercent: 90,
+    auditStoreFreeMemoryMinMiB: 256,
+    wafBlockedPer5Min: 500,
   },
 };
 
@@ -184,7 +234,12 @@ const prod: StageConfig = {
   protectData: true,
   logRetentionDays: 90,
   logLevel: 'INFO',
-  network: { cidr: '10.41.0.0/16', maxAzs: 2, endpointsInEveryAz: true, flowLogTraffic: 'ALL' },
+  network: {
+    cidr: '10.41.0.0/16',
+    placement: { region: 'us-east-1', availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'] },
+    endpointsInEveryAz: true,
+    flowLogTraffic: 'ALL',
+  },
   database: {
     instanceClass: 'm7g.large',
     multiAz: true,
@@ -196,10 +251,13 @@ const prod: StageConfig = {
   cache: { nodeType: 'cache.m7g.large', replicas: 1, snapshotRetentionDays: 7 },
   kafka: {
     instanceType: 'kafka.m7g.large',
-    brokers: 4,
+    // One per AZ: RF 3 puts a replica in each, min.insync 2 keeps acks=all writable with one AZ down.
+    brokers: 3,
     volumeSizeGiB: 200,
     partitions: 12,
     replicationFactor: 3,
+    minInsyncReplicas: 2,
+    retentionHours: 168,
   },
   auditStore: { instanceClass: 'r6g.large', instances: 2 },
   api: {
@@ -207,6 +265,8 @@ const prod: StageConfig = {
     throttleBurst: 4000,
     authorizerCacheTtlSeconds: 60,
     waf: true,
+    // One caller's token at 200/s (60,000 per 5 min) before WAF blocks it; the stage throttle is 2,000/s.
+    wafRateLimits: { perToken: 60_000, perIpUnauthenticated: 3_000 },
     manageAccountLoggingRole: true,
   },
   consumers: {
@@ -239,6 +299,18 @@ const prod: StageConfig = {
     writeFailuresPer5Min: 5,
     outboxOldestAgeSeconds: 120,
     consumerMaxOffsetLag: 5000,
+    apiP99Ms: 500,
+    functionErrorsPer5Min: 10,
+    functionThrottlesPer5Min: 10,
+    databaseCpuPercent: 80,
+    databaseFreeStorageMinGiB: 20,
+    databaseConnections: 700,
+    cacheMemoryPercent: 80,
+    cacheEvictionsPer5Min: 1000,
+    kafkaDiskUsedPercent: 75,
+    auditStoreCpuPercent: 80,
+    auditStoreFreeMemoryMinMiB: 1024,
+    wafBlockedPer5Min: 1000,
   },
 };
 
@@ -302,6 +374,41 @@ export const stageFromContext = (value: unknown): StageConfig => {
     throw new Error(`unknown stage ${JSON.stringify(name)}: use -c stage=${STAGE_NAMES.join('|')}`);
   }
   return stages[name];
+};
+
+/** How many AZs the stage's VPC spans: its pinned AZs, else the two an env-agnostic stack resolves. */
+export const availabilityZoneCount = (stage: StageConfig): number =>
+  stage.network.placement?.availabilityZones.length ?? 2;
+
+/**
+ * The settings a deploy may give without a code edit: `-c alarmEmail=…` (the alarm topic's e-mail
+ * subscription) and `-c region=…` (a pinned stage moves to that region's a, b and c AZs).
+ */
+export const withDeployContext = (stage: StageConfig, context: (key: string) => unknown): StageConfig => {
+  const email = context('alarmEmail');
+  const region = context('region');
+  if (email !== undefined && (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))) {
+    throw new Error(`-c alarmEmail=${String(email)} is not an e-mail address`);
+  }
+  if (region !== undefined && (typeof region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))) {
+    throw new Error(`-c region=${String(region)} is not a region name`);
+  }
+  const placement = stage.network.placement;
+  return {
+    ...stage,
+    ...(email ? { alarms: { ...stage.alarms, email } } : {}),
+    ...(region && placement
+      ? {
+          network: {
+            ...stage.network,
+            placement: {
+              region,
+              availabilityZones: placement.availabilityZones.map((_, i) => `${region}${'abcdef'[i]}`),
+            },
+          },
+        }
+      : {}),
+  };
 };
 
 /** Reserved concurrency for one function; 0 (local) means "do not reserve". */

@@ -250,18 +250,16 @@ export class AppFunction extends Construct implements ec2.IConnectable {
   }
 
   /**
-   * MSK with IAM auth, as kafkajs uses it: bootstrap brokers looked up by ARN (GetBootstrapBrokers, once per
-   * container), then Connect and topic metadata (DescribeTopic). A producer is idempotent (InitProducerId:
+   * MSK with IAM auth, as kafkajs uses it: the bootstrap brokers resolved at deploy time (KAFKA_BROKERS, from
+   * MskBootstrapBrokers: no control-plane call at cold start), then Connect and topic metadata
+   * (DescribeTopic). A producer is idempotent (InitProducerId:
    * IDEMPOTENT_WRITE on the cluster, which MSK IAM grants as WriteDataIdempotently) and writes the topic;
    * the topic admin creates it and grows its partitions (CreateTopic, AlterTopic; it reads and changes no
    * topic configuration). Action names: MSK developer guide, "IAM access control" → kafka-actions.
    */
-  bindKafka(cluster: MskCluster, access: KafkaAccess): this {
+  bindKafka(cluster: MskCluster, bootstrapBrokers: string, access: KafkaAccess): this {
     this.connections.allowTo(cluster, ec2.Port.tcp(9098), `${this.node.id} to MSK (IAM)`);
     const { topic } = (access.produce ?? access.admin) as KafkaTopicUse;
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['kafka:GetBootstrapBrokers'], resources: [cluster.clusterArn] }),
-    );
     const clusterActions = ['kafka-cluster:Connect'];
     if (access.produce?.idempotent) clusterActions.push('kafka-cluster:WriteDataIdempotently');
     this.role.addToPrincipalPolicy(
@@ -277,7 +275,7 @@ export class AppFunction extends Construct implements ec2.IConnectable {
     return this.addEnvironment({
       [v.auth]: 'iam',
       [v.tls]: 'true',
-      [v.mskClusterArn]: cluster.clusterArn,
+      [v.brokers]: bootstrapBrokers,
       [v.topic]: topic,
     });
   }

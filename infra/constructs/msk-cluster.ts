@@ -8,8 +8,26 @@ import type { StageConfig } from '#infra/config/stages';
 /** MSK with IAM auth listens on 9098 (TLS + SASL/IAM). */
 export const MSK_IAM_PORT = 9098;
 
-/** Kafka version of the provisioned cluster (`.x`: MSK applies patch releases). */
-export const KAFKA_VERSION = '3.7.x';
+/**
+ * Kafka version of the provisioned cluster (`.x`: MSK applies patch releases). 3.8.x is the version MSK
+ * recommends (3.7.x reaches end of support on 2026-09-01) and runs on every Standard broker size, t3.small
+ * (dev) and m7g (prod, 3.3.2+) included. Upgrade path: docs/deploying.md.
+ */
+export const KAFKA_VERSION = '3.8.x';
+
+/**
+ * Broker settings of the cluster's MSK configuration: durable `acks=all` (min.insync.replicas), no unclean
+ * leader election (a lagging replica never becomes leader and drops acknowledged writes), no topics created
+ * by a typo, and the topic defaults stated rather than inherited.
+ */
+export const brokerProperties = (kafka: StageConfig['kafka']): Record<string, string> => ({
+  'auto.create.topics.enable': 'false',
+  'default.replication.factor': String(kafka.replicationFactor),
+  'min.insync.replicas': String(kafka.minInsyncReplicas),
+  'num.partitions': String(kafka.partitions),
+  'unclean.leader.election.enable': 'false',
+  'log.retention.hours': String(kafka.retentionHours),
+});
 
 export interface MskClusterProps {
   readonly stage: StageConfig;
@@ -26,6 +44,7 @@ export class MskCluster extends Construct implements ec2.IConnectable {
   readonly connections: ec2.Connections;
   readonly securityGroup: ec2.SecurityGroup;
   readonly cluster: msk.CfnCluster;
+  readonly configuration: msk.CfnConfiguration;
   readonly clusterArn: string;
   readonly clusterName: string;
   readonly logGroup: logs.LogGroup;
@@ -67,9 +86,22 @@ export class MskCluster extends Construct implements ec2.IConnectable {
       removalPolicy: stage.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
 
+    this.configuration = new msk.CfnConfiguration(this, 'Configuration', {
+      name: `${props.clusterName}-brokers`,
+      description: 'Durable acks=all, no unclean leader election, explicit topic defaults',
+      kafkaVersionsList: [KAFKA_VERSION],
+      serverProperties: Object.entries(brokerProperties(stage.kafka))
+        .map(([key, value]) => `${key}=${value}`)
+        .join('\n'),
+    });
+
     this.cluster = new msk.CfnCluster(this, 'Resource', {
       clusterName: props.clusterName,
       kafkaVersion: KAFKA_VERSION,
+      configurationInfo: {
+        arn: this.configuration.attrArn,
+        revision: this.configuration.attrLatestRevisionRevision,
+      },
       numberOfBrokerNodes: stage.kafka.brokers,
       brokerNodeGroupInfo: {
         instanceType: stage.kafka.instanceType,

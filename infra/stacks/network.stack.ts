@@ -15,8 +15,6 @@ export interface NetworkStackProps extends StackProps {
 export const INTERFACE_ENDPOINTS = {
   SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
   Sqs: ec2.InterfaceVpcEndpointAwsService.SQS,
-  // GetBootstrapBrokers (functions that produce to MSK look the brokers up by cluster ARN).
-  Kafka: ec2.InterfaceVpcEndpointAwsService.KAFKA,
   // The MSK event source mapping needs Lambda and STS inside the cluster VPC when there is no NAT.
   Lambda: ec2.InterfaceVpcEndpointAwsService.LAMBDA,
   Sts: ec2.InterfaceVpcEndpointAwsService.STS,
@@ -36,7 +34,9 @@ export class NetworkStack extends Stack {
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(stage.network.cidr),
-      maxAzs: stage.network.maxAzs,
+      ...(stage.network.placement
+        ? { availabilityZones: [...stage.network.placement.availabilityZones] }
+        : { maxAzs: 2 }),
       natGateways: 0,
       subnetConfiguration: [{ name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 20 }],
       restrictDefaultSecurityGroup: true,

@@ -23,6 +23,7 @@ import {
 import type { AppFunctionId, StageConfig } from '#infra/config/stages';
 import { AppFunction, type BundleFile } from '#infra/constructs/app-function';
 import { DeployAction, type DeployActionProps } from '#infra/constructs/deploy-action';
+import { MskBootstrapBrokers } from '#infra/constructs/msk-bootstrap-brokers';
 import { RestApi } from '#infra/constructs/rest-api';
 import { CA_BUNDLE_SOURCE, caBundlePresent, MIGRATIONS_DIR, migrationsDir } from '#infra/paths';
 import { DATABASE_NAME, DATABASE_USER, type StatefulStack } from '#infra/stacks/stateful.stack';
@@ -115,6 +116,8 @@ export class StatelessStack extends Stack {
   readonly functions: Readonly<Record<AppFunctionId, AppFunction | undefined>>;
   readonly api: RestApi;
   readonly consumerMappings: readonly lambda.EventSourceMapping[];
+  /** The MSK bootstrap brokers, resolved at deploy time for the functions that open a Kafka client. */
+  private kafkaBrokers?: MskBootstrapBrokers;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -279,8 +282,15 @@ export class StatelessStack extends Stack {
         user: DATABASE_USER,
       });
     if (b.cache) fn.bindRedis(stores.cache, stores.cache.authSecret);
-    if (b.kafkaProducer) fn.bindKafka(stores.kafka, { produce: b.kafkaProducer });
-    if (b.kafkaAdmin) fn.bindKafka(stores.kafka, { admin: b.kafkaAdmin });
+    if (b.kafkaProducer || b.kafkaAdmin) {
+      this.kafkaBrokers ??= new MskBootstrapBrokers(this, 'KafkaBootstrapBrokers', {
+        stage,
+        cluster: stores.kafka,
+      });
+      const brokers = this.kafkaBrokers.iamBrokers;
+      if (b.kafkaProducer) fn.bindKafka(stores.kafka, brokers, { produce: b.kafkaProducer });
+      if (b.kafkaAdmin) fn.bindKafka(stores.kafka, brokers, { admin: b.kafkaAdmin });
+    }
     if (b.auditStore) fn.bindAuditStore(stores.auditStore, stores.auditStoreSecret);
   }
 }

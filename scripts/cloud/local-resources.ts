@@ -41,7 +41,7 @@ export const tableNameOf = (stack: StackArtifact, logicalId: string, resource: C
 
 /**
  * The one map from our logical resources to local endpoints: proxy → Postgres, cache → Redis, cluster →
- * Kafka (through the local MSK control plane), DocumentDB → the Mongo-wire server, table → the local
+ * Kafka (through the local MSK control plane) and its deploy-time broker lookup → the local broker list, DocumentDB → the Mongo-wire server, table → the local
  * DynamoDB-compatible server (by name), queue and secrets → the local AWS endpoint. A type not listed
  * here has no local value, so a function whose environment needs it fails to start, naming it.
  */
@@ -64,6 +64,9 @@ export const localResourceMap =
         };
       case 'AWS::MSK::Cluster':
         return { ref: clusterArnOf(stack, logicalId), attrs: { Arn: clusterArnOf(stack, logicalId) } };
+      // The deploy-time GetBootstrapBrokers lookup (CDK's AwsCustomResource, not run locally): the local broker.
+      case 'Custom::MskBootstrapBrokers':
+        return { ref: logicalId, attrs: { BootstrapBrokerStringSaslIam: endpoints.kafkaBrokers } };
       case 'AWS::DocDB::DBCluster':
         return {
           ref: logicalId,

@@ -16,14 +16,19 @@ export interface TemplateFunction {
   readonly environment: Readonly<Record<string, string>>;
 }
 
+/** CDK's AwsCustomResource singleton: `AWS` + its PROVIDER_FUNCTION_UUID without dashes, then a hash. */
+const AWS_CUSTOM_RESOURCE_FUNCTION = /^AWS679f53fac002430cb0da5b7982bd2287/;
+
 /**
  * CDK's own functions, not ours: the custom-resource Provider's framework function (locally the cloud
- * plays its part: it invokes our deploy function with the same event) and CDK's built-in custom resource
- * handlers (e.g. the VPC's default security group restriction), which only configure AWS resources.
+ * plays its part: it invokes our deploy function with the same event), CDK's built-in custom resource
+ * handlers (e.g. the VPC's default security group restriction), which only configure AWS resources, and the
+ * AwsCustomResource function, whose one SDK call (the MSK bootstrap brokers) the resource map answers.
  */
-export const isCdkInternal = (resource: CfnResource): boolean =>
+export const isCdkInternal = (resource: CfnResource, logicalId = ''): boolean =>
   resource.Properties?.Handler === 'framework.onEvent' ||
-  resource.Properties?.Handler === '__entrypoint__.handler';
+  resource.Properties?.Handler === '__entrypoint__.handler' ||
+  AWS_CUSTOM_RESOURCE_FUNCTION.test(logicalId);
 
 export const contextFor = (
   assembly: Assembly,
@@ -46,7 +51,7 @@ export const templateFunctions = (
   for (const stack of assembly.stacks) {
     const ctx = contextFor(assembly, stack, resources, secretValue);
     for (const [logicalId, resource] of Object.entries(stack.template.Resources)) {
-      if (resource.Type !== 'AWS::Lambda::Function' || isCdkInternal(resource)) continue;
+      if (resource.Type !== 'AWS::Lambda::Function' || isCdkInternal(resource, logicalId)) continue;
       const p = resource.Properties ?? {};
       const name = resources(stack, logicalId, resource).ref ?? logicalId;
       const env: Record<string, string> = {};

@@ -111,13 +111,17 @@ export const BINDING_VARIABLES: Readonly<Record<Binding, BindingVariables>> = {
     local: [cache.backend, cache.redisUrl],
     alternatives: [[cache.backend, cache.upstashUrl, cache.upstashToken]],
   },
+  // On AWS the bootstrap brokers are resolved at deploy time (KAFKA_BROKERS); a cluster ARN, looked up at
+  // cold start, is still accepted for a hand-made environment.
   kafkaProducer: {
-    aws: [kafka.auth, kafka.tls, kafka.mskClusterArn, kafka.topic],
+    aws: [kafka.auth, kafka.tls, kafka.brokers, kafka.topic],
     local: [kafka.brokers, kafka.auth, kafka.topic],
+    alternatives: [[kafka.auth, kafka.mskClusterArn, kafka.topic]],
   },
   kafkaAdmin: {
-    aws: [kafka.auth, kafka.tls, kafka.mskClusterArn, kafka.topic],
+    aws: [kafka.auth, kafka.tls, kafka.brokers, kafka.topic],
     local: [kafka.brokers, kafka.auth, kafka.topic],
+    alternatives: [[kafka.auth, kafka.mskClusterArn, kafka.topic]],
   },
   // The event source mapping hands the function its records: nothing to configure.
   kafkaConsumer: { aws: [], local: [] },

@@ -66,7 +66,7 @@ const envSchema = z.object({
   MEMORY_CACHE_TTL_MS: int(0, 60_000).default(0),
   MEMORY_CACHE_MAX_ENTRIES: int(1, 1_000_000).default(10_000),
 
-  /** Kafka: a broker list, or (MSK) the cluster ARN whose bootstrap brokers are looked up once. */
+  /** Kafka: a broker list (on AWS resolved at deploy time), or an MSK cluster ARN whose brokers are looked up once. */
   [ENV.kafka.brokers]: z.string().optional(),
   [ENV.kafka.mskClusterArn]: z.string().optional(),
   [ENV.kafka.auth]: z.enum(['none', 'iam']).default('none'),

@@ -81,8 +81,8 @@ export const EXPECTED_ACTIONS: { readonly [B in Binding]-?: (use: NonNullable<Bi
     'dynamodb:UpdateItem',
   ],
   failureQueue: () => SEND_TO_FAILURE_QUEUE,
+  // No kafka:GetBootstrapBrokers: the brokers come from the deploy (KAFKA_BROKERS).
   kafkaProducer: (p) => [
-    'kafka:GetBootstrapBrokers@cluster',
     'kafka-cluster:Connect@cluster',
     // kafkajs' idempotent producer sends InitProducerId: IDEMPOTENT_WRITE on the cluster.
     ...(p.idempotent ? ['kafka-cluster:WriteDataIdempotently@cluster'] : []),
@@ -90,7 +90,6 @@ export const EXPECTED_ACTIONS: { readonly [B in Binding]-?: (use: NonNullable<Bi
     `kafka-cluster:WriteData@topic:${p.topic}`,
   ],
   kafkaAdmin: (a) => [
-    'kafka:GetBootstrapBrokers@cluster',
     'kafka-cluster:Connect@cluster',
     `kafka-cluster:DescribeTopic@topic:${a.topic}`,
     `kafka-cluster:CreateTopic@topic:${a.topic}`,

@@ -33,12 +33,15 @@ describe('network stack', () => {
     );
     const services = interfaces.map(([, r]) => JSON.stringify(r.Properties?.ServiceName)).sort();
     expect(services).toHaveLength(Object.keys(INTERFACE_ENDPOINTS).length);
-    for (const name of ['secretsmanager', 'sqs', 'kafka', 'lambda', 'sts', 'logs', 'monitoring', 'xray']) {
+    for (const name of ['secretsmanager', 'sqs', 'lambda', 'sts', 'logs', 'monitoring', 'xray']) {
       expect(
         services.some((s) => s.includes(`.${name}`)),
         name,
       ).toBe(true);
     }
+    // The bootstrap brokers are resolved at deploy time: no MSK control-plane endpoint (whose
+    // com.amazonaws.<region>.kafka name no longer accepts new connections).
+    expect(services.filter((s) => /\.kafka/.test(s))).toEqual([]);
     for (const [, endpoint] of interfaces) expect(endpoint.Properties?.PrivateDnsEnabled).toBe(true);
   });
 
@@ -60,7 +63,20 @@ describe('network stack', () => {
         .map(([, r]) => (r.Properties?.SubnetIds as unknown[] | undefined)?.length);
 
     expect(new Set(subnetCount('dev'))).toEqual(new Set([1]));
-    expect(new Set(subnetCount('prod'))).toEqual(new Set([2]));
+    expect(new Set(subnetCount('prod'))).toEqual(new Set([3]));
+  });
+
+  it('spans three named AZs in prod (its region pinned) and two env-agnostic AZs in dev', () => {
+    const azs = (stage: 'dev' | 'prod') =>
+      resourcesOf(network(stage), 'AWS::EC2::Subnet').map(([, r]) => r.Properties?.AvailabilityZone);
+
+    expect(azs('prod').sort()).toEqual(stages.prod.network.placement?.availabilityZones);
+    expect(synthStage('prod').stacks.network?.region).toBe(stages.prod.network.placement?.region);
+    // Every prod stack in the one region (cross-stack references need it).
+    for (const stack of Object.values(synthStage('prod').stacks))
+      expect(stack.region).toBe(stages.prod.network.placement?.region);
+    expect(azs('dev')).toHaveLength(2);
+    expect(JSON.stringify(azs('dev'))).toContain('Fn::GetAZs');
   });
 
   it('logs rejected flows in dev and all flows in prod', () => {

@@ -9,10 +9,12 @@ import {
 } from '#functions/route-table';
 import {
   type AppFunctionId,
+  availabilityZoneCount,
   reservedConcurrencyOf,
   STAGE_NAMES,
   stageFromContext,
   stages,
+  withDeployContext,
 } from '#infra/config/stages';
 
 const allFunctionIds = [
@@ -53,11 +55,38 @@ describe('stage configuration', () => {
   });
 
   it.each(STAGE_NAMES)('sizes Kafka so every partition can be replicated (%s)', (name) => {
-    const { kafka, network } = stages[name];
+    const { kafka } = stages[name];
 
-    expect(kafka.brokers % network.maxAzs).toBe(0);
+    expect(kafka.brokers % availabilityZoneCount(stages[name])).toBe(0);
     expect(kafka.replicationFactor).toBeLessThanOrEqual(kafka.brokers);
+    expect(kafka.minInsyncReplicas).toBeLessThan(kafka.replicationFactor);
     expect(kafka.partitions).toBeGreaterThanOrEqual(1);
+  });
+
+  it('runs prod on three AZs with a replica in each and acks=all surviving one loss; dev on two', () => {
+    expect(stages.prod.network.placement?.availabilityZones).toHaveLength(3);
+    expect(stages.prod.kafka).toMatchObject({ brokers: 3, replicationFactor: 3, minInsyncReplicas: 2 });
+    expect(stages.dev.network.placement).toBeUndefined();
+    expect(availabilityZoneCount(stages.dev)).toBe(2);
+  });
+
+  it('takes the alarm e-mail and the region from the deploy context, without a code edit', () => {
+    const context = (values: Record<string, string>) => (key: string) => values[key];
+    const prod = withDeployContext(
+      stages.prod,
+      context({ alarmEmail: 'ops@example.com', region: 'eu-west-1' }),
+    );
+
+    expect(prod.alarms.email).toBe('ops@example.com');
+    expect(prod.network.placement).toEqual({
+      region: 'eu-west-1',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
+    });
+    // An env-agnostic stage stays env-agnostic; nothing given changes nothing.
+    expect(withDeployContext(stages.dev, context({ region: 'eu-west-1' })).network.placement).toBeUndefined();
+    expect(withDeployContext(stages.dev, context({}))).toEqual(stages.dev);
+    expect(() => withDeployContext(stages.dev, context({ alarmEmail: 'ops' }))).toThrow(/not an e-mail/);
+    expect(() => withDeployContext(stages.dev, context({ region: 'mars' }))).toThrow(/not a region/);
   });
 
   it.each(['dev', 'prod'] as const)('reserves concurrency for every function in %s', (name) => {

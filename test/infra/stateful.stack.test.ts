@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { stages } from '#infra/config/stages';
+import { KAFKA_VERSION } from '#infra/constructs/msk-cluster';
 import { CACHE_PORT } from '#infra/constructs/valkey-cache';
 import { AUDIT_STORE_PORT, DATABASE_INSTANCE_PORT } from '#infra/stacks/stateful.stack';
 import { resourcesOf, synthStage } from './synth.ts';
@@ -182,6 +183,48 @@ describe('stateful stack: MSK', () => {
       ToPort: 9098,
       SourceSecurityGroupId: Match.anyValue(),
     });
+  });
+
+  it.each(['dev', 'prod'] as const)(
+    '%s: runs the Kafka version MSK recommends (3.8.x), one broker per AZ multiple, on its configuration',
+    (stage) => {
+      const template = stateful(stage);
+      const [[configId, configuration] = []] = resourcesOf(template, 'AWS::MSK::Configuration');
+
+      expect(KAFKA_VERSION).toBe('3.8.x');
+      template.hasResourceProperties('AWS::MSK::Cluster', {
+        KafkaVersion: '3.8.x',
+        NumberOfBrokerNodes: stages[stage].kafka.brokers,
+        ConfigurationInfo: {
+          Arn: { 'Fn::GetAtt': [configId, 'Arn'] },
+          Revision: { 'Fn::GetAtt': [configId, 'LatestRevision.Revision'] },
+        },
+      });
+      const { kafka } = stages[stage];
+      expect(configuration?.Properties?.KafkaVersionsList).toEqual(['3.8.x']);
+      expect(String(configuration?.Properties?.ServerProperties).split('\n').sort()).toEqual(
+        [
+          'auto.create.topics.enable=false',
+          `default.replication.factor=${kafka.replicationFactor}`,
+          `log.retention.hours=${kafka.retentionHours}`,
+          `min.insync.replicas=${kafka.minInsyncReplicas}`,
+          `num.partitions=${kafka.partitions}`,
+          'unclean.leader.election.enable=false',
+        ].sort(),
+      );
+    },
+  );
+
+  it('prod: acks=all survives one broker (one AZ) down: replication 3, min.insync.replicas 2, 3 subnets', () => {
+    const template = stateful('prod');
+    const [[, configuration] = []] = resourcesOf(template, 'AWS::MSK::Configuration');
+    const [[, cluster] = []] = resourcesOf(template, 'AWS::MSK::Cluster');
+
+    expect(String(configuration?.Properties?.ServerProperties)).toContain('min.insync.replicas=2');
+    expect(String(configuration?.Properties?.ServerProperties)).toContain('default.replication.factor=3');
+    const group = cluster?.Properties?.BrokerNodeGroupInfo as { ClientSubnets: unknown[] };
+    expect(group.ClientSubnets).toHaveLength(3);
+    expect(cluster?.Properties?.NumberOfBrokerNodes).toBe(3);
   });
 
   it('is retained on delete in prod', () => {

@@ -14,8 +14,14 @@ import {
   operatorFunctions,
   scheduledFunctions,
 } from '#functions/route-table';
-import { type AppFunctionId, reservedConcurrencyOf, stages } from '#infra/config/stages';
+import {
+  type AppFunctionId,
+  availabilityZoneCount,
+  reservedConcurrencyOf,
+  stages,
+} from '#infra/config/stages';
 import type { AppFunction } from '#infra/constructs/app-function';
+import { BOOTSTRAP_BROKERS_RESOURCE_TYPE, IAM_BROKERS_FIELD } from '#infra/constructs/msk-bootstrap-brokers';
 import { RestApi } from '#infra/constructs/rest-api';
 import { logicalIdOf, resourcesOf, synthStage } from './synth.ts';
 
@@ -74,7 +80,7 @@ describe('stateless stack: functions', () => {
           SecurityGroupIds: { 'Fn::GetAtt': [string, string] }[];
           SubnetIds: unknown[];
         };
-        expect(vpc.SubnetIds, id).toHaveLength(2);
+        expect(vpc.SubnetIds, id).toHaveLength(availabilityZoneCount(stages[stage]));
         // Its own security group, created for this function alone.
         expect(vpc.SecurityGroupIds, id).toHaveLength(1);
         const sgId = vpc.SecurityGroupIds[0]?.['Fn::GetAtt'][0] ?? '';
@@ -136,7 +142,11 @@ describe('stateless stack: functions', () => {
       KAFKA_TLS: 'true',
       ROUTE_EVENTS_TOPIC: 'route-events',
     });
-    expect(envOf('upsertRoute').MSK_CLUSTER_ARN).toBeDefined();
+    // The bootstrap brokers resolved at deploy time, not a cluster ARN looked up at cold start.
+    expect(envOf('upsertRoute').KAFKA_BROKERS).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^KafkaBootstrapBrokers/), 'BootstrapBrokerStringSaslIam'],
+    });
+    expect(envOf('upsertRoute').MSK_CLUSTER_ARN).toBeUndefined();
     expect(envOf('upsertRoute').IDEMPOTENCY_TABLE).toBeDefined();
     expect(envOf('outboxRelay')).toMatchObject({ KAFKA_AUTH: 'iam', KAFKA_TLS: 'true' });
 
@@ -329,6 +339,52 @@ describe('stateless stack: consumers, relay and deploy actions', () => {
     expect(frameworks).toHaveLength(2);
     for (const [, f] of frameworks) expect(f.Properties?.VpcConfig).toBeUndefined();
   });
+
+  it.each(['dev', 'prod'] as const)(
+    '%s: resolves the IAM bootstrap brokers once per deploy, from outside the VPC, for the Kafka clients only',
+    (stage) => {
+      const { template, envOf, resources } = stateless(stage);
+      const [[id, lookup] = []] = resourcesOf(template, BOOTSTRAP_BROKERS_RESOURCE_TYPE);
+      const create = JSON.parse(JSON.stringify(lookup?.Properties?.Create)) as unknown;
+
+      // Create and Update are the same GetBootstrapBrokers call on the cluster, keeping only the IAM list;
+      // the physical id carries the broker count, so adding brokers re-resolves it.
+      expect(JSON.stringify(create)).toContain('"service\\":\\"Kafka\\"');
+      expect(JSON.stringify(create)).toContain('"action\\":\\"getBootstrapBrokers\\"');
+      expect(JSON.stringify(create)).toContain(`"outputPaths\\":[\\"${IAM_BROKERS_FIELD}\\"]`);
+      expect(JSON.stringify(create)).toMatch(/ExportsOutputFnGetAttKafka[A-Za-z0-9]*Arn/);
+      expect(JSON.stringify(create)).toContain(`brokers-${stages[stage].kafka.brokers}`);
+      expect(lookup?.Properties?.Update).toEqual(lookup?.Properties?.Create);
+      expect(lookup?.Properties?.InstallLatestAwsSdk).toBe(false);
+
+      for (const fnId of ['upsertRoute', 'setRouteState', 'outboxRelay', 'createTopic'] as const) {
+        expect(envOf(fnId).KAFKA_BROKERS, fnId).toEqual({ 'Fn::GetAtt': [id, IAM_BROKERS_FIELD] });
+      }
+      for (const fnId of ['resolveRoute', 'cacheInvalidation', 'audit'] as const) {
+        expect(envOf(fnId).KAFKA_BROKERS, fnId).toBeUndefined();
+      }
+      // Its Lambda (CDK's singleton) runs outside the VPC: it reaches the public MSK API.
+      const token = JSON.stringify(lookup?.Properties?.ServiceToken);
+      const handler = Object.entries(resources).find(([fnId]) => token.includes(fnId))?.[1];
+      expect(handler?.Type).toBe('AWS::Lambda::Function');
+      expect(handler?.Properties.VpcConfig).toBeUndefined();
+      // Its role may call GetBootstrapBrokers on this cluster and nothing else of MSK; no app function may.
+      type Statement = { Action: string | string[]; Resource: unknown };
+      const grants = resourcesOf(template, 'AWS::IAM::Policy').flatMap(([policyId, p]) => {
+        const { Statement = [] } = (p.Properties?.PolicyDocument ?? {}) as { Statement?: Statement[] };
+        return Statement.filter((s) => [s.Action].flat().includes('kafka:GetBootstrapBrokers')).map((s) => ({
+          policyId,
+          resource: JSON.stringify(s.Resource),
+        }));
+      });
+      const consumerPolicy = (policyId: string) =>
+        Object.keys(consumerFunctions).some((fnId) => policyId.startsWith(fnId));
+      const lookupGrants = grants.filter(({ policyId }) => !consumerPolicy(policyId));
+      expect(lookupGrants).toHaveLength(1);
+      expect(lookupGrants[0]?.policyId).toMatch(/^KafkaBootstrapBrokers/);
+      expect(lookupGrants[0]?.resource).toMatch(/^\{"Fn::ImportValue":".*Kafka[A-Za-z0-9]*Arn/);
+    },
+  );
 });
 
 describe('stateless stack: IAM', () => {
