@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
@@ -8,6 +8,20 @@ import { type FunctionId, type HttpRoute, isPublic } from '#functions/route-tabl
 import type { StageConfig } from '#infra/config/stages';
 import type { AppFunction } from '#infra/constructs/app-function';
 import { acknowledge, REASONS } from '#infra/nag';
+
+/**
+ * Managed rules that would refuse legitimate calls, counted instead of blocking (their matches are still
+ * logged and charted), each with the reason.
+ */
+export const WAF_COUNTED_RULES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  AWSManagedRulesCommonRuleSet: {
+    SizeRestrictions_BODY:
+      'blocks bodies over 8 KB; the API accepts up to 16 KiB (MAX_BODY_BYTES) and answers a larger one with 413',
+    NoUserAgent_HEADER:
+      'blocks requests without a User-Agent; service callers (SDKs, curl in scripts, health probes) may send none, ' +
+      'and every /api/v1 call is authenticated by its token anyway',
+  },
+};
 
 export interface RestApiProps {
   readonly stage: StageConfig;
@@ -27,6 +41,8 @@ export interface RestApiProps {
 export class RestApi extends Construct {
   readonly api: apigw.RestApi;
   readonly methods: readonly apigw.Method[];
+  /** The WAF web ACL's name (its CloudWatch `WebACL` dimension), where the stage has one. */
+  readonly webAclName?: string;
 
   constructor(scope: Construct, id: string, props: RestApiProps) {
     super(scope, id);
@@ -117,7 +133,8 @@ export class RestApi extends Construct {
     this.addJsonGatewayResponses();
 
     if (stage.api.waf) {
-      this.attachWebAcl(props.apiName);
+      this.webAclName = `${props.apiName}-api`;
+      this.attachWebAcl(this.webAclName, stage);
     } else {
       acknowledge(this.api.deploymentStage, {
         id: 'AwsSolutions-APIG3',
@@ -161,20 +178,41 @@ export class RestApi extends Construct {
     }
   }
 
-  private attachWebAcl(name: string): void {
+  /**
+   * The web ACL: AWS's common and known-bad-inputs rule groups, with the two rules that would refuse legitimate
+   * calls only counted (WAF_COUNTED_RULES), and rate limits per API token rather than per source address;
+   * blocked and counted requests are logged with the Authorization header redacted.
+   */
+  private attachWebAcl(name: string, stage: StageConfig): void {
     const visibility = (metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
       cloudWatchMetricsEnabled: true,
       sampledRequestsEnabled: true,
       metricName,
     });
-    const managed = (ruleName: string, priority: number): wafv2.CfnWebACL.RuleProperty => ({
-      name: ruleName,
-      priority,
-      overrideAction: { none: {} },
-      statement: { managedRuleGroupStatement: { vendorName: 'AWS', name: ruleName } },
-      visibilityConfig: visibility(ruleName),
-    });
+    const managed = (ruleName: string, priority: number): wafv2.CfnWebACL.RuleProperty => {
+      const counted = Object.keys(WAF_COUNTED_RULES[ruleName] ?? {});
+      return {
+        name: ruleName,
+        priority,
+        overrideAction: { none: {} },
+        statement: {
+          managedRuleGroupStatement: {
+            vendorName: 'AWS',
+            name: ruleName,
+            ...(counted.length > 0
+              ? { ruleActionOverrides: counted.map((rule) => ({ name: rule, actionToUse: { count: {} } })) }
+              : {}),
+          },
+        },
+        visibilityConfig: visibility(ruleName),
+      };
+    };
+    const authorization = 'authorization';
+    // SingleHeader is untyped JSON in the L1 (passed through as is): CloudFormation's own casing.
+    const authorizationHeader = { Name: authorization };
+    const limits = stage.api.wafRateLimits;
     const acl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      name,
       scope: 'REGIONAL',
       defaultAction: { allow: {} },
       visibilityConfig: visibility(`${name}-web-acl`),
@@ -182,18 +220,82 @@ export class RestApi extends Construct {
         managed('AWSManagedRulesCommonRuleSet', 0),
         managed('AWSManagedRulesKnownBadInputsRuleSet', 1),
         {
-          name: 'RateLimitPerIp',
+          // Per token: callers behind one NAT address each keep their own budget. Requests without the
+          // header are left out of this rule by WAF (a missing key component) and counted by the next one.
+          name: 'RateLimitPerToken',
           priority: 2,
           action: { block: {} },
-          // Per source IP over 5 minutes: a coarse flood guard ahead of the stage throttle.
-          statement: { rateBasedStatement: { limit: 20 * 300, aggregateKeyType: 'IP' } },
-          visibilityConfig: visibility('RateLimitPerIp'),
+          statement: {
+            rateBasedStatement: {
+              limit: limits.perToken,
+              evaluationWindowSec: 300,
+              aggregateKeyType: 'CUSTOM_KEYS',
+              customKeys: [
+                { header: { name: authorization, textTransformations: [{ priority: 0, type: 'NONE' }] } },
+              ],
+            },
+          },
+          visibilityConfig: visibility('RateLimitPerToken'),
+        },
+        {
+          name: 'RateLimitPerIpWithoutToken',
+          priority: 3,
+          action: { block: {} },
+          statement: {
+            rateBasedStatement: {
+              limit: limits.perIpUnauthenticated,
+              evaluationWindowSec: 300,
+              aggregateKeyType: 'IP',
+              scopeDownStatement: {
+                notStatement: {
+                  statement: {
+                    sizeConstraintStatement: {
+                      fieldToMatch: { singleHeader: authorizationHeader },
+                      comparisonOperator: 'GT',
+                      size: 0,
+                      textTransformations: [{ priority: 0, type: 'NONE' }],
+                    },
+                  },
+                },
+              },
+            },
+          },
+          visibilityConfig: visibility('RateLimitPerIpWithoutToken'),
         },
       ],
     });
     new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
       resourceArn: this.api.deploymentStage.stageArn,
       webAclArn: acl.attrArn,
+    });
+
+    // WAF requires the `aws-waf-logs-` prefix; only what a rule blocked or counted is kept.
+    const wafLogs = new logs.LogGroup(this, 'WafLogs', {
+      logGroupName: `aws-waf-logs-${name}`,
+      retention: stage.logRetentionDays,
+      removalPolicy: stage.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    new wafv2.CfnLoggingConfiguration(this, 'WafLogging', {
+      resourceArn: acl.attrArn,
+      logDestinationConfigs: [
+        Stack.of(this).formatArn({
+          service: 'logs',
+          resource: 'log-group',
+          resourceName: wafLogs.logGroupName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+      redactedFields: [{ singleHeader: authorizationHeader }],
+      loggingFilter: {
+        DefaultBehavior: 'DROP',
+        Filters: [
+          {
+            Behavior: 'KEEP',
+            Requirement: 'MEETS_ANY',
+            Conditions: [{ ActionCondition: { Action: 'BLOCK' } }, { ActionCondition: { Action: 'COUNT' } }],
+          },
+        ],
+      },
     });
   }
 }

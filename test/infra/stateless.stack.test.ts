@@ -22,7 +22,7 @@ import {
 } from '#infra/config/stages';
 import type { AppFunction } from '#infra/constructs/app-function';
 import { BOOTSTRAP_BROKERS_RESOURCE_TYPE, IAM_BROKERS_FIELD } from '#infra/constructs/msk-bootstrap-brokers';
-import { RestApi } from '#infra/constructs/rest-api';
+import { RestApi, WAF_COUNTED_RULES } from '#infra/constructs/rest-api';
 import { logicalIdOf, resourcesOf, synthStage } from './synth.ts';
 
 type Env = Record<string, unknown>;
@@ -229,6 +229,106 @@ describe('stateless stack: REST API', () => {
   it('attaches a WAF web ACL on AWS stages only', () => {
     stateless('prod').template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
     stateless('localstack').template.resourceCountIs('AWS::WAFv2::WebACL', 0);
+  });
+
+  describe.each(['dev', 'prod'] as const)('%s: the WAF web ACL', (stage) => {
+    const rules = () => {
+      const [[, acl] = []] = resourcesOf(stateless(stage).template, 'AWS::WAFv2::WebACL');
+      return acl?.Properties?.Rules as {
+        Name: string;
+        Action?: object;
+        Statement: {
+          ManagedRuleGroupStatement?: { Name: string; RuleActionOverrides?: object[] };
+          RateBasedStatement?: Record<string, unknown>;
+        };
+      }[];
+    };
+    const rule = (name: string) => rules().find((r) => r.Name === name);
+
+    it('limits by API token (the Authorization header) at the stage limit, not by source address', () => {
+      const { perToken, perIpUnauthenticated } = stages[stage].api.wafRateLimits;
+
+      expect(rule('RateLimitPerToken')).toMatchObject({
+        Action: { Block: {} },
+        Statement: {
+          RateBasedStatement: {
+            Limit: perToken,
+            EvaluationWindowSec: 300,
+            AggregateKeyType: 'CUSTOM_KEYS',
+            CustomKeys: [
+              { Header: { Name: 'authorization', TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+            ],
+          },
+        },
+      });
+      // Only requests without a token are counted per IP (health probes, floods without credentials).
+      expect(rule('RateLimitPerIpWithoutToken')?.Statement.RateBasedStatement).toMatchObject({
+        Limit: perIpUnauthenticated,
+        AggregateKeyType: 'IP',
+        ScopeDownStatement: {
+          NotStatement: {
+            Statement: {
+              SizeConstraintStatement: {
+                FieldToMatch: { SingleHeader: { Name: 'authorization' } },
+                ComparisonOperator: 'GT',
+                Size: 0,
+              },
+            },
+          },
+        },
+      });
+      expect(rules().filter((r) => r.Statement.RateBasedStatement?.AggregateKeyType === 'IP')).toHaveLength(
+        1,
+      );
+      // Above what the stage throttle lets one caller send in the same 5 minutes would be pointless;
+      // below it, WAF stops a single runaway token before it eats the stage's budget.
+      expect(perToken).toBeLessThanOrEqual(stages[stage].api.throttleRatePerSecond * 300);
+    });
+
+    it('counts, with a reason, the managed rules that would refuse legitimate calls', () => {
+      const common = rule('AWSManagedRulesCommonRuleSet')?.Statement.ManagedRuleGroupStatement;
+
+      expect(common?.RuleActionOverrides).toEqual(
+        Object.keys(WAF_COUNTED_RULES.AWSManagedRulesCommonRuleSet ?? {}).map((Name) => ({
+          Name,
+          ActionToUse: { Count: {} },
+        })),
+      );
+      expect(Object.keys(WAF_COUNTED_RULES.AWSManagedRulesCommonRuleSet ?? {}).sort()).toEqual([
+        'NoUserAgent_HEADER',
+        'SizeRestrictions_BODY',
+      ]);
+      for (const reason of Object.values(WAF_COUNTED_RULES).flatMap((r) => Object.values(r)))
+        expect(reason.length).toBeGreaterThan(40);
+      expect(rule('AWSManagedRulesKnownBadInputsRuleSet')).toBeDefined();
+    });
+
+    it('logs what it blocked or counted to aws-waf-logs-*, the token redacted', () => {
+      const { template } = stateless(stage);
+      const [[logGroupId, logGroup] = []] = resourcesOf(template, 'AWS::Logs::LogGroup').filter(([, r]) =>
+        String(r.Properties?.LogGroupName ?? '').startsWith('aws-waf-logs-'),
+      );
+
+      expect(logGroup?.Properties?.RetentionInDays).toBe(stages[stage].logRetentionDays);
+      const [[, logging] = []] = resourcesOf(template, 'AWS::WAFv2::LoggingConfiguration');
+      expect(JSON.stringify(logging?.Properties?.LogDestinationConfigs)).toContain(logGroupId);
+      expect(logging?.Properties).toMatchObject({
+        RedactedFields: [{ SingleHeader: { Name: 'authorization' } }],
+        LoggingFilter: {
+          DefaultBehavior: 'DROP',
+          Filters: [
+            {
+              Behavior: 'KEEP',
+              Requirement: 'MEETS_ANY',
+              Conditions: [
+                { ActionCondition: { Action: 'BLOCK' } },
+                { ActionCondition: { Action: 'COUNT' } },
+              ],
+            },
+          ],
+        },
+      });
+    });
   });
 
   it('guards non-public routes, and only those, once an authorizer is given', () => {
