@@ -1,4 +1,4 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -39,7 +39,24 @@ export const appMetric = (metricName: MetricName, statistic: string, period: Dur
     period,
   });
 
-/** The dashboard and the alarms; alarms notify one SNS topic (optionally an e-mail address). */
+/** An AWS service metric (namespace AWS/…) with the dimensions the service publishes it under. */
+const awsMetric = (
+  namespace: string,
+  metricName: string,
+  dimensionsMap: Record<string, string>,
+  statistic: string,
+  period: Duration = ONE_MINUTE,
+  label?: string,
+) => new cloudwatch.Metric({ namespace, metricName, dimensionsMap, statistic, period, label });
+
+const GIB = 1024 ** 3;
+const MIB = 1024 ** 2;
+
+/**
+ * The dashboard and the alarms; alarms notify one SNS topic (and the e-mail address the stage or
+ * `-c alarmEmail=…` names). Missing data is OK for alarms on traffic (no requests, no errors) and breaching
+ * where silence itself is the failure: the relay's heartbeat and the outbox age it reports.
+ */
 export class ObservabilityStack extends Stack {
   readonly dashboard: cloudwatch.Dashboard;
   readonly alarms: readonly cloudwatch.Alarm[];
@@ -131,6 +148,13 @@ export class ObservabilityStack extends Stack {
       thresholds.api4xxPercent,
       `4xx above ${thresholds.api4xxPercent}% of requests`,
     );
+    const apiP99 = apiStage.metricLatency({ statistic: 'p99', period: ONE_MINUTE });
+    alarm(
+      'ApiLatencyP99',
+      apiP99,
+      thresholds.apiP99Ms,
+      `API Gateway p99 latency above ${thresholds.apiP99Ms} ms (every route, authorizer included)`,
+    );
 
     // Write path and outbox.
     const writeFailures = appMetric(METRIC.writeFailure, 'Sum', FIVE_MINUTES);
@@ -147,14 +171,50 @@ export class ObservabilityStack extends Stack {
       'OutboxBacklogAge',
       outboxAge,
       thresholds.outboxOldestAgeSeconds,
-      `Oldest unpublished outbox row older than ${thresholds.outboxOldestAgeSeconds}s: relay or MSK stuck`,
+      `Oldest unpublished outbox row older than ${thresholds.outboxOldestAgeSeconds}s, or no report at all: relay or MSK stuck`,
+      // The relay reports the age on every run: no data means no relay run reached the database.
+      { treatMissingData: cloudwatch.TreatMissingData.BREACHING },
     );
+    const relay = stateless.functions.outboxRelay;
+    if (relay) {
+      alarm(
+        'RelayHeartbeat',
+        relay.fn.metricInvocations({ statistic: 'Sum', period: FIVE_MINUTES }),
+        1,
+        'The outbox relay has not run for 5 minutes: its schedule or function is broken',
+        {
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          datapointsToAlarm: 1,
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        },
+      );
+    }
 
     // Consumers: MSK consumer-group lag, and what landed in the failure queue.
     const kafka = stateful.stores?.kafka;
     const lagMetrics: { max: cloudwatch.Metric; sum: cloudwatch.Metric; group: string }[] = [];
+    const esmLag: cloudwatch.Metric[] = [];
     if (kafka) {
       for (const [fnId, spec] of Object.entries(consumerFunctions)) {
+        // The event source mapping's own lag (AWS/Lambda OffsetLag, per function): MSK's consumer-group
+        // metrics go missing while a group rebalances; this one is reported by the pollers themselves.
+        const consumer = stateless.functions[fnId as keyof typeof consumerFunctions];
+        if (consumer) {
+          const lag = consumer.fn.metric('OffsetLag', {
+            statistic: 'Maximum',
+            period: ONE_MINUTE,
+            label: `${fnId} event source lag`,
+          });
+          esmLag.push(lag);
+          alarm(
+            `EventSourceLag-${fnId}`,
+            lag,
+            thresholds.consumerMaxOffsetLag,
+            `${fnId}'s event source mapping more than ${thresholds.consumerMaxOffsetLag} records behind`,
+            { evaluationPeriods: 5, datapointsToAlarm: 5 },
+          );
+        }
         const dims = {
           'Cluster Name': kafka.clusterName,
           'Consumer Group': spec.consumerGroup,
@@ -207,6 +267,46 @@ export class ObservabilityStack extends Stack {
     const throttles = functions.map(({ fnId, fn }) =>
       fn.fn.metricThrottles({ label: fnId, period: ONE_MINUTE }),
     );
+    for (const { fnId, fn } of functions) {
+      alarm(
+        `Errors-${fnId}`,
+        fn.fn.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }),
+        thresholds.functionErrorsPer5Min,
+        `${fnId}: more than ${thresholds.functionErrorsPer5Min} failed invocations in 5 minutes`,
+        { evaluationPeriods: 1, datapointsToAlarm: 1 },
+      );
+      alarm(
+        `Throttles-${fnId}`,
+        fn.fn.metricThrottles({ statistic: 'Sum', period: FIVE_MINUTES }),
+        thresholds.functionThrottlesPer5Min,
+        `${fnId}: more than ${thresholds.functionThrottlesPer5Min} throttled invocations in 5 minutes (reserved concurrency exhausted)`,
+        { evaluationPeriods: 1, datapointsToAlarm: 1 },
+      );
+    }
+
+    const storeWidgets = this.storeAlarms(props, alarm);
+
+    // WAF: requests the web ACL blocked (all rules), per the ACL's region.
+    const webAclName = stateless.api.webAclName;
+    const wafBlocked = webAclName
+      ? awsMetric(
+          'AWS/WAFV2',
+          'BlockedRequests',
+          { WebACL: webAclName, Region: Aws.REGION, Rule: 'ALL' },
+          'Sum',
+          FIVE_MINUTES,
+          'WAF blocked',
+        )
+      : undefined;
+    if (wafBlocked) {
+      alarm(
+        'WafBlocked',
+        wafBlocked,
+        thresholds.wafBlockedPer5Min,
+        `The web ACL blocked more than ${thresholds.wafBlockedPer5Min} requests in 5 minutes: a flood, or a rule refusing real callers (aws-waf-logs-${webAclName})`,
+        { evaluationPeriods: 1, datapointsToAlarm: 1 },
+      );
+    }
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: prefix,
@@ -228,9 +328,9 @@ export class ObservabilityStack extends Stack {
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'API 4xx / 5xx',
-        left: [api4xx, api5xx],
-        right: [apiCount],
+        title: 'API 4xx / 5xx, requests, p99 latency (ms)',
+        left: [api4xx, api5xx, apiCount],
+        right: [apiP99],
         width: 8,
       }),
       new cloudwatch.GraphWidget({
@@ -256,7 +356,12 @@ export class ObservabilityStack extends Stack {
         right: lagMetrics.map((m) => m.sum),
         width: 8,
       }),
-      new cloudwatch.GraphWidget({ title: 'Failure destination depth', left: [failureDepth], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Event source lag (OffsetLag) / failure destination depth',
+        left: esmLag,
+        right: [failureDepth],
+        width: 8,
+      }),
       new cloudwatch.GraphWidget({
         title: 'Function errors / throttles',
         left: errors,
@@ -279,9 +384,184 @@ export class ObservabilityStack extends Stack {
       }),
     );
     this.dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24, height: 4 }),
+      ...storeWidgets,
+      ...(wafBlocked
+        ? [new cloudwatch.GraphWidget({ title: 'WAF blocked requests', left: [wafBlocked], width: 6 })]
+        : []),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24, height: 6 }),
     );
 
     this.alarms = alarms;
+  }
+
+  /**
+   * The stores' own health, from their AWS metrics: RDS (CPU, free storage, connections), each Valkey node
+   * (memory, evictions), each MSK broker's data disk, DocumentDB (CPU, freeable memory). Names are the
+   * stores' fixed identifiers where they have one, so the alarms need no cross-stack export.
+   */
+  private storeAlarms(
+    { stage, stateful }: ObservabilityStackProps,
+    alarm: (
+      id: string,
+      metric: cloudwatch.Metric,
+      threshold: number,
+      description: string,
+      options?: Partial<cloudwatch.CreateAlarmOptions>,
+    ) => cloudwatch.Alarm,
+  ): cloudwatch.IWidget[] {
+    const stores = stateful.stores;
+    if (!stores) return [];
+    const t = stage.alarms;
+    const below = { comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD };
+
+    const db = { DBInstanceIdentifier: stores.databaseInstanceIdentifier };
+    const dbCpu = awsMetric('AWS/RDS', 'CPUUtilization', db, 'Average', FIVE_MINUTES, 'RDS CPU %');
+    const dbStorage = awsMetric(
+      'AWS/RDS',
+      'FreeStorageSpace',
+      db,
+      'Minimum',
+      FIVE_MINUTES,
+      'RDS free storage',
+    );
+    const dbConnections = awsMetric(
+      'AWS/RDS',
+      'DatabaseConnections',
+      db,
+      'Maximum',
+      ONE_MINUTE,
+      'RDS connections',
+    );
+    alarm('DatabaseCpu', dbCpu, t.databaseCpuPercent, `PostgreSQL CPU above ${t.databaseCpuPercent}%`);
+    alarm(
+      'DatabaseFreeStorage',
+      dbStorage,
+      t.databaseFreeStorageMinGiB * GIB,
+      `PostgreSQL free storage below ${t.databaseFreeStorageMinGiB} GiB (autoscaling stops at the maximum)`,
+      below,
+    );
+    alarm(
+      'DatabaseConnections',
+      dbConnections,
+      t.databaseConnections,
+      `More than ${t.databaseConnections} PostgreSQL connections: RDS Proxy near the instance's max_connections`,
+    );
+
+    // Cluster mode disabled: the members of a replication group are <group id>-001, -002, …
+    const cacheMemory: cloudwatch.Metric[] = [];
+    const cacheEvictions: cloudwatch.Metric[] = [];
+    for (let node = 1; node <= 1 + stage.cache.replicas; node++) {
+      const member = `${stores.cache.replicationGroup.ref}-${String(node).padStart(3, '0')}`;
+      const dims = { CacheClusterId: member };
+      const memory = awsMetric(
+        'AWS/ElastiCache',
+        'DatabaseMemoryUsagePercentage',
+        dims,
+        'Maximum',
+        ONE_MINUTE,
+        `node ${node} memory %`,
+      );
+      const evictions = awsMetric(
+        'AWS/ElastiCache',
+        'Evictions',
+        dims,
+        'Sum',
+        FIVE_MINUTES,
+        `node ${node} evictions`,
+      );
+      cacheMemory.push(memory);
+      cacheEvictions.push(evictions);
+      alarm(
+        `CacheMemory-${node}`,
+        memory,
+        t.cacheMemoryPercent,
+        `Valkey node ${node} memory above ${t.cacheMemoryPercent}%`,
+      );
+      alarm(
+        `CacheEvictions-${node}`,
+        evictions,
+        t.cacheEvictionsPer5Min,
+        `Valkey node ${node} evicted more than ${t.cacheEvictionsPer5Min} keys in 5 minutes: the cache is too small`,
+        { evaluationPeriods: 1, datapointsToAlarm: 1 },
+      );
+    }
+
+    const kafkaDisk: cloudwatch.Metric[] = [];
+    for (let broker = 1; broker <= stage.kafka.brokers; broker++) {
+      const disk = awsMetric(
+        'AWS/Kafka',
+        'KafkaDataLogsDiskUsed',
+        { 'Cluster Name': stores.kafka.clusterName, 'Broker ID': String(broker) },
+        'Maximum',
+        FIVE_MINUTES,
+        `broker ${broker} disk %`,
+      );
+      kafkaDisk.push(disk);
+      alarm(
+        `KafkaDisk-${broker}`,
+        disk,
+        t.kafkaDiskUsedPercent,
+        `MSK broker ${broker} data disk above ${t.kafkaDiskUsedPercent}%`,
+      );
+    }
+
+    const docdb = { DBClusterIdentifier: stores.auditStoreClusterName };
+    const auditCpu = awsMetric(
+      'AWS/DocDB',
+      'CPUUtilization',
+      docdb,
+      'Maximum',
+      FIVE_MINUTES,
+      'DocumentDB CPU %',
+    );
+    const auditMemory = awsMetric(
+      'AWS/DocDB',
+      'FreeableMemory',
+      docdb,
+      'Minimum',
+      FIVE_MINUTES,
+      'DocumentDB freeable memory',
+    );
+    alarm(
+      'AuditStoreCpu',
+      auditCpu,
+      t.auditStoreCpuPercent,
+      `DocumentDB CPU above ${t.auditStoreCpuPercent}%`,
+    );
+    alarm(
+      'AuditStoreFreeMemory',
+      auditMemory,
+      t.auditStoreFreeMemoryMinMiB * MIB,
+      `DocumentDB freeable memory below ${t.auditStoreFreeMemoryMinMiB} MiB`,
+      below,
+    );
+
+    return [
+      new cloudwatch.GraphWidget({
+        title: 'PostgreSQL CPU % / connections',
+        left: [dbCpu],
+        right: [dbConnections],
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Valkey memory % / evictions',
+        left: cacheMemory,
+        right: cacheEvictions,
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'PostgreSQL free storage / DocumentDB freeable memory (bytes)',
+        left: [dbStorage],
+        right: [auditMemory],
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'MSK broker disk %, DocumentDB CPU %',
+        left: [...kafkaDisk, auditCpu],
+        width: 6,
+      }),
+    ];
   }
 }

@@ -30,11 +30,15 @@ export interface StatefulStackProps extends StackProps {
 /** The managed data stores, created only on the AWS target. */
 export interface ManagedStores {
   readonly database: rds.DatabaseInstance;
+  /** The instance's fixed identifier, for its CloudWatch dimension (no cross-stack export needed). */
+  readonly databaseInstanceIdentifier: string;
   readonly databaseProxy: rds.DatabaseProxy;
   readonly databaseSecret: secretsmanager.ISecret;
   readonly cache: ValkeyCache;
   readonly kafka: MskCluster;
   readonly auditStore: docdb.DatabaseCluster;
+  /** The cluster's fixed identifier, for its CloudWatch dimension. */
+  readonly auditStoreClusterName: string;
   readonly auditStoreSecret: secretsmanager.ISecret;
 }
 
@@ -293,11 +297,13 @@ export class StatefulStack extends Stack {
 
     return {
       database,
+      databaseInstanceIdentifier: instanceIdentifier,
       databaseProxy,
       databaseSecret,
       cache,
       kafka,
       auditStore,
+      auditStoreClusterName: auditClusterName,
       auditStoreSecret,
     };
   }

@@ -33,7 +33,8 @@ const synthLikeTheCli = (stage: 'prod' | 'localstack'): ValidationReport => {
 };
 
 describe.each(['prod', 'localstack'] as const)('synthesis of the %s stage as the CLI runs it', (stage) => {
-  it('passes CloudFormation template validation and cdk-nag', () => {
+  // Five templates through cfn-lint-style validation and cdk-nag (prod: 3 AZs, ~60 alarms): 30 s on 2 shared cores is not enough.
+  it('passes CloudFormation template validation and cdk-nag', { timeout: 120_000 }, () => {
     const report = synthLikeTheCli(stage);
 
     const problems = report.pluginReports

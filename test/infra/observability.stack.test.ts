@@ -1,8 +1,9 @@
 import { isDeepStrictEqual } from 'node:util';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { consumerFunctions } from '#functions/route-table';
-import { stages } from '#infra/config/stages';
+import { buildTrafficManager, createApp } from '#infra/build';
+import { stages, withDeployContext } from '#infra/config/stages';
 import { SERVICE_NAME } from '#infra/constructs/app-function';
 import {
   EMITTED_METRIC_NAMES,
@@ -263,6 +264,153 @@ describe('observability stack', () => {
         ]),
       },
     });
+  });
+
+  describe.each(['dev', 'prod'] as const)('%s: alarms that reach someone', (stage) => {
+    const t = stages[stage].alarms;
+    /** Each alarm's properties, a single-metric query (CDK's form for a labelled metric) flattened. */
+    const alarms = () =>
+      resourcesOf(observability(stage), 'AWS::CloudWatch::Alarm').map(([, a]): Record<string, unknown> => {
+        const p = (a.Properties ?? {}) as Record<string, unknown> & AlarmProperties;
+        const [only, ...rest] = p.Metrics ?? [];
+        if (!only?.MetricStat || rest.length > 0) return p;
+        const { Metric, Stat, Period } = only.MetricStat as {
+          Metric: CfnMetric;
+          Stat: string;
+          Period: number;
+        };
+        return { ...p, ...Metric, Statistic: Stat, Period };
+      });
+    const onMetric = (namespace: string, metricName: string) =>
+      alarms().filter((a) => a.Namespace === namespace && a.MetricName === metricName);
+    const dimension = (a: Record<string, unknown>, name: string) =>
+      (a.Dimensions as Dimension[] | undefined)?.find((d) => d.Name === name)?.Value;
+
+    it('alarms on errors and throttles of every function, each with its own threshold per stage', () => {
+      const { stacks } = synthStage(stage);
+      const fnIds = Object.entries(stacks.stateless.functions).flatMap(([id, fn]) => (fn ? [id] : []));
+
+      for (const [metric, threshold] of [
+        ['Errors', t.functionErrorsPer5Min],
+        ['Throttles', t.functionThrottlesPer5Min],
+      ] as const) {
+        const found = onMetric('AWS/Lambda', metric);
+        expect(found, metric).toHaveLength(fnIds.length);
+        for (const a of found)
+          expect(a).toMatchObject({ Threshold: threshold, Statistic: 'Sum', Period: 300 });
+      }
+    });
+
+    it('alarms on API Gateway p99 latency and 5xx', () => {
+      expect(onMetric('AWS/ApiGateway', 'Latency')).toEqual([
+        expect.objectContaining({ ExtendedStatistic: 'p99', Threshold: t.apiP99Ms }),
+      ]);
+      expect(onMetric('AWS/ApiGateway', '5XXError')).toHaveLength(1);
+    });
+
+    it('alarms on the offset lag of every consumer event source mapping (AWS/Lambda OffsetLag)', () => {
+      const lag = onMetric('AWS/Lambda', 'OffsetLag');
+
+      expect(lag).toHaveLength(Object.keys(consumerFunctions).length);
+      for (const a of lag) {
+        expect(a).toMatchObject({ Statistic: 'Maximum', Threshold: t.consumerMaxOffsetLag });
+        expect(dimension(a, 'FunctionName')).toBeDefined();
+      }
+    });
+
+    it('treats silence as failure only where silence means failure: the relay heartbeat and outbox age', () => {
+      const breaching = alarms().filter((a) => a.TreatMissingData === 'breaching');
+
+      expect(breaching.map((a) => a.MetricName).sort()).toEqual(['Invocations', METRIC.outboxOldestAge]);
+      expect(breaching.find((a) => a.MetricName === 'Invocations')).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        ComparisonOperator: 'LessThanThreshold',
+        Threshold: 1,
+        Period: 300,
+      });
+      for (const a of alarms().filter((x) => x.TreatMissingData !== 'breaching'))
+        expect(a.TreatMissingData).toBe('notBreaching');
+    });
+
+    it('alarms on the stores: RDS, every Valkey node, every MSK broker disk, DocumentDB', () => {
+      const { kafka, cache } = stages[stage];
+      const prefix = `traffic-manager-${stage}`;
+
+      for (const [metric, threshold] of [
+        ['CPUUtilization', t.databaseCpuPercent],
+        ['FreeStorageSpace', t.databaseFreeStorageMinGiB * 1024 ** 3],
+        ['DatabaseConnections', t.databaseConnections],
+      ] as const) {
+        const [a, ...more] = onMetric('AWS/RDS', metric);
+        expect(more, metric).toEqual([]);
+        expect(a, metric).toMatchObject({ Threshold: threshold });
+        expect(dimension(a ?? {}, 'DBInstanceIdentifier')).toBe(`${prefix}-routes`);
+      }
+      expect(onMetric('AWS/RDS', 'FreeStorageSpace')[0]?.ComparisonOperator).toBe('LessThanThreshold');
+
+      const nodes = 1 + cache.replicas;
+      expect(onMetric('AWS/ElastiCache', 'DatabaseMemoryUsagePercentage')).toHaveLength(nodes);
+      expect(onMetric('AWS/ElastiCache', 'Evictions')).toHaveLength(nodes);
+      expect(
+        onMetric('AWS/ElastiCache', 'Evictions').map((a) => JSON.stringify(dimension(a, 'CacheClusterId'))),
+      ).toEqual(Array.from({ length: nodes }, (_, i) => expect.stringContaining(`-00${i + 1}`)));
+
+      const disks = onMetric('AWS/Kafka', 'KafkaDataLogsDiskUsed');
+      expect(disks.map((a) => dimension(a, 'Broker ID'))).toEqual(
+        Array.from({ length: kafka.brokers }, (_, i) => String(i + 1)),
+      );
+      for (const a of disks) expect(a).toMatchObject({ Threshold: t.kafkaDiskUsedPercent });
+
+      expect(onMetric('AWS/DocDB', 'CPUUtilization')[0]).toMatchObject({ Threshold: t.auditStoreCpuPercent });
+      expect(onMetric('AWS/DocDB', 'FreeableMemory')[0]).toMatchObject({
+        Threshold: t.auditStoreFreeMemoryMinMiB * 1024 ** 2,
+        ComparisonOperator: 'LessThanThreshold',
+      });
+      expect(dimension(onMetric('AWS/DocDB', 'CPUUtilization')[0] ?? {}, 'DBClusterIdentifier')).toBe(
+        `${prefix}-audit`,
+      );
+    });
+
+    it('alarms on requests the WAF blocked, for this web ACL', () => {
+      const [a, ...more] = onMetric('AWS/WAFV2', 'BlockedRequests');
+
+      expect(more).toEqual([]);
+      expect(a).toMatchObject({ Threshold: t.wafBlockedPer5Min, Statistic: 'Sum' });
+      expect(dimension(a ?? {}, 'WebACL')).toBe(`traffic-manager-${stage}-api`);
+      expect(dimension(a ?? {}, 'Rule')).toBe('ALL');
+    });
+
+    it('charts what it alarms on', () => {
+      const body = JSON.stringify(observability(stage).findResources('AWS::CloudWatch::Dashboard'));
+
+      for (const metric of [
+        'Latency',
+        'OffsetLag',
+        'CPUUtilization',
+        'FreeStorageSpace',
+        'DatabaseConnections',
+        'DatabaseMemoryUsagePercentage',
+        'Evictions',
+        'KafkaDataLogsDiskUsed',
+        'FreeableMemory',
+        'BlockedRequests',
+      ])
+        expect(body, metric).toContain(`\\"${metric}\\"`);
+    });
+  });
+
+  it('subscribes the e-mail address given at deploy time (-c alarmEmail), and none without it', () => {
+    const app = createApp({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stage = withDeployContext(stages.dev, (key) =>
+      key === 'alarmEmail' ? 'oncall@example.com' : undefined,
+    );
+    const { observability: stack } = buildTrafficManager(app, stage);
+
+    Template.fromStack(stack).hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+    });
+    observability('dev').resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
   it('has no MSK lag alarms on LocalStack, where there is no MSK', () => {
