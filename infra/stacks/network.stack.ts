@@ -18,10 +18,10 @@ export const INTERFACE_ENDPOINTS = {
   // The MSK event source mapping needs Lambda and STS inside the cluster VPC when there is no NAT.
   Lambda: ec2.InterfaceVpcEndpointAwsService.LAMBDA,
   Sts: ec2.InterfaceVpcEndpointAwsService.STS,
-  Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
-  Monitoring: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
   XRay: ec2.InterfaceVpcEndpointAwsService.XRAY,
 } as const;
+// No CloudWatch Logs or monitoring endpoint: Lambda ships function output (EMF metrics included) itself, and
+// nothing in the VPC calls PutMetricData or the Logs API (docs/deploying.md).
 
 /** Longest-lived layer: the VPC, its private subnets and endpoints, and the flow log. */
 export class NetworkStack extends Stack {

@@ -33,7 +33,7 @@ describe('network stack', () => {
     );
     const services = interfaces.map(([, r]) => JSON.stringify(r.Properties?.ServiceName)).sort();
     expect(services).toHaveLength(Object.keys(INTERFACE_ENDPOINTS).length);
-    for (const name of ['secretsmanager', 'sqs', 'lambda', 'sts', 'logs', 'monitoring', 'xray']) {
+    for (const name of ['secretsmanager', 'sqs', 'lambda', 'sts', 'xray']) {
       expect(
         services.some((s) => s.includes(`.${name}`)),
         name,
@@ -42,6 +42,8 @@ describe('network stack', () => {
     // The bootstrap brokers are resolved at deploy time: no MSK control-plane endpoint (whose
     // com.amazonaws.<region>.kafka name no longer accepts new connections).
     expect(services.filter((s) => /\.kafka/.test(s))).toEqual([]);
+    // Nothing in the VPC calls CloudWatch Logs or PutMetricData: Lambda delivers function output itself.
+    expect(services.filter((s) => /\.(logs|monitoring)/.test(s))).toEqual([]);
     for (const [, endpoint] of interfaces) expect(endpoint.Properties?.PrivateDnsEnabled).toBe(true);
   });
 
