@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { hostPortOf, isListening } from './discover.ts';
 import { authOffNotice, bootstrapLocalAdmin, chooseAuthMode, localTokenHashKey } from './local-auth.ts';
+import { guardMetrics } from './metrics-endpoint.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -30,6 +31,8 @@ const runnerEnv = z
     AUTH_MODE: z.enum(['on', 'off']).optional(),
     BOOTSTRAP_ADMIN_TOKEN: z.string().optional(),
     TOKEN_HASH_KEY: z.string().optional(),
+    // With auth on, /metrics answers only this bearer token (unset: not served); docs/security.md.
+    METRICS_TOKEN: z.string().min(32).optional(),
   })
   .parse(process.env);
 
@@ -102,7 +105,7 @@ const { urls: eventServices, services: serviceStatuses } = await ensureServicesW
 Object.assign(process.env, {
   KAFKA_BROKERS: eventServices.kafkaBrokers,
   MONGO_URL: eventServices.mongoUrl,
-  DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT ?? eventServices.dynamoEndpoint,
+  DYNAMODB_ENDPOINT: eventServices.dynamoEndpoint, // DYNAMODB_ENDPOINT's value when it is set
 });
 // ---- end events --------------------------------------------------------------------------------------
 
@@ -132,11 +135,11 @@ const api = await startLocalServer(root, {
   host: runnerEnv.API_HOST,
   port: runnerEnv.API_PORT,
   extraRoutes: {
-    '/metrics': async (res) => {
+    '/metrics': guardMetrics({ auth: authMode, token: runnerEnv.METRICS_TOKEN }, async (res) => {
       const text = await prometheusRegistry.metrics();
       res.writeHead(200, { 'content-type': prometheusRegistry.contentType });
       res.end(text);
-    },
+    }),
   },
   onError: (err) => console.error('[traffic-manager] runner error', err),
   auth: authMode,
