@@ -57,3 +57,15 @@ export const gatewayResponses = {
 } as const satisfies Record<string, GatewayResponseSpec>;
 
 export type GatewayResponseType = keyof typeof gatewayResponses;
+
+/**
+ * Headers every gateway response carries, as API Gateway mapping expressions (not literals). A gateway
+ * response may map `method.request.header.*` only when the request matched a method — not for
+ * MISSING_AUTHENTICATION_TOKEN (no such method), nor before one is chosen — so the caller's
+ * X-Correlation-ID cannot be echoed reliably, and API Gateway could not check it against the handlers'
+ * rule anyway. `context.requestId` exists for every request: API Gateway's own answers carry it, and it is
+ * the id API Gateway's access logs record.
+ */
+export const gatewayResponseHeaderMappings = {
+  'x-correlation-id': 'context.requestId',
+} as const satisfies Record<string, string>;

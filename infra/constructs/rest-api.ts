@@ -3,7 +3,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { gatewayResponses } from '#functions/gateway-responses';
+import { gatewayResponseHeaderMappings, gatewayResponses } from '#functions/gateway-responses';
 import { type FunctionId, type HttpRoute, isPublic } from '#functions/route-table';
 import type { StageConfig } from '#infra/config/stages';
 import type { AppFunction } from '#infra/constructs/app-function';
@@ -153,10 +153,13 @@ export class RestApi extends Construct {
    * and gets a JSON body as well.
    */
   private addJsonGatewayResponses(): void {
-    const headers = (extra: Readonly<Record<string, string>> = {}) =>
-      Object.fromEntries(
+    // Literals are quoted; the mappings (X-Correlation-ID from context.requestId) are expressions.
+    const headers = (extra: Readonly<Record<string, string>> = {}) => ({
+      ...Object.fromEntries(
         Object.entries({ 'content-type': 'application/json', ...extra }).map(([k, v]) => [k, `'${v}'`]),
-      );
+      ),
+      ...gatewayResponseHeaderMappings,
+    });
     for (const [type, spec] of Object.entries(gatewayResponses)) {
       this.api.addGatewayResponse(type, {
         type: apigw.ResponseType.of(type),

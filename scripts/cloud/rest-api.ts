@@ -4,6 +4,8 @@ import type { APIGatewayAuthorizerResult, APIGatewayProxyResult } from 'aws-lamb
 import { ANONYMOUS_ADMIN, toAuthorizerContext } from '#shared/domain/auth';
 import { toApiGatewayEvent, toAuthorizerEvent } from '../local/api-gateway-event.ts';
 import { policyAllows } from '../local/local-authorizer.ts';
+import type { ExtraRoute } from '../local/metrics-endpoint.ts';
+import { answerClientError, answerOnSocket } from '../local/socket-answer.ts';
 import type { StackArtifact } from './assembly.ts';
 import { functionIdIn } from './template-functions.ts';
 
@@ -29,11 +31,52 @@ interface Authorizer {
   readonly ttlMs: number;
 }
 
+/** Where a gateway response header's value comes from, as its mapping expression says. */
+export type HeaderSource =
+  | { readonly kind: 'literal'; readonly value: string }
+  | { readonly kind: 'requestId' }
+  | { readonly kind: 'requestHeader'; readonly name: string };
+
 interface GatewayResponse {
   readonly status: number;
-  readonly headers: Record<string, string>;
+  readonly headers: Readonly<Record<string, HeaderSource>>;
   readonly body: string;
 }
+
+/**
+ * A gateway response header's mapping expression: a quoted literal, `context.requestId`, or
+ * `method.request.header.<name>`. Anything else stops the start: rendering it wrongly would hide a
+ * difference from AWS.
+ */
+export const headerSourceOf = (expression: string): HeaderSource => {
+  const literal = /^'(.*)'$/s.exec(expression);
+  if (literal) return { kind: 'literal', value: literal[1]! };
+  if (expression === 'context.requestId') return { kind: 'requestId' };
+  if (expression.startsWith('method.request.header.')) {
+    return { kind: 'requestHeader', name: expression.slice('method.request.header.'.length).toLowerCase() };
+  }
+  throw new Error(`gateway response header mapping ${expression}: not rendered locally`);
+};
+
+/**
+ * The headers a gateway response sends for one request. `method.request.header.*` has a value only once
+ * a method matched (never for MISSING_AUTHENTICATION_TOKEN): without one, API Gateway leaves the header out.
+ */
+export const renderHeaders = (
+  headers: Readonly<Record<string, HeaderSource>>,
+  request: { readonly requestId: string; readonly methodHeaders?: IncomingMessage['headers'] },
+): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [name, source] of Object.entries(headers)) {
+    if (source.kind === 'literal') out[name] = source.value;
+    else if (source.kind === 'requestId') out[name] = request.requestId;
+    else {
+      const value = request.methodHeaders?.[source.name];
+      if (typeof value === 'string') out[name] = value;
+    }
+  }
+  return out;
+};
 
 /** The REST API exactly as the template declares it. */
 export interface RestApiModel {
@@ -97,9 +140,9 @@ export const readRestApi = (stack: StackArtifact): RestApiModel => {
   const responses: Record<string, GatewayResponse> = {};
   for (const [, r] of ofType('AWS::ApiGateway::GatewayResponse')) {
     const p = r.Properties as Props;
-    const headers: Record<string, string> = {};
+    const headers: Record<string, HeaderSource> = {};
     for (const [k, v] of Object.entries((p.ResponseParameters ?? {}) as Record<string, string>)) {
-      if (k.startsWith('gatewayresponse.header.')) headers[k.slice(23)] = v.replace(/^'|'$/g, '');
+      if (k.startsWith('gatewayresponse.header.')) headers[k.slice(23)] = headerSourceOf(v);
     }
     const templates = (p.ResponseTemplates ?? {}) as Record<string, string>;
     responses[String(p.ResponseType)] = {
@@ -169,7 +212,7 @@ export interface LocalRestApiOptions {
   readonly invoke: Invoke;
   /** `off` (loopback only): every guarded call acts as the all-tenant admin, as the sources runner does. */
   readonly auth: 'on' | 'off';
-  readonly extraRoutes?: Record<string, (res: ServerResponse) => Promise<void> | void>;
+  readonly extraRoutes?: Record<string, ExtraRoute>;
   readonly onError?: (err: unknown) => void;
 }
 
@@ -222,19 +265,25 @@ export const startRestApi = async (
   const methodArn = (method: string, path: string) =>
     `arn:aws:execute-api:us-east-1:000000000000:${model.apiId}/${model.stageName}/${method}${path}`;
 
-  const gateway = (res: ServerResponse, type: string) => {
+  /** API Gateway's own answer of `type`; `methodHeaders` are the request's once a method matched. */
+  const gatewayAnswer = (type: string, methodHeaders?: IncomingMessage['headers']) => {
     const status = model.responses[type]?.status || DEFAULT_STATUS[type] || 500;
     const spec = model.responses[type] ?? model.responses[status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX'];
+    const requestId = randomUUID();
     const body = fillTemplate(spec?.body ?? '{"message":$context.error.messageString}', {
       message: ERROR_MESSAGE[type] ?? 'Internal server error',
-      requestId: randomUUID(),
+      requestId,
     });
-    res.writeHead(status, {
+    const headers = {
       'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
       'x-amzn-errortype': type,
-      ...spec?.headers,
-    });
+      ...renderHeaders(spec?.headers ?? {}, { requestId, methodHeaders }),
+    };
+    return { status, headers, body };
+  };
+  const gateway = (res: ServerResponse, type: string, methodHeaders?: IncomingMessage['headers']) => {
+    const { status, headers, body } = gatewayAnswer(type, methodHeaders);
+    res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
     res.end(body);
   };
 
@@ -280,14 +329,14 @@ export const startRestApi = async (
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const extra = options.extraRoutes?.[url.pathname];
-    if (extra && req.method === 'GET') return extra(res);
+    if (extra && req.method === 'GET') return extra(res, req);
     const method = byPath.get(url.pathname)?.find((m) => m.httpMethod === req.method);
     if (!method) return gateway(res, 'MISSING_AUTHENTICATION_TOKEN');
-    if (!allow()) return gateway(res, 'THROTTLED');
+    if (!allow()) return gateway(res, 'THROTTLED', req.headers);
     const body = await readBody(req);
-    if (body === 'too_large') return gateway(res, 'REQUEST_TOO_LARGE');
+    if (body === 'too_large') return gateway(res, 'REQUEST_TOO_LARGE', req.headers);
     const auth = await authorize(req, url, method);
-    if ('refusal' in auth) return gateway(res, auth.refusal);
+    if ('refusal' in auth) return gateway(res, auth.refusal, req.headers);
     const event = toApiGatewayEvent(req, url, method.path, body.length > 0 ? body.toString('utf8') : null);
     event.requestContext.stage = model.stageName;
     event.requestContext.apiId = model.apiId;
@@ -299,9 +348,11 @@ export const startRestApi = async (
         timer = setTimeout(() => resolve('timeout'), INTEGRATION_TIMEOUT_MS);
       }),
     ]).finally(() => clearTimeout(timer));
-    if (answer === 'timeout') return gateway(res, 'INTEGRATION_TIMEOUT');
+    if (answer === 'timeout') return gateway(res, 'INTEGRATION_TIMEOUT', req.headers);
     // Lambda throttled: 500; any function failure (error, timeout, crash, init): 502, as API Gateway answers.
-    if (!answer.ok) return gateway(res, answer.kind === 'throttle' ? 'INTEGRATION_FAILURE' : 'BAD_GATEWAY');
+    if (!answer.ok) {
+      return gateway(res, answer.kind === 'throttle' ? 'INTEGRATION_FAILURE' : 'BAD_GATEWAY', req.headers);
+    }
     const result = answer.payload as APIGatewayProxyResult | null;
     if (
       !result ||
@@ -309,7 +360,7 @@ export const startRestApi = async (
       result.statusCode < 100 ||
       result.statusCode > 599
     ) {
-      return gateway(res, 'BAD_GATEWAY');
+      return gateway(res, 'BAD_GATEWAY', req.headers);
     }
     const payload = result.isBase64Encoded
       ? Buffer.from(result.body, 'base64')
@@ -326,6 +377,26 @@ export const startRestApi = async (
       if (!res.headersSent) gateway(res, 'BAD_GATEWAY');
       else res.destroy();
     });
+  });
+  server.on('clientError', answerClientError);
+  // CONNECT is no method of the stack: API Gateway's answer for it, JSON, on the bare socket node hands over.
+  server.on('connect', (_req, socket) => {
+    const { status, headers, body } = gatewayAnswer('MISSING_AUTHENTICATION_TOKEN');
+    answerOnSocket(socket, status, body, headers);
+  });
+  // Node answers an Expect other than 100-continue with a bare 417; ours is JSON like every other answer.
+  server.on('checkExpectation', (_req, res) => {
+    const body = JSON.stringify({
+      error: 'expectation_failed',
+      message: 'only Expect: 100-continue is supported',
+    });
+    res.writeHead(417, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-correlation-id': randomUUID(),
+      connection: 'close',
+    });
+    res.end(body);
   });
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { hostPortOf, isListening } from '../local/discover.ts';
 import { chooseAuthMode } from '../local/local-auth.ts';
+import { guardMetrics } from '../local/metrics-endpoint.ts';
 import { type Assembly, synthesize } from './assembly.ts';
 import { deployStores } from './deploy-stores.ts';
 import { EmfMetrics } from './emf-metrics.ts';
@@ -32,6 +33,8 @@ const env = z
     API_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
     CLOUD_STAGE: z.string().default('local'),
     AUTH_MODE: z.enum(['on', 'off']).optional(),
+    /** With auth on, /metrics answers only this bearer token (unset: not served); docs/security.md. */
+    METRICS_TOKEN: z.string().min(32).optional(),
     /** Where the stand-ins listen (the resource map's targets); defaults are this machine's services. */
     DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/postgres'),
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
@@ -279,14 +282,14 @@ const api = await startRestApi(readRestApi(apiStack), {
   auth: authMode,
   // Not a route of the stack: the functions' EMF metrics, as Prometheus text (CloudWatch's part locally).
   extraRoutes: {
-    '/metrics': (res) => {
+    '/metrics': guardMetrics({ auth: authMode, token: env.METRICS_TOKEN }, (res) => {
       const text = metrics.render();
       res.writeHead(200, {
         'content-type': 'text/plain; version=0.0.4',
         'content-length': Buffer.byteLength(text),
       });
       res.end(text);
-    },
+    }),
   },
   onError: (err) => say(`api error: ${String(err)}`),
 });

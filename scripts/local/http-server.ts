@@ -13,9 +13,12 @@ import {
   lambdaFunctions,
   type Operation,
 } from '#functions/route-table';
+import { CORRELATION_HEADER, pickCorrelationId } from '#shared/middleware/correlation-id';
 import { setHostStatusProvider } from '#shared/resilience/host-status';
 import { lambdaContext, toApiGatewayEvent } from './api-gateway-event.ts';
 import { type AuthMode, createLocalAuthorizer } from './local-authorizer.ts';
+import type { ExtraRoute } from './metrics-endpoint.ts';
+import { answerClientError, answerOnSocket } from './socket-answer.ts';
 
 type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -29,7 +32,7 @@ export interface LocalServerOptions {
   readonly host: string;
   readonly port: number;
   /** Extra plain routes served by the runner itself (e.g. GET /metrics). */
-  readonly extraRoutes?: Record<string, (res: ServerResponse) => Promise<void> | void>;
+  readonly extraRoutes?: Record<string, ExtraRoute>;
   readonly onError?: (err: unknown) => void;
   /** `on`: the Lambda authorizer guards every non-public route, as in AWS; `off` (loopback only): none. */
   readonly auth: AuthMode;
@@ -65,23 +68,9 @@ const sendJson = (
 const sendGatewayResponse = (res: ServerResponse, spec: GatewayResponseSpec) =>
   sendJson(res, spec.status, { error: spec.error, message: spec.message }, { ...spec.headers });
 
-/** Malformed HTTP (bad framing, header names or values, e.g. a CR/LF smuggled into one): a JSON 400. */
-const answerClientError = (err: Error & { code?: string }, socket: import('node:stream').Duplex) => {
-  if (!socket.writable || err.code === 'ECONNRESET') {
-    socket.destroy();
-    return;
-  }
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const body = JSON.stringify(
-    tooLarge
-      ? { error: 'headers_too_large', message: 'request headers are too large' }
-      : { error: 'malformed_request', message: 'malformed HTTP request' },
-  );
-  socket.end(
-    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
-      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
-};
+/** The caller's correlation id if it is a safe one, else a new one: what the handlers answer with. */
+const correlationIdOf = (req: IncomingMessage): string =>
+  pickCorrelationId(req.headers as Record<string, string | undefined>);
 
 const NO_BODY = Promise.resolve(null);
 
@@ -154,12 +143,14 @@ export const startLocalServer = async (root: string, options: LocalServerOptions
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // Every answer carries one, the runner's own included; a handler's answer sets its own (the same id).
+    res.setHeader(CORRELATION_HEADER, correlationIdOf(req));
     if (draining) {
       res.setHeader('connection', 'close');
       if (url.pathname === '/health/ready') return sendJson(res, 503, { status: 'draining' });
     }
     const extra = options.extraRoutes?.[url.pathname];
-    if (extra && req.method === 'GET') return extra(res);
+    if (extra && req.method === 'GET') return extra(res, req);
     const candidates = byPath.get(url.pathname);
     if (!candidates)
       return sendJson(res, 404, { error: 'not_found', message: `no route for ${url.pathname}` });
@@ -231,6 +222,21 @@ export const startLocalServer = async (root: string, options: LocalServerOptions
   );
 
   server.on('clientError', answerClientError);
+  // CONNECT (no route of ours): a JSON 405, on the bare socket node hands over; unanswered, it would hang.
+  server.on('connect', (req, socket) => {
+    const body = JSON.stringify({ error: 'method_not_allowed', message: 'CONNECT is not supported' });
+    answerOnSocket(socket, 405, body, { allow: 'GET, POST', [CORRELATION_HEADER]: correlationIdOf(req) });
+  });
+  // Node answers an Expect other than 100-continue with a bare 417; ours is JSON like every other answer.
+  server.on('checkExpectation', (req, res) => {
+    res.setHeader('connection', 'close');
+    sendJson(
+      res,
+      417,
+      { error: 'expectation_failed', message: 'only Expect: 100-continue is supported' },
+      { [CORRELATION_HEADER]: correlationIdOf(req) },
+    );
+  });
 
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);

@@ -159,6 +159,19 @@ describe('API Gateway answers in JSON', () => {
     }
   });
 
+  it('gives every gateway response an X-Correlation-ID from context.requestId, which exists for every request', () => {
+    const { template } = stateless();
+    const responses = resourcesOf(template, 'AWS::ApiGateway::GatewayResponse');
+
+    expect(responses.length).toBe(Object.keys(gatewayResponses).length + 2);
+    for (const [id, r] of responses) {
+      // method.request.header.* is empty when no method matched (MISSING_AUTHENTICATION_TOKEN): not used.
+      expect((r.Properties?.ResponseParameters as Record<string, string>) ?? {}, id).toMatchObject({
+        'gatewayresponse.header.x-correlation-id': 'context.requestId',
+      });
+    }
+  });
+
   it('throttles the stage on top of the per-tenant limits', () => {
     stateless('prod').template.hasResourceProperties('AWS::ApiGateway::Stage', {
       MethodSettings: [

@@ -6,8 +6,9 @@ import { type RunningCloud, startLocalCloud } from '#test/support/local-runner';
 // What ships, run: every function from its bundle on Node 22 with the template's environment, the API
 // from the template (authorizer, gateway responses), the MSK event sources and the relay schedule.
 let cloud: RunningCloud;
+const METRICS_TOKEN = 'local-cloud-metrics-token-0123456789abcdef';
 beforeAll(async () => {
-  cloud = await startLocalCloud({ AUTH_MODE: 'on' });
+  cloud = await startLocalCloud({ AUTH_MODE: 'on', METRICS_TOKEN });
 }, 240_000);
 afterAll(async () => {
   await cloud?.stop();
@@ -86,7 +87,11 @@ describe('the local cloud (AUTH_MODE=on, as in AWS)', () => {
     expect(events[0]).toMatchObject({ changed_by: 'cloud-writer', revision: 3 });
 
     // The functions' EMF lines, as CloudWatch would count them, served as Prometheus text.
-    const metrics = await (await fetch(`${cloud.url}/metrics`)).text();
+    // With auth on, /metrics answers only the metrics token (issue 16.7).
+    expect((await fetch(`${cloud.url}/metrics`)).status).toBe(401);
+    const metrics = await (
+      await fetch(`${cloud.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+    ).text();
     for (const name of ['resolve_requests_total', 'write_success_total', 'events_published_total']) {
       expect(metrics).toMatch(new RegExp(`^${name} [1-9]`, 'm'));
     }

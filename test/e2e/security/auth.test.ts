@@ -13,15 +13,18 @@ import { toAuditRecord } from '#shared/use-cases/record-audit.use-case';
 import { uniqueRouteKey } from '#test/support/fixtures';
 import { type RunningApi, startLocalApi } from '#test/support/local-runner';
 import { sharedMongoUrl, uniqueMongoDatabase } from '#test/support/mongo';
+import { rawRequest } from '#test/support/raw-http';
 import { routeEvent } from '../../unit/events/event-fakes.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const ADMIN = formatToken(newTokenParts());
+const METRICS_TOKEN = `metrics-${formatToken(newTokenParts())}`;
+const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const mongoDatabase = uniqueMongoDatabase('security');
 let api: RunningApi;
 
 /** Every secret this file creates or sends: none may ever show up in the runner's output. */
-const secrets: string[] = [ADMIN];
+const secrets: string[] = [ADMIN, METRICS_TOKEN];
 
 interface Call {
   method?: string;
@@ -75,6 +78,7 @@ beforeAll(async () => {
     RATE_LIMIT_RESOLVER: '5/5',
     RATE_LIMIT_TENANT_WRITE: '2/20',
     LOCAL_EVENT_WORKERS: 'off', // no relay or consumers: audit documents are seeded directly
+    METRICS_TOKEN,
   });
   const scoped = [OWN.tenant];
   tokens.none = null;
@@ -142,9 +146,13 @@ afterAll(async () => {
 // both columns, and the audit listings must never show the other tenant's events to a scoped token.
 const ROLES_EXPECTED: Record<string, { own: [number, number, number]; other: [number, number, number] }> = {
   'GET /api/v1/routes/resolve': { own: [200, 200, 200], other: [403, 403, 200] },
+  'GET /api/v1/routes': { own: [200, 200, 200], other: [403, 403, 200] },
+  'GET /api/v1/routes/detail': { own: [200, 200, 200], other: [403, 403, 200] },
   'POST /api/v1/routes': { own: [403, 2, 2], other: [403, 403, 2] },
   'POST /api/v1/routes/activate': { own: [403, 200, 200], other: [403, 403, 200] },
   'POST /api/v1/routes/deactivate': { own: [403, 200, 200], other: [403, 403, 200] },
+  // After the deactivations there is an earlier revision to restore; the admin's rollback re-deactivates.
+  'POST /api/v1/routes/rollback': { own: [403, 200, 200], other: [403, 403, 200] },
   'GET /api/v1/audit/route': { own: [403, 200, 200], other: [403, 403, 200] },
   'GET /api/v1/audit/recent': { own: [403, 200, 200], other: [403, 200, 200] },
   'GET /api/v1/audit/action': { own: [403, 200, 200], other: [403, 200, 200] },
@@ -158,12 +166,16 @@ const ROLES_EXPECTED: Record<string, { own: [number, number, number]; other: [nu
 const requestFor = (method: string, path: string, key: typeof OWN): Omit<Call, 'token'> => {
   switch (`${method} ${path}`) {
     case 'GET /api/v1/routes/resolve':
+    case 'GET /api/v1/routes/detail':
     case 'GET /api/v1/audit/route':
       return { path, query: { ...key } };
+    case 'GET /api/v1/routes':
+      return { path, query: { tenant: key.tenant } };
     case 'POST /api/v1/routes':
       return { method, path, body: { ...key, url: 'https://m.example.com' } };
     case 'POST /api/v1/routes/activate':
     case 'POST /api/v1/routes/deactivate':
+    case 'POST /api/v1/routes/rollback':
       return { method, path, body: key };
     case 'GET /api/v1/audit/recent':
       return { path, query: { days: '1', limit: '1000' } };
@@ -220,6 +232,9 @@ describe('the isolation matrix: every endpoint × credential × own/other tenant
           const ok = want === 2 ? res.status === 200 || res.status === 201 : res.status === want;
           if (!ok)
             failures.push(`${id} as ${credential} on ${side}: ${res.status} ${res.text.slice(0, 120)}`);
+          if (!SAFE_ID.test(res.headers.get('x-correlation-id') ?? '')) {
+            failures.push(`${id} as ${credential} on ${side}: no X-Correlation-ID`);
+          }
           if (res.status >= 400) {
             expect(res.headers.get('content-type')).toContain('application/json');
             expect(res.json.error, id).toBe(
@@ -246,6 +261,9 @@ describe('the isolation matrix: every endpoint × credential × own/other tenant
         const res = await call({ path: route.path, token: tokens[credential] });
         cells++;
         if (res.status !== 200) failures.push(`${route.path} as ${credential}: ${res.status}`);
+        if (!SAFE_ID.test(res.headers.get('x-correlation-id') ?? '')) {
+          failures.push(`${route.path} as ${credential}: no X-Correlation-ID`);
+        }
       }
     }
     console.info(`isolation matrix: ${cells} cells`);
@@ -254,6 +272,32 @@ describe('the isolation matrix: every endpoint × credential × own/other tenant
     );
     expect(failures).toEqual([]);
   }, 60_000);
+
+  it('refuses two Authorization headers on every guarded endpoint, whatever their case (401, JSON)', async () => {
+    const failures: string[] = [];
+    for (const route of httpRoutes.filter((r) => !isPublic(r))) {
+      const { path, query, body } = requestFor(route.method, route.path, OWN);
+      const payload = body === undefined ? '' : JSON.stringify(body);
+      for (const second of ['Authorization', 'aUTHORIZATION']) {
+        const res = await rawRequest(
+          api.url,
+          `${route.method} ${path}${query ? `?${new URLSearchParams(query)}` : ''} HTTP/1.1\r\nHost: x\r\n` +
+            `Authorization: Bearer ${tokens.resolver}\r\n${second}: Bearer ${tokens.admin}\r\n` +
+            `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\nConnection: close`,
+          payload,
+        );
+        const json = JSON.parse(res.body || '{}') as { error?: string };
+        if (
+          res.status !== 401 ||
+          json.error !== 'unauthorized' ||
+          !SAFE_ID.test(res.headers.get('x-correlation-id') ?? '')
+        ) {
+          failures.push(`${route.method} ${route.path} (${second}): ${res.status} ${res.body.slice(0, 80)}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  });
 
   it("records a write's author as the token's principal, whatever X-Changed-By says", async () => {
     const res = await fetch(`${api.url}/api/v1/routes`, {
@@ -268,8 +312,15 @@ describe('the isolation matrix: every endpoint × credential × own/other tenant
     expect(res.status).toBe(200);
     const { rows } = await (await import('#shared/composition/clients'))
       .getPgPool()
-      .query('SELECT changed_by FROM route_events WHERE tenant = $1 ORDER BY id DESC LIMIT 1', [OWN.tenant]);
-    expect(rows[0]?.changed_by).toBe('matrix-writer');
+      .query(
+        'SELECT changed_by, changed_by_token_id FROM route_events WHERE tenant = $1 ORDER BY id DESC LIMIT 1',
+        [OWN.tenant],
+      );
+    // The name and, beside it, the acting token's id (issue 16.2): tm_<id>_<secret>.
+    expect(rows[0]).toEqual({
+      changed_by: 'matrix-writer',
+      changed_by_token_id: tokens.writer!.split('_')[1],
+    });
   });
 });
 
@@ -326,9 +377,30 @@ describe('rate limits over HTTP', () => {
     });
     expect(elsewhere.status).toBe(201);
 
-    const metrics = await (await fetch(`${api.url}/metrics`)).text();
+    const metrics = await (
+      await fetch(`${api.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+    ).text();
     expect(metrics).toMatch(/rate_limited_total\{scope="tenant"\} [1-9]/);
     expect(metrics).toMatch(/rate_limited_total\{scope="token"\} [1-9]/);
+  });
+});
+
+describe('/metrics with auth on (issue 16.7)', () => {
+  it('answers only the METRICS_TOKEN, and counts refused tokens without saying why', async () => {
+    for (const authorization of [undefined, `Bearer ${ADMIN}`, `Bearer ${METRICS_TOKEN}x`]) {
+      const res = await fetch(`${api.url}/metrics`, { headers: authorization ? { authorization } : {} });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('x-correlation-id')).toMatch(SAFE_ID);
+      expect(await res.json()).toMatchObject({ error: 'unauthorized' });
+    }
+    await call({ path: '/api/v1/routes/resolve', token: tokens.revoked, query: { ...OWN } });
+
+    const res = await fetch(`${api.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    const text = await res.text();
+
+    expect(res.status).toBe(200);
+    expect(text).toMatch(/^auth_rejected_total [1-9]/m);
+    expect(text).not.toMatch(/auth_rejected_total\{/);
   });
 });
 

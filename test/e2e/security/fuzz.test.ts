@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpRoutes } from '#functions/route-table';
@@ -8,6 +7,7 @@ import { formatToken } from '#shared/domain/auth';
 import { uniqueRouteKey } from '#test/support/fixtures';
 import { type RunningApi, startLocalApi } from '#test/support/local-runner';
 import { uniqueMongoDatabase } from '#test/support/mongo';
+import { rawRequest } from '#test/support/raw-http';
 
 // Property-based fuzzing of the HTTP API through the local runner with auth on: random, huge, unicode,
 // control-character and deeply nested inputs for every route. Whatever comes in: never a 5xx, never a
@@ -52,8 +52,8 @@ const checkAnswer = (status: number, headers: Headers | Map<string, string>, bod
   cases++;
   expect(status, `${what} → ${status} ${body.slice(0, 200)}`).toBeLessThan(500);
   expect(status, what).toBeGreaterThanOrEqual(200);
-  const correlationId = headers.get('x-correlation-id');
-  if (correlationId !== null && correlationId !== undefined) expect(correlationId, what).toMatch(SAFE_ID);
+  // Every answer carries one (issue 16.6): the runner's own 404/405/413/431/400 and the authorizer's too.
+  expect(headers.get('x-correlation-id') ?? null, what).toMatch(SAFE_ID);
   expect(headers.get('set-cookie') ?? null, what).toBeNull();
   if (status >= 400) {
     expect(headers.get('content-type'), what).toContain('application/json');
@@ -210,18 +210,6 @@ const request = fc.record({
 });
 
 /** A chunked HTTP/1.1 body as one string. */
-const dechunk = (chunked: string): string => {
-  let out = '';
-  let rest = chunked;
-  for (;;) {
-    const eol = rest.indexOf('\r\n');
-    const size = Number.parseInt(rest.slice(0, eol), 16);
-    if (!(size > 0)) return out;
-    out += rest.slice(eol + 2, eol + 2 + size);
-    rest = rest.slice(eol + 2 + size + 2);
-  }
-};
-
 describe('fuzzing the HTTP API (fast-check, auth on)', () => {
   it('answers any request to any route without a 5xx, a hang, a stack trace or a secret', async () => {
     // Warm up first, so the memory baseline is the runner at work, not the runner just started.
@@ -249,7 +237,11 @@ describe('fuzzing the HTTP API (fast-check, auth on)', () => {
           expect(res.headers.get('x-correlation-id') === sentId).toBe(SAFE_ID.test(sentId));
         }
       }),
-      { numRuns: 5_000, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31), verbose: 1 },
+      {
+        numRuns: Number(process.env.FUZZ_RUNS ?? 5_000),
+        seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31),
+        verbose: 1,
+      },
     );
 
     const grown = rssBytes() - rssBefore;
@@ -260,35 +252,7 @@ describe('fuzzing the HTTP API (fast-check, auth on)', () => {
   }, 120_000);
 
   it('answers malformed HTTP (CR/LF or NUL in headers, bad request lines, huge headers) with JSON 4xx', async () => {
-    const raw = (
-      head: string,
-      payload = '',
-    ): Promise<{ status: number; headers: Map<string, string>; body: string }> =>
-      new Promise((resolve, reject) => {
-        const { port } = new URL(api.url);
-        const socket = connect(Number(port), '127.0.0.1');
-        let data = '';
-        socket.setTimeout(REQUEST_TIMEOUT_MS, () =>
-          reject(new Error(`no answer to ${JSON.stringify(head.slice(0, 60))}`)),
-        );
-        socket.on('data', (chunk) => (data += chunk.toString('latin1')));
-        socket.on('error', reject);
-        socket.on('close', () => {
-          const [top = '', ...rest] = data.split('\r\n\r\n');
-          const [statusLine = '', ...headerLines] = top.split('\r\n');
-          const headers = new Map(
-            headerLines.map((l) => [
-              l.slice(0, l.indexOf(':')).toLowerCase(),
-              l.slice(l.indexOf(':') + 1).trim(),
-            ]),
-          );
-          const payloadText = rest.join('\r\n\r\n');
-          const body = headers.get('transfer-encoding') === 'chunked' ? dechunk(payloadText) : payloadText;
-          resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
-        });
-        // write, not end: a client that half-closes has its in-flight request aborted by Node's server.
-        socket.write(`${head}\r\n\r\n${payload}`);
-      });
+    const raw = (head: string) => rawRequest(api.url, head, '', REQUEST_TIMEOUT_MS);
 
     const smuggled = fc.constantFrom('\r', '\n', '\0', '\r\nSet-Cookie: pwned=1', '\rX-Evil: 1', '\u0085');
     await fc.assert(
@@ -338,7 +302,8 @@ describe('fuzzing the HTTP API (fast-check, auth on)', () => {
       return { status: res.status, json: JSON.parse(answer) as Record<string, any> };
     };
     const key = { tenant: TENANT, service: 'inject', env: 'prod', version: 'v1' };
-    const sqlUrl = "https://x.example.com/?q=1';DROP%20TABLE%20endpoints;--";
+    // Canonical (issue 16.4: WHATWG percent-encodes ' in a query), so it is stored as given.
+    const sqlUrl = 'https://x.example.com/?q=1%27;DROP%20TABLE%20endpoints;--';
 
     // Stored literally: SQL in a URL is just a URL.
     expect((await call('POST', '/api/v1/routes', { ...key, url: sqlUrl })).status).toBe(201);
@@ -386,6 +351,110 @@ describe('fuzzing the HTTP API (fast-check, auth on)', () => {
     expect((await call('POST', '/api/v1/routes', big(1_100_000))).json).toMatchObject({
       error: 'payload_too_large',
     });
+  });
+
+  it('answers the probe cases of issue 16: hostile URLs, reserved names, two Authorization headers, odd methods', async () => {
+    const post = async (
+      path: string,
+      body: string | Buffer,
+      token = writer,
+      extra: Record<string, string> = {},
+    ) => {
+      const res = await fetch(`${api.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...extra },
+        body,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      const answer = await res.text();
+      checkAnswer(res.status, res.headers, answer, `POST ${path}`);
+      return { status: res.status, headers: res.headers, json: JSON.parse(answer) as Record<string, any> };
+    };
+    const key = { tenant: TENANT, service: 'hostile', env: 'prod', version: 'v1' };
+    const withUrl = (url: string) => JSON.stringify({ ...key, url });
+
+    // Hostile URLs (16.4): refused with the rule that names why, never stored.
+    for (const [url, rule] of [
+      ['https://good.example.com\\@evil.example.com/', 'backslash'],
+      ['https://a.example.com/\u202Egnp.exe', 'invisible_character'],
+      ['https://a.example.com/\u200B', 'invisible_character'],
+      ['https://a.example.com/\uFFFD', 'encoding'],
+    ] as const) {
+      expect((await post('/api/v1/routes', withUrl(url))).json, url).toMatchObject({ field: 'url', rule });
+    }
+    // A lone surrogate as a JSON escape, and bytes that are not UTF-8 (decoded as U+FFFD): both refused.
+    const loneSurrogate = `{"tenant":"${TENANT}","service":"hostile","env":"prod","version":"v1","url":"https://a.example.com/\\ud800"}`;
+    expect((await post('/api/v1/routes', loneSurrogate)).json).toMatchObject({ rule: 'encoding' });
+    const invalidUtf8 = Buffer.concat([
+      Buffer.from(withUrl('https://a.example.com/x').slice(0, -3)),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}'),
+    ]);
+    expect((await post('/api/v1/routes', invalidUtf8)).json).toMatchObject({ rule: 'encoding' });
+    const resolved = await fetch(`${api.url}/api/v1/routes/resolve?${new URLSearchParams(key)}`, {
+      headers: { authorization: `Bearer ${writer}` },
+    });
+    expect(resolved.status).toBe(404);
+
+    // Reserved principal names (16.2), whatever their case.
+    for (const principal of ['anonymous', 'Local-Admin', 'bootstrap', 'bootstrap:force', 'BOOTSTRAP-ADMIN']) {
+      const body = JSON.stringify({ principal, role: 'resolver', tenants: [TENANT] });
+      expect((await post('/api/v1/admin/tokens', body, ADMIN)).json, principal).toMatchObject({
+        error: 'validation_error',
+        rule: 'reserved',
+      });
+    }
+
+    // Two Authorization headers (16.5), whatever their names' case: refused before any handler.
+    for (const second of ['Authorization', 'authorization', 'AUTHORIZATION']) {
+      const res = await rawRequest(
+        api.url,
+        `GET /api/v1/routes/resolve?${new URLSearchParams(key)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${writer}\r\n${second}: Bearer ${ADMIN}\r\nConnection: close`,
+      );
+      checkAnswer(res.status, res.headers, res.body, `two Authorization headers (${second})`);
+      expect(res.status).toBe(401);
+    }
+
+    // X-Correlation-ID and a JSON body on the runner's own answers (16.6); the caller's safe id is echoed.
+    const own = async (method: string, path: string, init: RequestInit = {}) => {
+      const res = await fetch(`${api.url}${path}`, {
+        method,
+        ...init,
+        headers: { 'x-correlation-id': 'probe-16', ...(init.headers as Record<string, string>) },
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      const answer = await res.text();
+      checkAnswer(res.status, res.headers, answer, `${method} ${path}`);
+      expect(res.headers.get('x-correlation-id'), `${method} ${path}`).toBe('probe-16');
+      return res.status;
+    };
+    expect(await own('GET', '/no/such/path')).toBe(404);
+    expect(await own('GET', '/api/v1/routes/activate')).toBe(405);
+    expect(await own('DELETE', '/api/v1/routes')).toBe(405);
+    expect(
+      await own('POST', '/api/v1/routes', {
+        headers: { authorization: `Bearer ${writer}`, 'content-type': 'application/json' },
+        body: 'x'.repeat(1_100_000),
+      }),
+    ).toBe(413);
+    // /metrics is not served on the public listener with auth on and no METRICS_TOKEN (16.7).
+    expect(await own('GET', '/metrics')).toBe(404);
+
+    // CONNECT, TRACE, an unknown Expect, oversized headers: JSON 4xx with a correlation id.
+    for (const [head, status] of [
+      ['CONNECT evil.example.com:443 HTTP/1.1\r\nHost: evil.example.com:443', 405],
+      ['TRACE /api/v1/routes HTTP/1.1\r\nHost: x\r\nConnection: close', 405],
+      ['TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close', 404],
+      [
+        'POST /api/v1/routes HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nContent-Length: 2\r\nConnection: close',
+        417,
+      ],
+      [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close`, 431],
+    ] as const) {
+      const res = await rawRequest(api.url, head, '', REQUEST_TIMEOUT_MS);
+      checkAnswer(res.status, res.headers, res.body, head.slice(0, 30));
+      expect(res.status, head.slice(0, 30)).toBe(status);
+    }
   });
 
   afterAll(() => console.info(`fuzz: ${cases} requests checked`));
