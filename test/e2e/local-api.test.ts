@@ -113,7 +113,7 @@ describe('bad requests over HTTP', () => {
     expect(await call('GET', '/nope')).toMatchObject({ status: 404 });
     const wrong = await call('DELETE', '/api/v1/routes');
     expect(wrong.status).toBe(405);
-    expect(wrong.headers.get('allow')).toBe('POST');
+    expect(wrong.headers.get('allow')).toBe('GET, POST'); // list (GET) and create (POST)
     expect(wrong.json().error).toBe('method_not_allowed');
   });
 
