@@ -84,7 +84,12 @@ describe('the local cloud (AUTH_MODE=on, as in AWS)', () => {
       { timeoutMs: 30_000, what: 'three audit documents' },
     );
     expect(events.map((e) => e.action)).toEqual(['activated', 'deactivated', 'created']);
-    expect(events[0]).toMatchObject({ changed_by: 'cloud-writer', revision: 3 });
+    // The acting token's id beside its name (issue 16.2), through the outbox, Kafka and the audit store.
+    expect(events[0]).toMatchObject({
+      changed_by: 'cloud-writer',
+      changed_by_token_id: writer.split('_')[1],
+      revision: 3,
+    });
 
     // The functions' EMF lines, as CloudWatch would count them, served as Prometheus text.
     // With auth on, /metrics answers only the metrics token (issue 16.7).
@@ -218,6 +223,10 @@ describe('the local cloud (AUTH_MODE=on, as in AWS)', () => {
       token: 'tm_aaaaaaaaaaaaaaaa_bogus',
     });
     expect(invalid.status).toBe(401);
+    // Every gateway answer carries X-Correlation-ID: the template maps it from context.requestId (16.6).
+    for (const answer of [none, denied, invalid]) {
+      expect(answer.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
+    }
   });
 
   it('refuses bad input with a JSON 4xx naming the problem, and unknown paths as API Gateway does', async () => {
@@ -231,7 +240,10 @@ describe('the local cloud (AUTH_MODE=on, as in AWS)', () => {
     expect(unknown.status).toBe(404);
     expect(unknown.json.error).toBe('not_found');
     // A method the stack does not declare on a path is the same gateway answer in AWS (no 405 there).
-    expect((await call('DELETE', '/api/v1/routes')).status).toBe(404);
+    const wrongMethod = await call('DELETE', '/api/v1/routes');
+    expect(wrongMethod.status).toBe(404);
+    expect(unknown.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(wrongMethod.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('serves health without a token; a cold container has connected to the cache during init', async () => {
