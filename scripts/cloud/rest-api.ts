@@ -5,7 +5,7 @@ import { ANONYMOUS_ADMIN, toAuthorizerContext } from '#shared/domain/auth';
 import { toApiGatewayEvent, toAuthorizerEvent } from '../local/api-gateway-event.ts';
 import { policyAllows } from '../local/local-authorizer.ts';
 import type { ExtraRoute } from '../local/metrics-endpoint.ts';
-import { answerClientError, answerOnSocket } from '../local/socket-answer.ts';
+import { answerClientError, answerOnSocket, listenOn } from '../local/socket-answer.ts';
 import type { StackArtifact } from './assembly.ts';
 import { functionIdIn } from './template-functions.ts';
 
@@ -398,15 +398,10 @@ export const startRestApi = async (
     });
     res.end(body);
   });
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(options.port, options.host, () => ok());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = await listenOn(server, options.host, options.port);
   return {
     server,
-    url: `http://${options.host}:${port}`,
+    url,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

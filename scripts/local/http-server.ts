@@ -18,7 +18,7 @@ import { setHostStatusProvider } from '#shared/resilience/host-status';
 import { lambdaContext, toApiGatewayEvent } from './api-gateway-event.ts';
 import { type AuthMode, createLocalAuthorizer } from './local-authorizer.ts';
 import type { ExtraRoute } from './metrics-endpoint.ts';
-import { answerClientError, answerOnSocket } from './socket-answer.ts';
+import { answerClientError, answerOnSocket, listenOn } from './socket-answer.ts';
 
 type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -238,16 +238,11 @@ export const startLocalServer = async (root: string, options: LocalServerOptions
     );
   });
 
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(options.port, options.host, () => ok());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = await listenOn(server, options.host, options.port);
 
   return {
     server,
-    url: `http://${options.host}:${port}`,
+    url,
     inFlight: () => inFlight,
     get draining() {
       return draining;

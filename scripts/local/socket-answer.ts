@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 
@@ -41,4 +42,14 @@ export const answerClientError = (err: Error & { code?: string }, socket: Duplex
     ? { error: 'headers_too_large', message: 'request headers are too large' }
     : { error: 'malformed_request', message: 'malformed HTTP request' };
   answerOnSocket(socket, tooLarge ? 431 : 400, JSON.stringify(body), { 'x-correlation-id': randomUUID() });
+};
+
+/** Listens on host:port (0: the OS chooses) and resolves with the base URL actually bound. */
+export const listenOn = async (server: Server, host: string, port: number): Promise<string> => {
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => ok());
+  });
+  const address = server.address();
+  return `http://${host}:${typeof address === 'object' && address ? address.port : port}`;
 };

@@ -277,6 +277,12 @@ export const parseConfig = (env: Record<string, string | undefined>): Config => 
       'invalid configuration: CACHE_BACKEND=upstash needs UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN',
     );
   }
+  // Lambda functions report through EMF; their bundles carry no Prometheus client (infra/bundling.ts).
+  if (isLambdaEnv(env) && config.metrics.backend === 'prometheus') {
+    throw new ConfigError(
+      'invalid configuration: METRICS_BACKEND=prometheus is for the local runner; in Lambda use emf or none',
+    );
+  }
   if (config.failure.destination === 'sqs' && !config.failure.queueUrl) {
     throw new ConfigError('invalid configuration: FAILURE_DESTINATION=sqs needs FAILURE_QUEUE_URL');
   }

@@ -177,6 +177,13 @@ describe('parseConfig in a Lambda (AWS_LAMBDA_FUNCTION_NAME set)', () => {
     expect(() => checkBindings(functionManifest.upsertRoute, localstack)).not.toThrow();
     expect(parseConfig(aws).cache.redisTls).toBe(true);
   });
+
+  it('refuses the Prometheus backend, which Lambda bundles do not carry, naming the ones that work', () => {
+    expect(() => parseConfig({ ...LAMBDA, METRICS_BACKEND: 'prometheus' })).toThrow(
+      /METRICS_BACKEND=prometheus is for the local runner; in Lambda use emf or none/,
+    );
+    expect(parseConfig({ METRICS_BACKEND: 'prometheus' }).metrics.backend).toBe('prometheus');
+  });
 });
 
 describe('parseConfig outside Lambda', () => {

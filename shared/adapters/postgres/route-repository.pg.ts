@@ -99,6 +99,23 @@ const conditionOf = (ctx: WriteContext): [string | null, number[] | null] => {
   return p.kind === 'revision' ? ['revision', [...p.revisions]] : [p.kind, null];
 };
 
+/**
+ * The arguments every write function takes, in order: the route, what this write sets (URL, active flag or
+ * target revision), the author and correlation, the publish lease, the precondition, the acting token.
+ */
+const writeArgs = (key: RouteKey, what: unknown, ctx: WriteContext): unknown[] => [
+  key.tenant,
+  key.service,
+  key.env,
+  key.version,
+  what,
+  ctx.changedBy,
+  ctx.correlationId,
+  ctx.publishLeaseMs ?? 0,
+  ...conditionOf(ctx),
+  ctx.changedByTokenId ?? null,
+];
+
 // Named statements are prepared once per connection: the resolve miss path and writes skip re-planning.
 const FIND_ROUTE = {
   name: 'tm_find_route',
@@ -185,18 +202,7 @@ export class PgRouteRepository implements RouteRepository {
     const { rows } = await this.pool
       .query<WriteRow>({
         ...UPSERT_ROUTE,
-        values: [
-          key.tenant,
-          key.service,
-          key.env,
-          key.version,
-          url,
-          ctx.changedBy,
-          ctx.correlationId,
-          ctx.publishLeaseMs ?? 0,
-          ...conditionOf(ctx),
-          ctx.changedByTokenId ?? null,
-        ],
+        values: writeArgs(key, url, ctx),
       })
       .catch(mapPgError);
     return toResult(key, rows[0]!);
@@ -206,18 +212,7 @@ export class PgRouteRepository implements RouteRepository {
     const { rows } = await this.pool
       .query<WriteRow>({
         ...SET_ACTIVE,
-        values: [
-          key.tenant,
-          key.service,
-          key.env,
-          key.version,
-          active,
-          ctx.changedBy,
-          ctx.correlationId,
-          ctx.publishLeaseMs ?? 0,
-          ...conditionOf(ctx),
-          ctx.changedByTokenId ?? null,
-        ],
+        values: writeArgs(key, active, ctx),
       })
       .catch(mapPgError);
     return rows[0] ? toResult(key, rows[0]) : null;
@@ -231,18 +226,7 @@ export class PgRouteRepository implements RouteRepository {
     const { rows } = await this.pool
       .query<WriteRow>({
         ...ROLLBACK,
-        values: [
-          key.tenant,
-          key.service,
-          key.env,
-          key.version,
-          toRevision,
-          ctx.changedBy,
-          ctx.correlationId,
-          ctx.publishLeaseMs ?? 0,
-          ...conditionOf(ctx),
-          ctx.changedByTokenId ?? null,
-        ],
+        values: writeArgs(key, toRevision, ctx),
       })
       .catch(mapPgError);
     return rows[0] ? toResult(key, rows[0]) : null;
