@@ -1,0 +1,4 @@
+export * from './errors.ts';
+export type { ClientEvent, ClientStats } from './events.ts';
+export { DEFAULT_RESOLVE_CACHE, type ResolveCachePolicy } from './resolve-cache.ts';
+export { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
