@@ -1,0 +1,370 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  AuditPage,
+  CreateRouteBody,
+  CreateTokenBody,
+  Health,
+  ListRoutesQuery,
+  PageQuery,
+  RevokeTokenBody,
+  RollbackRouteBody,
+  Route,
+  RouteDetail,
+  RouteKey,
+  RouteList,
+  RouteWriteResponse,
+  TokenAuditPage,
+  TokenCreated,
+  TokenList,
+  TokenRevoked,
+} from './api.ts';
+import type { TrafficManagerError } from './errors.ts';
+import { type ClientEvent, type ClientStats, emptyStats } from './events.ts';
+import {
+  type CachedAnswer,
+  DEFAULT_RESOLVE_CACHE,
+  ResolveCache,
+  type ResolveCachePolicy,
+  SingleFlight,
+} from './resolve-cache.ts';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
+import { type CallOptions, type RequestSpec, sleepFor, Transport } from './transport.ts';
+
+export interface ClientOptions {
+  /** The API's base URL, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com/prod` or `http://127.0.0.1:8000`. */
+  readonly baseUrl: string;
+  /** An API token (`Authorization: Bearer …`); none when the API runs with auth off. */
+  readonly token?: string;
+  /** A call's budget, retries included, unless the call names its own (default 5 s). */
+  readonly timeoutMs?: number;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly cache?: Partial<ResolveCachePolicy>;
+  /** Called for every request, retry, error, cache hit, revalidation, stale answer and coalesced lookup. */
+  readonly onEvent?: (event: ClientEvent) => void;
+  readonly userAgent?: string;
+  /** For tests: the transport and the clock. */
+  readonly fetch?: typeof globalThis.fetch;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly sleep?: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
+}
+
+/** A resolve answer and where it came from. */
+export interface ResolvedRoute {
+  readonly url: string;
+  /** The route's entity tag (`"7"`): its revision. */
+  readonly etag: string;
+  /**
+   * `cache`: from memory, confirmed within `maxAgeMs`; `revalidated`: the API answered 304; `api`: a new
+   * answer from the API; `stale`: the API failed and this answer was confirmed within `staleIfErrorMs`.
+   */
+  readonly source: 'cache' | 'revalidated' | 'api' | 'stale';
+}
+
+export interface WriteOptions extends CallOptions {
+  /** Change the route only if it is still at this revision (a number, or an ETag such as `"7"`): else 412. */
+  readonly ifMatch?: number | string;
+  /**
+   * Sent on every attempt of this write, so a retry after a lost answer replays the first outcome instead
+   * of writing twice. Generated per call when not given.
+   */
+  readonly idempotencyKey?: string;
+}
+
+const ROUTES = '/api/v1/routes';
+
+const routeCacheKey = (k: RouteKey): string => JSON.stringify([k.tenant, k.service, k.env, k.version]);
+const routeLabel = (k: RouteKey): string => `${k.tenant}/${k.service}/${k.env}/${k.version}`;
+const keyOf = (k: RouteKey): RouteKey => ({
+  tenant: k.tenant,
+  service: k.service,
+  env: k.env,
+  version: k.version,
+});
+const etagOf = (ifMatch: number | string): string =>
+  typeof ifMatch === 'number' || /^\d+$/.test(ifMatch) ? `"${ifMatch}"` : ifMatch;
+
+/** `resolve` errors that mean "the API is failing" (stale answers may cover them), not "you asked wrong". */
+const isOutage = (err: TrafficManagerError): boolean =>
+  err.code === 'timeout' ||
+  err.code === 'unreachable' ||
+  err.status === 429 ||
+  (err.status !== undefined && err.status >= 500);
+
+/**
+ * The Traffic Manager API, typed. Every call has a timeout and retries (see `RetryPolicy`); writes carry
+ * an Idempotency-Key; `resolve` answers from an in-process cache it revalidates with ETags.
+ */
+export class TrafficManagerClient {
+  readonly #transport: Transport;
+  readonly #cache: ResolveCache;
+  readonly #flights = new SingleFlight<ResolvedRoute | null>();
+  readonly #stats = emptyStats();
+  readonly #emit: ((event: ClientEvent) => void) | undefined;
+
+  constructor(options: ClientOptions) {
+    const now = options.now ?? Date.now;
+    this.#emit = options.onEvent;
+    this.#cache = new ResolveCache({ ...DEFAULT_RESOLVE_CACHE, ...options.cache }, now);
+    this.#transport = new Transport({
+      baseUrl: options.baseUrl,
+      token: options.token,
+      timeoutMs: options.timeoutMs ?? 5_000,
+      retry: { ...DEFAULT_RETRY, ...options.retry },
+      userAgent: options.userAgent ?? 'traffic-manager-client/0.1',
+      fetch: options.fetch ?? globalThis.fetch,
+      now,
+      random: options.random ?? Math.random,
+      sleep: options.sleep ?? sleepFor,
+      emit: options.onEvent,
+      stats: this.#stats,
+    });
+  }
+
+  /** Counters since the client was made (a copy). */
+  stats(): ClientStats {
+    return { ...this.#stats };
+  }
+
+  /** Drops every remembered resolve answer. */
+  clearCache(): void {
+    this.#cache.clear();
+  }
+
+  /**
+   * The active route's URL, or null when there is none (404). From memory while the last answer is
+   * younger than `maxAgeMs`; else asks the API with `If-None-Match` (one request however many callers
+   * ask for the route at once); when the API fails, the last answer it confirmed within `staleIfErrorMs`.
+   * Concurrent callers share the first one's request, and with it its timeout.
+   */
+  resolve(route: RouteKey, options: CallOptions = {}): Promise<ResolvedRoute | null> {
+    const key = routeCacheKey(route);
+    const label = routeLabel(route);
+    const lookup = this.#cache.lookup(key);
+    if (lookup.state === 'fresh') {
+      this.#stats.hits++;
+      this.#emit?.({ type: 'hit', route: label, found: lookup.answer.found });
+      return Promise.resolve(
+        lookup.answer.found ? { url: lookup.answer.url, etag: lookup.answer.etag, source: 'cache' } : null,
+      );
+    }
+    const previous = lookup.state === 'expired' ? lookup.answer : undefined;
+    return this.#flights.run(
+      key,
+      () => this.#fetchResolve(route, key, label, previous, options),
+      () => {
+        this.#stats.coalesced++;
+        this.#emit?.({ type: 'coalesced', route: label });
+      },
+    );
+  }
+
+  async #fetchResolve(
+    route: RouteKey,
+    key: string,
+    label: string,
+    previous: CachedAnswer | undefined,
+    options: CallOptions,
+  ): Promise<ResolvedRoute | null> {
+    if (!previous) {
+      this.#stats.misses++;
+      this.#emit?.({ type: 'miss', route: label });
+    }
+    let res: Awaited<ReturnType<Transport['send']>>;
+    try {
+      res = await this.#transport.send({
+        ...options,
+        method: 'GET',
+        path: `${ROUTES}/resolve`,
+        query: { ...keyOf(route) },
+        headers: previous?.found && previous.etag ? { 'if-none-match': previous.etag } : {},
+        retryMode: 'safe',
+        accept: [304, 404],
+      });
+    } catch (err) {
+      const stale = isOutage(err as TrafficManagerError) ? this.#cache.staleAnswer(key) : undefined;
+      if (!stale) throw err;
+      this.#stats.staleAnswers++;
+      this.#emit?.({ type: 'stale', route: label, ageMs: stale.ageMs });
+      const { answer } = stale;
+      return answer.found ? { url: answer.url, etag: answer.etag, source: 'stale' } : null;
+    }
+    if (res.status === 304 && previous?.found) {
+      this.#cache.confirm(key, previous);
+      this.#stats.revalidations++;
+      this.#emit?.({ type: 'revalidated', route: label, changed: false });
+      return { url: previous.url, etag: previous.etag, source: 'revalidated' };
+    }
+    if (previous) {
+      this.#stats.refreshes++;
+      this.#emit?.({ type: 'revalidated', route: label, changed: true });
+    }
+    if (res.status === 404) {
+      this.#cache.store(key, { found: false });
+      return null;
+    }
+    const url = (res.body as { url?: unknown } | undefined)?.url;
+    const etag = res.headers.get('etag');
+    if (res.status !== 200 || typeof url !== 'string') {
+      throw new TypeError(`resolve ${label}: unexpected answer ${res.status} ${JSON.stringify(res.body)}`);
+    }
+    // Without an ETag (an old API) the answer is kept for maxAgeMs and then asked for in full.
+    this.#cache.store(key, { found: true, url, etag: etag ?? '' });
+    return { url, etag: etag ?? '', source: 'api' };
+  }
+
+  /** `GET /api/v1/routes`: one page of a tenant's routes (pass `next_cursor` back as `cursor`). */
+  async listRoutes(query: ListRoutesQuery, options: CallOptions = {}): Promise<RouteList> {
+    return this.#get<RouteList>(ROUTES, { ...query }, options);
+  }
+
+  /** Every route matching `query`, page after page. */
+  async *listAllRoutes(
+    query: Omit<ListRoutesQuery, 'cursor'>,
+    options: CallOptions = {},
+  ): AsyncGenerator<Route> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listRoutes({ ...query, ...(cursor ? { cursor } : {}) }, options);
+      yield* page.routes;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+  }
+
+  /** `GET /api/v1/routes/detail`: one route, active or not; NotFoundError when it does not exist. */
+  async getRoute(route: RouteKey, options: CallOptions = {}): Promise<RouteDetail> {
+    return this.#get<RouteDetail>(`${ROUTES}/detail`, { ...keyOf(route) }, options);
+  }
+
+  /**
+   * `POST /api/v1/routes`: create the route, or change its URL. `createOnly` sends `If-None-Match: *`
+   * (412 when it exists); `ifMatch` makes the change conditional on the route's revision.
+   */
+  async createRoute(
+    body: CreateRouteBody,
+    options: WriteOptions & { readonly createOnly?: boolean } = {},
+  ): Promise<RouteWriteResponse> {
+    const { createOnly, ...rest } = options;
+    return this.#write(ROUTES, body, rest, createOnly ? { 'if-none-match': '*' } : {});
+  }
+
+  async activateRoute(route: RouteKey, options: WriteOptions = {}): Promise<RouteWriteResponse> {
+    return this.#write(`${ROUTES}/activate`, keyOf(route), options);
+  }
+
+  async deactivateRoute(route: RouteKey, options: WriteOptions = {}): Promise<RouteWriteResponse> {
+    return this.#write(`${ROUTES}/deactivate`, keyOf(route), options);
+  }
+
+  /**
+   * Restores the state before the latest change (or at `to_revision`) as a new revision; ConflictError
+   * (`nothing_to_roll_back`) when there is none.
+   */
+  async rollbackRoute(body: RollbackRouteBody, options: WriteOptions = {}): Promise<RouteWriteResponse> {
+    return this.#write(`${ROUTES}/rollback`, body, options);
+  }
+
+  /** `GET /api/v1/audit/route`: a route's changes, newest first. */
+  async getRouteAudit(route: RouteKey & PageQuery, options: CallOptions = {}): Promise<AuditPage> {
+    return this.#get<AuditPage>('/api/v1/audit/route', { ...route }, options);
+  }
+
+  /** `GET /api/v1/audit/recent`: changes of the last `days` (default 7), newest first. */
+  async getRecentAudit(
+    query: PageQuery & { days?: number } = {},
+    options: CallOptions = {},
+  ): Promise<AuditPage> {
+    return this.#get<AuditPage>('/api/v1/audit/recent', { ...query }, options);
+  }
+
+  async getAuditByAction(
+    query: PageQuery & { action: string },
+    options: CallOptions = {},
+  ): Promise<AuditPage> {
+    return this.#get<AuditPage>('/api/v1/audit/action', { ...query }, options);
+  }
+
+  async getAuditByTimeRange(
+    query: PageQuery & { start: string; end: string },
+    options: CallOptions = {},
+  ): Promise<AuditPage> {
+    return this.#get<AuditPage>('/api/v1/audit/time-range', { ...query }, options);
+  }
+
+  /**
+   * `POST /api/v1/admin/tokens` (admin): the answer holds the secret, shown this once. Token creation is
+   * not deduplicated by the API, so it is retried only when it surely did not run (429, connection refused).
+   */
+  async createToken(body: CreateTokenBody, options: CallOptions = {}): Promise<TokenCreated> {
+    const res = await this.#transport.send({
+      ...options,
+      method: 'POST',
+      path: '/api/v1/admin/tokens',
+      body,
+      retryMode: 'unsafe',
+    });
+    return res.body as TokenCreated;
+  }
+
+  async listTokens(query: { limit?: number } = {}, options: CallOptions = {}): Promise<TokenList> {
+    return this.#get<TokenList>('/api/v1/admin/tokens', { ...query }, options);
+  }
+
+  /** Revoking twice is harmless (`outcome: unchanged`), so it is retried like a read. */
+  async revokeToken(body: RevokeTokenBody, options: CallOptions = {}): Promise<TokenRevoked> {
+    const res = await this.#transport.send({
+      ...options,
+      method: 'POST',
+      path: '/api/v1/admin/tokens/revoke',
+      body,
+      retryMode: 'safe',
+    });
+    return res.body as TokenRevoked;
+  }
+
+  async getTokenAudit(
+    query: PageQuery & { token_id?: string } = {},
+    options: CallOptions = {},
+  ): Promise<TokenAuditPage> {
+    return this.#get<TokenAuditPage>('/api/v1/admin/tokens/audit', { ...query }, options);
+  }
+
+  /** `GET /health` (public). */
+  async getHealth(options: CallOptions = {}): Promise<Health> {
+    return this.#get<Health>('/health', {}, options);
+  }
+
+  async #get<T>(path: string, query: RequestSpec['query'], options: CallOptions): Promise<T> {
+    const res = await this.#transport.send({ ...options, method: 'GET', path, query, retryMode: 'safe' });
+    return res.body as T;
+  }
+
+  async #write(
+    path: string,
+    body: RouteKey,
+    options: WriteOptions,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<RouteWriteResponse> {
+    const { ifMatch, idempotencyKey, ...call } = options;
+    const headers: Record<string, string> = {
+      // One key per logical write, the same on every retry of it.
+      'idempotency-key': idempotencyKey ?? randomUUID(),
+      ...extraHeaders,
+    };
+    if (ifMatch !== undefined) headers['if-match'] = etagOf(ifMatch);
+    try {
+      const res = await this.#transport.send({
+        ...call,
+        method: 'POST',
+        path,
+        body,
+        headers,
+        retryMode: 'safe',
+      });
+      return res.body as RouteWriteResponse;
+    } finally {
+      // Whatever happened, this process's next resolve of the route asks the API: read your own writes.
+      this.#cache.forget(routeCacheKey(body));
+    }
+  }
+}
