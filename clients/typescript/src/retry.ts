@@ -25,7 +25,8 @@ export const parseRetryAfter = (header: string | null | undefined, nowMs: number
   if (header == null) return null;
   const value = header.trim();
   if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
+  // HTTP-date forms all start with a day name (Date.parse alone takes "-1" for a year).
+  const date = /^[A-Za-z]{3}/.test(value) ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(date)) return null;
   return Math.max(0, date - nowMs);
 };
