@@ -209,6 +209,8 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'GET', path: '/health/live', fn: 'health', permission: 'public', operation: 'health' },
   { method: 'GET', path: '/health/ready', fn: 'health', permission: 'public', operation: 'health' },
   { method: 'GET', path: '/health/resilience', fn: 'health', permission: 'public', operation: 'health' },
+  // The committed docs/openapi.json; each route above has its entry in functions/openapi/operations.ts.
+  { method: 'GET', path: '/openapi.json', fn: 'health', permission: 'public', operation: 'health' },
 ];
 
 export const isPublic = (route: HttpRoute): boolean => route.permission === 'public';

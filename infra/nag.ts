@@ -40,5 +40,6 @@ export const REASONS = {
     'authorizer checks (role per route, cached per token), see docs/security.md; a Cognito user pool would ' +
     'add a second identity system without tenant scopes',
   publicHealth:
-    'The /health routes are public by design for uptime probes and load balancers; they return no tenant data',
+    'The /health routes (for uptime probes and load balancers) and /openapi.json (the API description) are ' +
+    'public by design; they return no tenant data',
 } as const;

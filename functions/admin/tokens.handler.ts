@@ -17,11 +17,15 @@ import {
 import { functionManifest } from '../function-manifest.ts';
 import { accessOf } from '../route-table.ts';
 import {
+  type CreatedTokenBody,
   createTokenBodySchema,
   decodeAuditCursor,
   encodeAuditCursor,
   listTokensQuerySchema,
+  type RevokedTokenBody,
   revokeTokenBodySchema,
+  type TokenAuditPageBody,
+  type TokenListBody,
   tokenAuditBody,
   tokenAuditQuerySchema,
   tokenBody,
@@ -56,20 +60,23 @@ const ROUTES: Record<string, (req: HttpRequest) => Promise<ReturnType<typeof jso
       message: 'Token created: store the secret now, it is not shown again',
       token: tokenBody(token, deps.now()),
       secret,
-    });
+    } satisfies CreatedTokenBody);
   },
   'GET /api/v1/admin/tokens': async (req) => {
     const { limit } = parseOrThrow(listTokensQuerySchema, queryParams(req, ['limit']));
     const now = deps.now();
     const tokens = (await listTokens(deps, limit)).map((t) => tokenBody(t, now));
-    return json(200, { tokens, count: tokens.length });
+    return json(200, { tokens, count: tokens.length } satisfies TokenListBody);
   },
   'POST /api/v1/admin/tokens/revoke': async (req) => {
     const body = parseOrThrow(revokeTokenBodySchema, jsonBody(req));
     const { outcome, token } = await revokeToken(deps, body.id, changeContext(req), {
       allowLastAdmin: body.allow_last_admin,
     });
-    return json(200, { outcome, token: tokenBody(token, deps.now()) });
+    return json(200, {
+      outcome,
+      token: tokenBody(token, deps.now()),
+    } satisfies RevokedTokenBody);
   },
   'GET /api/v1/admin/tokens/audit': async (req) => {
     const q = parseOrThrow(tokenAuditQuerySchema, queryParams(req, ['limit', 'cursor', 'token_id']));
@@ -82,7 +89,7 @@ const ROUTES: Record<string, (req: HttpRequest) => Promise<ReturnType<typeof jso
       entries: entries.map(tokenAuditBody),
       count: entries.length,
       next_cursor: next === null ? null : encodeAuditCursor(next),
-    });
+    } satisfies TokenAuditPageBody);
   },
 };
 

@@ -1,5 +1,11 @@
 import * as z from 'zod';
-import { isReservedPrincipal, MAX_TOKEN_TENANTS, ROLES, TOKEN_ID_PATTERN } from '#shared/domain/auth';
+import {
+  isReservedPrincipal,
+  MAX_TOKEN_TENANTS,
+  ROLES,
+  type TenantScope,
+  TOKEN_ID_PATTERN,
+} from '#shared/domain/auth';
 import { ValidationError } from '#shared/domain/errors';
 import { ACTOR_PATTERN, nameSchema } from '#shared/domain/route.schema';
 import { intParam } from '#shared/middleware/route-params';
@@ -76,12 +82,79 @@ export const decodeAuditCursor = (raw: string): number => {
   return Number(text);
 };
 
+const tenantScopeSchema = z.union([z.literal('*'), z.array(z.string())]);
+const tenantsBody = (scope: TenantScope): TokenBody['tenants'] => (scope === '*' ? '*' : [...scope]);
+
+/** A token as the API shows it (tokenBody builds it; docs/openapi.json shows it): never its secret or hash. */
+export const tokenSchema = z
+  .object({
+    id: z.string(),
+    principal: z.string(),
+    role: z.enum(ROLES),
+    tenants: tenantScopeSchema,
+    status: z.enum(['active', 'expired', 'revoked']),
+    created_at: z.iso.datetime(),
+    created_by: z.string(),
+    expires_at: z.iso.datetime(),
+    revoked_at: z.iso.datetime().nullable(),
+    revoked_by: z.string().nullable(),
+  })
+  .meta({ id: 'Token' });
+
+/** 201 to POST /api/v1/admin/tokens: the only answer that carries the secret. */
+export const createdTokenSchema = z
+  .object({
+    message: z.string(),
+    token: tokenSchema,
+    secret: z.string().meta({ description: 'Send as `Authorization: Bearer <secret>`; shown only once' }),
+  })
+  .meta({ id: 'CreatedToken' });
+
+export const tokenListSchema = z
+  .object({ tokens: z.array(tokenSchema), count: z.number().int() })
+  .meta({ id: 'TokenList' });
+
+export const revokedTokenSchema = z
+  .object({ outcome: z.enum(['revoked', 'unchanged']), token: tokenSchema })
+  .meta({ id: 'RevokedToken' });
+
+export const tokenAuditEntrySchema = z
+  .object({
+    seq: z.number().int(),
+    token_id: z.string(),
+    action: z.enum(['created', 'revoked']),
+    actor: z.string(),
+    actor_token_id: z.string().nullable(),
+    principal: z.string(),
+    role: z.enum(ROLES),
+    tenants: tenantScopeSchema,
+    expires_at: z.iso.datetime(),
+    correlation_id: z.string().nullable(),
+    occurred_at: z.iso.datetime(),
+  })
+  .meta({ id: 'TokenAuditEntry' });
+
+export const tokenAuditPageSchema = z
+  .object({
+    entries: z.array(tokenAuditEntrySchema),
+    count: z.number().int(),
+    next_cursor: z.string().nullable(),
+  })
+  .meta({ id: 'TokenAuditPage' });
+
+export type TokenBody = z.output<typeof tokenSchema>;
+export type TokenAuditEntryBody = z.output<typeof tokenAuditEntrySchema>;
+export type CreatedTokenBody = z.output<typeof createdTokenSchema>;
+export type TokenListBody = z.output<typeof tokenListSchema>;
+export type RevokedTokenBody = z.output<typeof revokedTokenSchema>;
+export type TokenAuditPageBody = z.output<typeof tokenAuditPageSchema>;
+
 /** A token as the API shows it: never its secret or hash. */
-export const tokenBody = (t: StoredToken, now: Date) => ({
+export const tokenBody = (t: StoredToken, now: Date): TokenBody => ({
   id: t.id,
   principal: t.principal,
   role: t.role,
-  tenants: t.tenants,
+  tenants: tenantsBody(t.tenants),
   status: tokenStatus(t, now),
   created_at: t.createdAt.toISOString(),
   created_by: t.createdBy,
@@ -90,7 +163,7 @@ export const tokenBody = (t: StoredToken, now: Date) => ({
   revoked_by: t.revokedBy,
 });
 
-export const tokenAuditBody = (e: TokenAuditEntry) => ({
+export const tokenAuditBody = (e: TokenAuditEntry): TokenAuditEntryBody => ({
   seq: e.seq,
   token_id: e.tokenId,
   action: e.action,
@@ -98,7 +171,7 @@ export const tokenAuditBody = (e: TokenAuditEntry) => ({
   actor_token_id: e.actorTokenId,
   principal: e.principal,
   role: e.role,
-  tenants: e.tenants,
+  tenants: tenantsBody(e.tenants),
   expires_at: e.expiresAt.toISOString(),
   correlation_id: e.correlationId,
   occurred_at: e.occurredAt.toISOString(),

@@ -12,6 +12,7 @@ import { functionManifest } from '../function-manifest.ts';
 import { accessOf } from '../route-table.ts';
 import {
   AUDIT_PATHS,
+  type AuditPageBody,
   type AuditPath,
   auditEventBody,
   encodeCursor,
@@ -44,5 +45,5 @@ export const handler = httpHandler(accessOf('auditQuery'), async (req) => {
     events: page.records.map(auditEventBody),
     count: page.records.length,
     next_cursor: page.next ? encodeCursor(page.next) : null,
-  });
+  } satisfies AuditPageBody);
 });

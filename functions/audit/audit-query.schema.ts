@@ -96,8 +96,42 @@ export const parseAuditQuery = (
   }
 };
 
+const routeStateSchema = z.enum(['active', 'inactive']);
+
+/** An audit document as the API returns it (auditEventBody builds it; docs/openapi.json shows it). */
+export const auditEventSchema = z
+  .object({
+    event_id: z.uuid(),
+    event_type: z.literal('route_changed'),
+    action: z.enum(ROUTE_ACTIONS),
+    route: routeKeySchema,
+    url: z.string(),
+    previous_url: z.string().nullable(),
+    previous_state: routeStateSchema.nullable(),
+    revision: z.number().int(),
+    restored_revision: z.number().int().nullable(),
+    changed_by: z.string(),
+    changed_by_token_id: z.string().nullable(),
+    correlation_id: z.string().nullable(),
+    occurred_at: z.iso.datetime(),
+    processed_at: z.iso.datetime(),
+  })
+  .meta({ id: 'AuditEvent' });
+
+/** Every audit query's answer: newest first. */
+export const auditPageSchema = z
+  .object({
+    events: z.array(auditEventSchema),
+    count: z.number().int(),
+    next_cursor: z.string().nullable(),
+  })
+  .meta({ id: 'AuditPage' });
+
+export type AuditEventBody = z.output<typeof auditEventSchema>;
+export type AuditPageBody = z.output<typeof auditPageSchema>;
+
 /** An audit document as the API returns it: the stored snake_case shape, times in ISO-8601 UTC, no transport details. */
-export const auditEventBody = (r: AuditRecord) => ({
+export const auditEventBody = (r: AuditRecord): AuditEventBody => ({
   event_id: r.eventId,
   event_type: r.eventType,
   action: r.action,

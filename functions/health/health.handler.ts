@@ -6,8 +6,10 @@ import { httpHandler } from '#shared/middleware/http-handler';
 import { hostStatus } from '#shared/resilience/host-status';
 import { resilienceSnapshot } from '#shared/resilience/registry';
 import { checkReadiness } from '#shared/use-cases/check-readiness.use-case';
+import openApiDocument from '../../docs/openapi.json' with { type: 'json' };
 import { functionManifest } from '../function-manifest.ts';
 import { accessOf } from '../route-table.ts';
+import type { HealthBody, ReadinessBody, ResilienceBody } from './health.schema.ts';
 
 requireBindings(functionManifest.health);
 
@@ -15,19 +17,32 @@ const { serviceName } = getConfig();
 /** Readiness answers within this bound whatever is down. */
 const READY_DEADLINE_MS = 800;
 
-/** GET /health, /health/live, /health/ready, /health/resilience */
+/**
+ * GET /health, /health/live, /health/ready, /health/resilience, and /openapi.json: the committed document
+ * (bundled; test/unit/openapi.test.ts keeps it equal to what `npm run openapi` generates).
+ */
 export const handler = httpHandler(accessOf('health'), async (req) => {
   switch (req.resource) {
     case '/health':
-      return json(200, { status: 'healthy', service: serviceName });
+      return json(200, { status: 'healthy', service: serviceName } satisfies HealthBody);
     case '/health/live':
-      return json(200, { status: 'alive', service: serviceName });
+      return json(200, { status: 'alive', service: serviceName } satisfies HealthBody);
     case '/health/ready': {
       const { ready, checks } = await checkReadiness(readinessProbes(), READY_DEADLINE_MS);
-      return json(ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', service: serviceName, checks });
+      return json(ready ? 200 : 503, {
+        status: ready ? 'ready' : 'not_ready',
+        service: serviceName,
+        checks,
+      } satisfies ReadinessBody);
     }
     case '/health/resilience':
-      return json(200, { service: serviceName, ...resilienceSnapshot(), ...hostStatus() });
+      return json(200, {
+        service: serviceName,
+        ...resilienceSnapshot(),
+        ...hostStatus(),
+      } satisfies ResilienceBody);
+    case '/openapi.json':
+      return json(200, openApiDocument);
     default:
       throw new EndpointNotFoundError(`no health endpoint at ${req.path}`);
   }

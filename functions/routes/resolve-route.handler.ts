@@ -17,6 +17,7 @@ import { admitRequest } from '#shared/use-cases/admit-request.use-case';
 import { type ResolveRouteDeps, resolveRoute } from '#shared/use-cases/resolve-route.use-case';
 import { functionManifest } from '../function-manifest.ts';
 import { accessOf } from '../route-table.ts';
+import type { ResolveRouteBody } from './route-response.schema.ts';
 
 requireBindings(functionManifest.resolveRoute);
 
@@ -58,5 +59,5 @@ export const handler = httpHandler(accessOf('resolveRoute'), async (req) => {
   // Callers may keep the answer but must revalidate it (it depends on their token: private).
   const headers = { etag: etagOf(result.revision), 'cache-control': 'private, no-cache' };
   if (ifNoneMatchHolds(req.headers['if-none-match'], result.revision)) return json(304, undefined, headers);
-  return json(200, { url: result.url }, headers);
+  return json(200, { url: result.url } satisfies ResolveRouteBody, headers);
 });

@@ -13,6 +13,7 @@ import { getRouteDetail, listRoutes, type QueryRoutesDeps } from '#shared/use-ca
 import { functionManifest } from '../function-manifest.ts';
 import { accessOf } from '../route-table.ts';
 import { encodeRouteCursor, LIST_PARAMS, parseListRoutesQuery } from './route-query.schema.ts';
+import type { RouteListBody } from './route-response.schema.ts';
 import { routeBody, routeDetailBody } from './route-response.ts';
 
 requireBindings(functionManifest.routeQuery);
@@ -31,7 +32,7 @@ const list = async (req: HttpRequest): Promise<JsonResponse> => {
   return json(200, {
     routes: page.routes.map(routeBody),
     next_cursor: page.next ? encodeRouteCursor(page.next) : null,
-  });
+  } satisfies RouteListBody);
 };
 
 /**

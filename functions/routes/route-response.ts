@@ -1,6 +1,7 @@
 import { etagOf } from '#shared/domain/etag';
 import type { RouteDetail, RouteRecord, RouteWriteResult } from '#shared/domain/route';
 import type { JsonResponse } from '#shared/middleware/http';
+import type { RouteBody, RouteDetailBody, RouteWriteBody } from './route-response.schema.ts';
 
 const MESSAGES: Record<RouteWriteResult['outcome'], string> = {
   created: 'Route created successfully',
@@ -12,7 +13,7 @@ const MESSAGES: Record<RouteWriteResult['outcome'], string> = {
 };
 
 /** A route as every answer shows it (writes, list): snake_case, with its revision. */
-export const routeBody = (route: RouteRecord) => ({
+export const routeBody = (route: RouteRecord): RouteBody => ({
   tenant: route.tenant,
   service: route.service,
   env: route.env,
@@ -23,7 +24,7 @@ export const routeBody = (route: RouteRecord) => ({
 });
 
 /** The seed's response shape, plus the route's revision and what the write did (and, rolled back, from where). */
-export const routeResponseBody = (result: RouteWriteResult) => ({
+export const routeResponseBody = (result: RouteWriteResult): RouteWriteBody => ({
   message: MESSAGES[result.outcome],
   outcome: result.outcome,
   route: routeBody(result.route),
@@ -31,7 +32,7 @@ export const routeResponseBody = (result: RouteWriteResult) => ({
 });
 
 /** GET /api/v1/routes/detail: one route with who created and last changed it, and when. */
-export const routeDetailBody = (d: RouteDetail) => ({
+export const routeDetailBody = (d: RouteDetail): RouteDetailBody => ({
   ...routeBody(d),
   created_at: d.createdAt.toISOString(),
   updated_at: d.updatedAt.toISOString(),

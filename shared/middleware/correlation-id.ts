@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 /** Accepted correlation ids: bounded length and safe characters, so they can go into logs and headers. */
-const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export const CORRELATION_HEADER = 'x-correlation-id';
 

@@ -3,12 +3,12 @@ import { ValidationError } from '#shared/domain/errors';
 import type { IdempotencyStore, Json } from '#shared/ports/idempotency.port';
 import { type HttpRequest, type JsonResponse, json } from './http.ts';
 
-const KEY = /^[A-Za-z0-9._:-]{1,128}$/;
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const keyOf = (req: HttpRequest): string | undefined => {
   const key = req.headers['idempotency-key'];
   if (key === undefined) return undefined;
-  if (!KEY.test(key)) {
+  if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
     throw new ValidationError([
       {
         field: 'Idempotency-Key',
