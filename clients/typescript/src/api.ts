@@ -1,144 +1,63 @@
-// Provisional API types, until docs/openapi.json lands and they are derived from its generated types.
+// The API's types, derived from the generated OpenAPI types (src/generated/openapi.ts, from
+// docs/openapi.json): when the document changes, `npm run generate` and tsc show what the client must follow.
+import type { components, operations, paths } from './generated/openapi.ts';
 
-export interface RouteKey {
-  readonly tenant: string;
-  readonly service: string;
-  readonly env: string;
-  readonly version: string;
-}
+export type { components, operations, paths };
+export type OperationId = keyof operations;
+export type ApiPath = keyof paths;
+type Schemas = components['schemas'];
 
-export interface Route extends RouteKey {
-  url: string;
-  is_active: boolean;
-  revision: number;
-}
+type JsonOf<T> = T extends { content: { 'application/json': infer B } } ? B : never;
 
-export interface RouteDetail extends Route {
-  created_at: string;
-  updated_at: string;
-  created_by: string;
-  updated_by: string;
-}
+/** The JSON body of an operation's success answer (200, or 201 for creates). */
+export type ResponseOf<Op extends OperationId> = JsonOf<
+  operations[Op]['responses'][Extract<keyof operations[Op]['responses'], 200 | 201>]
+>;
 
-export interface RouteWriteResponse {
-  message: string;
-  outcome: 'created' | 'updated' | 'unchanged' | 'activated' | 'deactivated' | 'rolled_back';
-  route: Route;
-  restored_revision?: number;
+/** The JSON request body of an operation. */
+export type BodyOf<Op extends OperationId> = operations[Op] extends {
+  requestBody: { content: { 'application/json': infer B } };
 }
+  ? B
+  : never;
 
-export interface CreateRouteBody extends RouteKey {
-  url: string;
-}
+/** The query parameters of an operation, as the API reads them (strings). */
+export type QueryOf<Op extends OperationId> = NonNullable<operations[Op]['parameters']['query']>;
 
-export interface RollbackRouteBody extends RouteKey {
-  to_revision?: number;
-}
+/** Numbers and booleans where the API parses a query string into one; otherwise the operation's own. */
+type Friendly<Q, Numeric extends string, Flag extends string = never> = Omit<Q, Numeric | Flag> & {
+  [K in Numeric & keyof Q]?: number;
+} & { [K in Flag & keyof Q]?: boolean };
 
-export interface ListRoutesQuery {
-  tenant: string;
-  service?: string;
-  env?: string;
-  active?: boolean;
-  limit?: number;
-  cursor?: string;
-}
+export type RouteKey = QueryOf<'resolveRoute'>;
+export type Route = Schemas['Route'];
+export type RouteDetail = ResponseOf<'getRoute'>;
+export type RouteList = ResponseOf<'listRoutes'>;
+export type RouteWriteResponse = ResponseOf<'createRoute'>;
+export type CreateRouteBody = BodyOf<'createRoute'>;
+export type RollbackRouteBody = BodyOf<'rollbackRoute'>;
+export type ListRoutesQuery = Friendly<QueryOf<'listRoutes'>, 'limit', 'active'>;
 
-export interface RouteList {
-  routes: Route[];
-  next_cursor: string | null;
-}
+export type AuditEvent = Schemas['AuditEvent'];
+export type AuditPage = ResponseOf<'getRouteAudit'>;
+export type RouteAuditQuery = Friendly<QueryOf<'getRouteAudit'>, 'limit'>;
+export type RecentAuditQuery = Friendly<QueryOf<'getRecentAudit'>, 'limit' | 'days'>;
+export type AuditByActionQuery = Friendly<QueryOf<'getAuditByAction'>, 'limit'>;
+export type AuditByTimeRangeQuery = Friendly<QueryOf<'getAuditByTimeRange'>, 'limit'>;
 
-export interface AuditEvent {
-  event_id: string;
-  event_type: string;
-  action: string;
-  route: RouteKey;
-  url: string | null;
-  previous_url: string | null;
-  previous_state: string | null;
-  revision: number;
-  restored_revision: number | null;
-  changed_by: string;
-  changed_by_token_id: string | null;
-  correlation_id: string | null;
-  occurred_at: string;
-  processed_at: string;
-}
+export type Token = Schemas['Token'];
+export type CreateTokenBody = BodyOf<'createToken'>;
+export type TokenCreated = ResponseOf<'createToken'>;
+export type TokenList = ResponseOf<'listTokens'>;
+export type ListTokensQuery = Friendly<QueryOf<'listTokens'>, 'limit'>;
+export type RevokeTokenBody = BodyOf<'revokeToken'>;
+export type TokenRevoked = ResponseOf<'revokeToken'>;
+export type TokenAuditPage = ResponseOf<'getTokenAudit'>;
+export type TokenAuditQuery = Friendly<QueryOf<'getTokenAudit'>, 'limit'>;
 
-export interface AuditPage {
-  events: AuditEvent[];
-  count: number;
-  next_cursor: string | null;
-}
-
-export interface PageQuery {
-  limit?: number;
-  cursor?: string;
-}
-
-export interface Token {
-  id: string;
-  principal: string;
-  role: 'resolver' | 'writer' | 'admin';
-  tenants: string[] | '*';
-  status: string;
-  created_at: string;
-  created_by: string;
-  expires_at: string;
-  revoked_at: string | null;
-  revoked_by: string | null;
-}
-
-export interface CreateTokenBody {
-  principal: string;
-  role: Token['role'];
-  tenants: string[] | '*';
-  expires_in_days?: number;
-}
-
-export interface TokenCreated {
-  message: string;
-  token: Token;
-  secret: string;
-}
-
-export interface TokenList {
-  tokens: Token[];
-  count: number;
-}
-
-export interface RevokeTokenBody {
-  id: string;
-  allow_last_admin?: boolean;
-}
-
-export interface TokenRevoked {
-  outcome: string;
-  token: Token;
-}
-
-export interface TokenAuditEntry {
-  seq: number;
-  token_id: string;
-  action: string;
-  actor: string;
-  actor_token_id: string | null;
-  principal: string;
-  role: string;
-  tenants: string[] | '*';
-  expires_at: string;
-  correlation_id: string | null;
-  occurred_at: string;
-}
-
-export interface TokenAuditPage {
-  entries: TokenAuditEntry[];
-  count: number;
-  next_cursor: string | null;
-}
-
-export interface Health {
-  status: string;
-  service: string;
-}
+export type Health = ResponseOf<'getHealth'>;
+export type Liveness = ResponseOf<'getLiveness'>;
+export type Readiness = Schemas['Readiness'];
+export type Resilience = ResponseOf<'getResilience'>;
+export type OpenApiDocument = ResponseOf<'getOpenApi'>;
+export type ApiErrorSchema = Schemas['Error'];

@@ -1,19 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import type {
+  ApiPath,
+  AuditByActionQuery,
+  AuditByTimeRangeQuery,
   AuditPage,
   CreateRouteBody,
   CreateTokenBody,
   Health,
   ListRoutesQuery,
-  PageQuery,
+  ListTokensQuery,
+  Liveness,
+  OpenApiDocument,
+  OperationId,
+  Readiness,
+  RecentAuditQuery,
+  Resilience,
   RevokeTokenBody,
   RollbackRouteBody,
   Route,
+  RouteAuditQuery,
   RouteDetail,
   RouteKey,
   RouteList,
   RouteWriteResponse,
   TokenAuditPage,
+  TokenAuditQuery,
   TokenCreated,
   TokenList,
   TokenRevoked,
@@ -71,9 +82,36 @@ export interface WriteOptions extends CallOptions {
   readonly idempotencyKey?: string;
 }
 
-const ROUTES = '/api/v1/routes';
+/**
+ * The client method of every operation in docs/openapi.json: a new operation fails tsc here until the
+ * client serves it (test/unit/client/generated-types.test.ts checks the document's list at run time).
+ */
+export const OPERATION_METHODS = {
+  resolveRoute: 'resolve',
+  listRoutes: 'listRoutes',
+  getRoute: 'getRoute',
+  createRoute: 'createRoute',
+  activateRoute: 'activateRoute',
+  deactivateRoute: 'deactivateRoute',
+  rollbackRoute: 'rollbackRoute',
+  getRouteAudit: 'getRouteAudit',
+  getRecentAudit: 'getRecentAudit',
+  getAuditByAction: 'getAuditByAction',
+  getAuditByTimeRange: 'getAuditByTimeRange',
+  createToken: 'createToken',
+  listTokens: 'listTokens',
+  revokeToken: 'revokeToken',
+  getTokenAudit: 'getTokenAudit',
+  getHealth: 'getHealth',
+  getLiveness: 'getLiveness',
+  getReadiness: 'getReadiness',
+  getResilience: 'getResilience',
+  getOpenApi: 'getOpenApi',
+} as const satisfies Record<OperationId, keyof TrafficManagerClient>;
 
-const routeCacheKey = (k: RouteKey): string => JSON.stringify([k.tenant, k.service, k.env, k.version]);
+/** Length-prefixed, so no four names can spell another four's key (and cheaper than JSON on the hot path). */
+const routeCacheKey = (k: RouteKey): string =>
+  `${k.tenant.length}:${k.tenant}${k.service.length}:${k.service}${k.env.length}:${k.env}${k.version}`;
 const routeLabel = (k: RouteKey): string => `${k.tenant}/${k.service}/${k.env}/${k.version}`;
 const keyOf = (k: RouteKey): RouteKey => ({
   tenant: k.tenant,
@@ -139,11 +177,10 @@ export class TrafficManagerClient {
    */
   resolve(route: RouteKey, options: CallOptions = {}): Promise<ResolvedRoute | null> {
     const key = routeCacheKey(route);
-    const label = routeLabel(route);
     const lookup = this.#cache.lookup(key);
     if (lookup.state === 'fresh') {
       this.#stats.hits++;
-      this.#emit?.({ type: 'hit', route: label, found: lookup.answer.found });
+      this.#emit?.({ type: 'hit', route: routeLabel(route), found: lookup.answer.found });
       return Promise.resolve(
         lookup.answer.found ? { url: lookup.answer.url, etag: lookup.answer.etag, source: 'cache' } : null,
       );
@@ -151,10 +188,10 @@ export class TrafficManagerClient {
     const previous = lookup.state === 'expired' ? lookup.answer : undefined;
     return this.#flights.run(
       key,
-      () => this.#fetchResolve(route, key, label, previous, options),
+      () => this.#fetchResolve(route, key, routeLabel(route), previous, options),
       () => {
         this.#stats.coalesced++;
-        this.#emit?.({ type: 'coalesced', route: label });
+        this.#emit?.({ type: 'coalesced', route: routeLabel(route) });
       },
     );
   }
@@ -175,7 +212,7 @@ export class TrafficManagerClient {
       res = await this.#transport.send({
         ...options,
         method: 'GET',
-        path: `${ROUTES}/resolve`,
+        path: '/api/v1/routes/resolve',
         query: { ...keyOf(route) },
         headers: previous?.found && previous.etag ? { 'if-none-match': previous.etag } : {},
         retryMode: 'safe',
@@ -215,7 +252,7 @@ export class TrafficManagerClient {
 
   /** `GET /api/v1/routes`: one page of a tenant's routes (pass `next_cursor` back as `cursor`). */
   async listRoutes(query: ListRoutesQuery, options: CallOptions = {}): Promise<RouteList> {
-    return this.#get<RouteList>(ROUTES, { ...query }, options);
+    return this.#get<RouteList>('/api/v1/routes', { ...query }, options);
   }
 
   /** Every route matching `query`, page after page. */
@@ -233,7 +270,7 @@ export class TrafficManagerClient {
 
   /** `GET /api/v1/routes/detail`: one route, active or not; NotFoundError when it does not exist. */
   async getRoute(route: RouteKey, options: CallOptions = {}): Promise<RouteDetail> {
-    return this.#get<RouteDetail>(`${ROUTES}/detail`, { ...keyOf(route) }, options);
+    return this.#get<RouteDetail>('/api/v1/routes/detail', { ...keyOf(route) }, options);
   }
 
   /**
@@ -245,15 +282,15 @@ export class TrafficManagerClient {
     options: WriteOptions & { readonly createOnly?: boolean } = {},
   ): Promise<RouteWriteResponse> {
     const { createOnly, ...rest } = options;
-    return this.#write(ROUTES, body, rest, createOnly ? { 'if-none-match': '*' } : {});
+    return this.#write('/api/v1/routes', body, rest, createOnly ? { 'if-none-match': '*' } : {});
   }
 
   async activateRoute(route: RouteKey, options: WriteOptions = {}): Promise<RouteWriteResponse> {
-    return this.#write(`${ROUTES}/activate`, keyOf(route), options);
+    return this.#write('/api/v1/routes/activate', keyOf(route), options);
   }
 
   async deactivateRoute(route: RouteKey, options: WriteOptions = {}): Promise<RouteWriteResponse> {
-    return this.#write(`${ROUTES}/deactivate`, keyOf(route), options);
+    return this.#write('/api/v1/routes/deactivate', keyOf(route), options);
   }
 
   /**
@@ -261,33 +298,25 @@ export class TrafficManagerClient {
    * (`nothing_to_roll_back`) when there is none.
    */
   async rollbackRoute(body: RollbackRouteBody, options: WriteOptions = {}): Promise<RouteWriteResponse> {
-    return this.#write(`${ROUTES}/rollback`, body, options);
+    return this.#write('/api/v1/routes/rollback', body, options);
   }
 
   /** `GET /api/v1/audit/route`: a route's changes, newest first. */
-  async getRouteAudit(route: RouteKey & PageQuery, options: CallOptions = {}): Promise<AuditPage> {
-    return this.#get<AuditPage>('/api/v1/audit/route', { ...route }, options);
+  async getRouteAudit(query: RouteAuditQuery, options: CallOptions = {}): Promise<AuditPage> {
+    return this.#get<AuditPage>('/api/v1/audit/route', { ...query }, options);
   }
 
   /** `GET /api/v1/audit/recent`: changes of the last `days` (default 7), newest first. */
-  async getRecentAudit(
-    query: PageQuery & { days?: number } = {},
-    options: CallOptions = {},
-  ): Promise<AuditPage> {
+  async getRecentAudit(query: RecentAuditQuery = {}, options: CallOptions = {}): Promise<AuditPage> {
     return this.#get<AuditPage>('/api/v1/audit/recent', { ...query }, options);
   }
 
-  async getAuditByAction(
-    query: PageQuery & { action: string },
-    options: CallOptions = {},
-  ): Promise<AuditPage> {
+  async getAuditByAction(query: AuditByActionQuery, options: CallOptions = {}): Promise<AuditPage> {
     return this.#get<AuditPage>('/api/v1/audit/action', { ...query }, options);
   }
 
-  async getAuditByTimeRange(
-    query: PageQuery & { start: string; end: string },
-    options: CallOptions = {},
-  ): Promise<AuditPage> {
+  /** `start` and `end` are ISO-8601 instants (`2026-01-31T12:00:00Z`). */
+  async getAuditByTimeRange(query: AuditByTimeRangeQuery, options: CallOptions = {}): Promise<AuditPage> {
     return this.#get<AuditPage>('/api/v1/audit/time-range', { ...query }, options);
   }
 
@@ -306,7 +335,7 @@ export class TrafficManagerClient {
     return res.body as TokenCreated;
   }
 
-  async listTokens(query: { limit?: number } = {}, options: CallOptions = {}): Promise<TokenList> {
+  async listTokens(query: ListTokensQuery = {}, options: CallOptions = {}): Promise<TokenList> {
     return this.#get<TokenList>('/api/v1/admin/tokens', { ...query }, options);
   }
 
@@ -322,10 +351,7 @@ export class TrafficManagerClient {
     return res.body as TokenRevoked;
   }
 
-  async getTokenAudit(
-    query: PageQuery & { token_id?: string } = {},
-    options: CallOptions = {},
-  ): Promise<TokenAuditPage> {
+  async getTokenAudit(query: TokenAuditQuery = {}, options: CallOptions = {}): Promise<TokenAuditPage> {
     return this.#get<TokenAuditPage>('/api/v1/admin/tokens/audit', { ...query }, options);
   }
 
@@ -334,13 +360,38 @@ export class TrafficManagerClient {
     return this.#get<Health>('/health', {}, options);
   }
 
-  async #get<T>(path: string, query: RequestSpec['query'], options: CallOptions): Promise<T> {
+  async getLiveness(options: CallOptions = {}): Promise<Liveness> {
+    return this.#get<Liveness>('/health/live', {}, options);
+  }
+
+  /** `GET /health/ready`: `not_ready` (503) is an answer here, not an error. */
+  async getReadiness(options: CallOptions = {}): Promise<Readiness> {
+    const res = await this.#transport.send({
+      ...options,
+      method: 'GET',
+      path: '/health/ready',
+      retryMode: 'safe',
+      accept: [503],
+    });
+    return res.body as Readiness;
+  }
+
+  async getResilience(options: CallOptions = {}): Promise<Resilience> {
+    return this.#get<Resilience>('/health/resilience', {}, options);
+  }
+
+  /** `GET /openapi.json`: the document these types were generated from, as the API serves it now. */
+  async getOpenApi(options: CallOptions = {}): Promise<OpenApiDocument> {
+    return this.#get<OpenApiDocument>('/openapi.json', {}, options);
+  }
+
+  async #get<T>(path: ApiPath, query: RequestSpec['query'], options: CallOptions): Promise<T> {
     const res = await this.#transport.send({ ...options, method: 'GET', path, query, retryMode: 'safe' });
     return res.body as T;
   }
 
   async #write(
-    path: string,
+    path: ApiPath,
     body: RouteKey,
     options: WriteOptions,
     extraHeaders: Record<string, string> = {},

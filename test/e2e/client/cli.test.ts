@@ -1,0 +1,270 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditPage, RouteList } from '#client/api';
+import { newTokenParts } from '#shared/adapters/auth/token-hasher.hmac';
+import { formatToken } from '#shared/domain/auth';
+import { uniqueRouteKey } from '#test/support/fixtures';
+import { eventually, sharedKafkaBrokers } from '#test/support/kafka';
+import { sharedMongoUrl } from '#test/support/mongo';
+import { type EventsRunner, startEventsRunner } from '../events/runner.ts';
+
+// The `traffic-manager` CLI as a pipeline runs it: the workspace's bin (node_modules/.bin, what `npx
+// traffic-manager` finds), built from clients/typescript with its own tsc build, spawned against the
+// sources runner with auth on. Output and exit codes are what is asserted.
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const BIN = `${root}node_modules/.bin/traffic-manager`;
+const ADMIN = formatToken(newTokenParts());
+let runner: EventsRunner;
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const cli = async (args: string[], env: Record<string, string> = {}): Promise<Run> => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(BIN, args, {
+      env: {
+        PATH: process.env.PATH ?? '',
+        TRAFFIC_MANAGER_URL: runner.api.url,
+        TRAFFIC_MANAGER_TOKEN: ADMIN,
+        ...env,
+      },
+      timeout: 20_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: unknown; stdout?: string; stderr?: string };
+    if (typeof e.code !== 'number') throw err;
+    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+};
+
+const json = <T = Record<string, unknown>>(run: Run) => JSON.parse(run.stdout) as T;
+const spec = (k: { tenant: string; service: string; env: string; version: string }) =>
+  `${k.tenant}/${k.service}/${k.env}/${k.version}`;
+
+beforeAll(async () => {
+  // The package's own build, as `npm install` runs it (prepare): the bin is its output.
+  await promisify(execFile)('npm', ['run', 'build', '-w', '@traffic-manager/client'], { cwd: root });
+  expect(existsSync(BIN), `${BIN}: run npm install to link the workspace's bin`).toBe(true);
+  runner = await startEventsRunner('client-cli', {
+    kafkaBrokers: sharedKafkaBrokers(),
+    mongoUrl: sharedMongoUrl(),
+    extra: { AUTH_MODE: 'on', BOOTSTRAP_ADMIN_TOKEN: ADMIN },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await runner?.stop();
+});
+
+describe('traffic-manager routes', () => {
+  it('creates, reads, resolves, deactivates and rolls back a route, printing lines for people', async () => {
+    const key = uniqueRouteKey();
+    const route = spec(key);
+    const created = await cli(['routes', 'create', route, '--url', 'https://v1.example.com/']);
+    expect(created).toMatchObject({ code: 0, stderr: '' });
+    expect(created.stdout).toBe(`created: ${route} revision 1, active, https://v1.example.com/\n`);
+
+    const got = await cli(['routes', 'get', route]);
+    expect(got.stdout).toMatch(/^url: +https:\/\/v1\.example\.com\/$/m);
+    expect(got.stdout).toMatch(/^etag: +"1"$/m);
+    expect((await cli(['routes', 'resolve', route])).stdout).toBe('https://v1.example.com/\n');
+
+    expect((await cli(['routes', 'deactivate', route])).stdout).toMatch(
+      /^deactivated: .* revision 2, inactive/,
+    );
+    const gone = await cli(['routes', 'resolve', route]);
+    expect(gone).toMatchObject({ code: 3, stdout: '' });
+    expect(gone.stderr).toBe(`error: no active route ${route}\n`);
+
+    const rolled = await cli(['routes', 'rollback', route]);
+    expect(rolled.stdout).toMatch(/^rolled_back: .* revision 3, active, .* \(restored revision 1\)$/m);
+  });
+
+  it('takes the route as flags too, and prints the API answer with --json', async () => {
+    const key = uniqueRouteKey();
+    const flags = [
+      '--tenant',
+      key.tenant,
+      '--service',
+      key.service,
+      '--env',
+      key.env,
+      '--version',
+      key.version,
+    ];
+    const created = await cli(['routes', 'create', ...flags, '--url', 'https://v1.example.com/', '--json']);
+    expect(json(created)).toMatchObject({ outcome: 'created', route: { ...key, revision: 1 } });
+    expect(json(await cli(['routes', 'get', ...flags, '--json']))).toMatchObject({
+      revision: 1,
+      is_active: true,
+    });
+    expect(json(await cli(['routes', 'resolve', ...flags, '--json']))).toEqual({
+      url: 'https://v1.example.com/',
+      etag: '"1"',
+    });
+  });
+
+  it('lists routes as a table, a page at a time or --all', async () => {
+    const key = uniqueRouteKey();
+    for (const version of ['v1', 'v2', 'v3']) {
+      await cli(['routes', 'create', spec({ ...key, version }), '--url', `https://${version}.example.com/`]);
+    }
+    await cli(['routes', 'deactivate', spec({ ...key, version: 'v2' })]);
+    const page = await cli(['routes', 'list', '--tenant', key.tenant, '--limit', '2']);
+    const lines = page.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^SERVICE +ENV +VERSION +ACTIVE +REVISION +URL$/);
+    expect(lines[1]).toMatch(/^payments +prod +v1 +yes +1 +https:\/\/v1\.example\.com\/$/);
+    expect(lines[2]).toMatch(/^payments +prod +v2 +no +2 +https:\/\/v2\.example\.com\/$/);
+    expect(lines[3]).toMatch(/^\(more: --cursor \S+\)$/);
+    const all = await cli(['routes', 'list', '--tenant', key.tenant, '--limit', '1', '--all', '--json']);
+    expect(json<RouteList>(all).routes.map((r) => r.version)).toEqual(['v1', 'v2', 'v3']);
+    const inactive = await cli(['routes', 'list', '--tenant', key.tenant, '--active', 'false', '--json']);
+    expect(json<RouteList>(inactive).routes.map((r) => r.version)).toEqual(['v2']);
+  });
+});
+
+describe('traffic-manager audit', () => {
+  it("shows a route's changes, newest first, and the recent ones as JSON", async () => {
+    const key = uniqueRouteKey();
+    await cli(['routes', 'create', spec(key), '--url', 'https://v1.example.com/']);
+    await cli(['routes', 'deactivate', spec(key)]);
+    const trail = await eventually(async () => {
+      const run = await cli(['audit', 'route', spec(key)]);
+      return run.stdout.split('\n').length >= 4 && run; // header, two events, final newline
+    });
+    const rows = trail.stdout.trimEnd().split('\n');
+    expect(rows[0]).toMatch(/^OCCURRED_AT +ACTION +ROUTE +REVISION +URL +CHANGED_BY$/);
+    expect(rows.slice(1).map((r) => r.split(/ +/)[1])).toEqual(['deactivated', 'created']);
+    const recent = json<AuditPage>(
+      await cli(['audit', 'recent', '--days', '1', '--limit', '1000', '--json']),
+    );
+    expect(recent.events.filter((e) => e.route.tenant === key.tenant)).toHaveLength(2);
+  });
+});
+
+describe('traffic-manager tokens', () => {
+  it('creates a token (secret shown once), lists and revokes it; the revoked secret then fails with exit 6', async () => {
+    const key = uniqueRouteKey();
+    await cli(['routes', 'create', spec(key), '--url', 'https://v1.example.com/']);
+    const made = await cli([
+      'tokens',
+      'create',
+      '--principal',
+      `cli-e2e-${key.tenant}`,
+      '--role',
+      'resolver',
+      '--tenants',
+      key.tenant,
+    ]);
+    expect(made.code).toBe(0);
+    const id = /^id: +(\S+)$/m.exec(made.stdout)?.[1];
+    const secret = /^secret \(shown once, store it now\): (\S+)$/m.exec(made.stdout)?.[1];
+    expect(id).toMatch(/^[a-z2-7]{16}$/);
+    expect((await cli(['routes', 'resolve', spec(key)], { TRAFFIC_MANAGER_TOKEN: secret! })).code).toBe(0);
+    // A resolver may not write: 403 is an auth failure too.
+    const denied = await cli(['routes', 'deactivate', spec(key)], { TRAFFIC_MANAGER_TOKEN: secret! });
+    expect(denied.code).toBe(6);
+    expect(denied.stderr).toMatch(/^error: 403 forbidden: /);
+
+    const listed = await cli(['tokens', 'list']);
+    expect(listed.stdout).toMatch(/^ID +PRINCIPAL +ROLE +TENANTS +STATUS +EXPIRES_AT$/m);
+    expect(listed.stdout).toMatch(
+      new RegExp(`^${id} +cli-e2e-${key.tenant} +resolver +${key.tenant} +active `, 'm'),
+    );
+    expect((await cli(['tokens', 'revoke', id!])).stdout).toBe(
+      `revoked: ${id} (cli-e2e-${key.tenant}) is revoked\n`,
+    );
+    const revoked = await cli(['routes', 'resolve', spec(key)], { TRAFFIC_MANAGER_TOKEN: secret! });
+    expect(revoked.code).toBe(6);
+    expect(revoked.stderr).toMatch(/^error: 401 unauthorized/);
+  });
+});
+
+describe('exit codes', () => {
+  it('tells not found (3), precondition failed (4) and conflict (5) apart, as text or JSON on stderr', async () => {
+    const key = uniqueRouteKey();
+    const route = spec(key);
+    expect((await cli(['routes', 'get', route])).code).toBe(3);
+    await cli(['routes', 'create', route, '--url', 'https://v1.example.com/']);
+    const stale = await cli([
+      'routes',
+      'create',
+      route,
+      '--url',
+      'https://v2.example.com/',
+      '--if-match',
+      '9',
+    ]);
+    expect(stale.code).toBe(4);
+    expect(stale.stderr).toMatch(/^error: 412 precondition_failed: /);
+    const createOnly = await cli([
+      'routes',
+      'create',
+      route,
+      '--url',
+      'https://v2.example.com/',
+      '--create-only',
+      '--json',
+    ]);
+    expect(createOnly.code).toBe(4);
+    expect(JSON.parse(createOnly.stderr)).toMatchObject({
+      error: 'precondition_failed',
+      exit_code: 4,
+      status: 412,
+      body: { current_revision: 1 },
+    });
+    const nothing = await cli(['routes', 'rollback', route]);
+    expect(nothing.code).toBe(5);
+    expect(nothing.stderr).toMatch(/nothing_to_roll_back/);
+  });
+
+  it('exits 2 on bad input, from the arguments or from the API', async () => {
+    const usage = await cli([]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/^Usage: traffic-manager/);
+    expect((await cli(['--help'])).code).toBe(0);
+    expect((await cli(['routes', 'lsit'])).stderr).toMatch(/unknown command "routes lsit"/);
+    expect((await cli(['routes', 'get', 'a/b/c'])).code).toBe(2);
+    expect((await cli(['routes', 'list', '--tenant', 't', '--limit', 'many'])).stderr).toMatch(
+      /--limit must be/,
+    );
+    expect((await cli(['routes', 'list', '--tenant', 't', '--bogus'])).code).toBe(2);
+    const invalid = await cli(['routes', 'create', 'team a/s/e/v', '--url', 'https://x.example.com/']);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toMatch(/^error: 400 validation_error: tenant: /);
+  });
+
+  it('exits 6 without a valid token and 8 when the API cannot be reached; flags override the environment', async () => {
+    const key = uniqueRouteKey();
+    expect((await cli(['routes', 'get', spec(key)], { TRAFFIC_MANAGER_TOKEN: '' })).code).toBe(6);
+    expect((await cli(['routes', 'get', spec(key), '--token', formatToken(newTokenParts())])).code).toBe(6);
+    const closed = await freePort();
+    const down = await cli(['routes', 'get', spec(key), '--timeout', '2000'], {
+      TRAFFIC_MANAGER_URL: `http://127.0.0.1:${closed}`,
+    });
+    expect(down.code).toBe(8);
+    expect(down.stderr).toMatch(/API unreachable \(ECONNREFUSED\)/);
+    const viaFlag = await cli(['routes', 'get', spec(key), '--api-url', runner.api.url], {
+      TRAFFIC_MANAGER_URL: `http://127.0.0.1:${closed}`,
+    });
+    expect(viaFlag.code).toBe(3); // reached the API: no such route
+  });
+});
+
+/** A port nothing listens on (taken from the OS, then released). */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
