@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPENAPI_PATH } from '#functions/openapi/paths';
 import { uniqueRouteKey } from '#test/support/fixtures';
 import { type RunningApi, startLocalApi } from '#test/support/local-runner';
 
@@ -73,6 +75,15 @@ describe('the seed workflow over HTTP', () => {
     ]) {
       expect(metrics).toContain(name);
     }
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('serves docs/openapi.json at GET /openapi.json as JSON', async () => {
+    const res = await call('GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(res.json()).toEqual(JSON.parse(readFileSync(OPENAPI_PATH, 'utf8')));
   });
 });
 

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPENAPI_PATH } from '#functions/openapi/paths';
 import { uniqueRouteKey } from '#test/support/fixtures';
 import { eventually } from '#test/support/kafka';
 import { type RunningCloud, startLocalCloud } from '#test/support/local-runner';
@@ -259,6 +261,13 @@ describe('the local cloud (AUTH_MODE=on, as in AWS)', () => {
       status: 'healthy',
       service: 'traffic-manager',
     });
+  });
+
+  it('serves the OpenAPI document without a token, from the health function’s bundle', async () => {
+    const res = await call('GET', '/openapi.json', { token: null });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(res.json).toEqual(JSON.parse(readFileSync(OPENAPI_PATH, 'utf8')));
   });
 
   it('answers gateway errors as API Gateway does, in JSON: a throttled function is a 500', async () => {
