@@ -29,7 +29,7 @@ import type {
   TokenList,
   TokenRevoked,
 } from './api.ts';
-import type { TrafficManagerError } from './errors.ts';
+import { AbortedError, type TrafficManagerError } from './errors.ts';
 import { type ClientEvent, type ClientStats, emptyStats } from './events.ts';
 import {
   type CachedAnswer,
@@ -122,6 +122,17 @@ const keyOf = (k: RouteKey): RouteKey => ({
 const etagOf = (ifMatch: number | string): string =>
   typeof ifMatch === 'number' || /^\d+$/.test(ifMatch) ? `"${ifMatch}"` : ifMatch;
 
+/** `promise`, or an AbortedError as soon as `signal` aborts (the promise itself runs on). */
+const untilAborted = <T>(promise: Promise<T>, signal: AbortSignal): Promise<T> => {
+  if (signal.aborted) return Promise.reject(new AbortedError('aborted by the caller', 'aborted'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () =>
+      reject(new AbortedError('aborted by the caller', 'aborted', { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+};
+
 /** `resolve` errors that mean "the API is failing" (stale answers may cover them), not "you asked wrong". */
 const isOutage = (err: TrafficManagerError): boolean =>
   err.code === 'timeout' ||
@@ -173,7 +184,8 @@ export class TrafficManagerClient {
    * The active route's URL, or null when there is none (404). From memory while the last answer is
    * younger than `maxAgeMs`; else asks the API with `If-None-Match` (one request however many callers
    * ask for the route at once); when the API fails, the last answer it confirmed within `staleIfErrorMs`.
-   * Concurrent callers share the first one's request, and with it its timeout.
+   * Concurrent callers share the first one's request, and with it its timeout; a caller's `signal` ends
+   * only its own wait.
    */
   resolve(route: RouteKey, options: CallOptions = {}): Promise<ResolvedRoute | null> {
     const key = routeCacheKey(route);
@@ -186,14 +198,17 @@ export class TrafficManagerClient {
       );
     }
     const previous = lookup.state === 'expired' ? lookup.answer : undefined;
-    return this.#flights.run(
+    // The shared lookup never carries one caller's signal: an abort ends that caller's wait only.
+    const { signal, ...shared } = options;
+    const flight = this.#flights.run(
       key,
-      () => this.#fetchResolve(route, key, routeLabel(route), previous, options),
+      () => this.#fetchResolve(route, key, routeLabel(route), previous, shared),
       () => {
         this.#stats.coalesced++;
         this.#emit?.({ type: 'coalesced', route: routeLabel(route) });
       },
     );
+    return signal ? untilAborted(flight, signal) : flight;
   }
 
   async #fetchResolve(

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ClientOptions, TrafficManagerClient } from '#client/client';
 import {
+  AbortedError,
   AuthError,
   NotFoundError,
   PreconditionFailedError,
@@ -134,6 +135,26 @@ describe('resolve', () => {
     await other;
     expect(calls).toBe(2);
     expect(h.client.stats()).toMatchObject({ coalesced: 49, requests: 2 });
+  });
+
+  it("ends only the aborting caller's wait, not the shared lookup other callers joined", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const fetch = (async (_url: string, init: RequestInit) => {
+      await gate;
+      expect(init.signal?.aborted).toBe(false);
+      return new Response(JSON.stringify({ url: 'https://a.example.com' }), { headers: { etag: '"1"' } });
+    }) as unknown as typeof globalThis.fetch;
+    const h = harness([], { fetch });
+    const controller = new AbortController();
+    const leaving = h.client.resolve(ROUTE, { signal: controller.signal });
+    const staying = h.client.resolve(ROUTE);
+    controller.abort();
+    await expect(leaving).rejects.toBeInstanceOf(AbortedError);
+    release();
+    expect(await staying).toMatchObject({ url: 'https://a.example.com', source: 'api' });
   });
 
   it('serves the last good answer while the API fails, within staleIfErrorMs of its confirmation', async () => {
