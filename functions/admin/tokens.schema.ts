@@ -65,7 +65,7 @@ export const listTokensQuerySchema = z.object({ limit: intParam(1, 1000, 1000) }
 
 export const tokenAuditQuerySchema = z.object({
   limit: intParam(1, 1000, 100),
-  cursor: z.string().max(64).optional(),
+  cursor: z.string().max(64).optional().meta({ description: 'The previous page’s `next_cursor`' }),
   token_id: tokenIdSchema.optional(),
 });
 

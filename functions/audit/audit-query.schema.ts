@@ -16,11 +16,12 @@ const required = (i: { input: unknown }) => (i.input === undefined ? 'is require
 const instant = z
   .string({ error: required })
   .pipe(z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time, e.g. 2025-01-31T12:00:00Z' }))
-  .transform((s) => new Date(s));
+  .transform((s) => new Date(s))
+  .meta({ description: 'ISO-8601 date-time with `Z` or an offset', override: { format: 'date-time' } });
 
 const pageSchema = z.object({
   limit: intParam(1, MAX_LIMIT, DEFAULT_LIMIT),
-  cursor: z.string().max(512).optional(),
+  cursor: z.string().max(512).optional().meta({ description: 'The previous page’s `next_cursor`' }),
 });
 
 const actionSchema = z

@@ -14,7 +14,7 @@ export const listRoutesQuerySchema = z.object({
   env: nameSchema.optional(),
   active: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
   limit: intParam(1, MAX_LIMIT, DEFAULT_LIMIT),
-  cursor: z.string().max(512).optional(),
+  cursor: z.string().max(512).optional().meta({ description: 'The previous page’s `next_cursor`' }),
 });
 
 export const LIST_PARAMS = Object.keys(

@@ -34,4 +34,11 @@ export const intParam = (min: number, max: number, fallback: number) =>
         .max(max, { error: `must be at most ${max}` }),
     )
     .optional()
-    .transform((v) => v ?? fallback);
+    .transform((v) => v ?? fallback)
+    // How docs/openapi.json shows it: an integer parameter (a query string carries it as digits).
+    .meta({
+      override: ({ jsonSchema }: { jsonSchema: Record<string, unknown> }) => {
+        delete jsonSchema.pattern;
+        Object.assign(jsonSchema, { type: 'integer', minimum: min, maximum: max, default: fallback });
+      },
+    });
