@@ -738,7 +738,8 @@ export interface operations {
                 service?: string;
                 env?: string;
                 active?: "true" | "false";
-                limit?: string;
+                limit?: number;
+                /** @description The previous page’s `next_cursor` */
                 cursor?: string;
             };
             header?: {
@@ -1542,7 +1543,8 @@ export interface operations {
                 service: string;
                 env: string;
                 version: string;
-                limit?: string;
+                limit?: number;
+                /** @description The previous page’s `next_cursor` */
                 cursor?: string;
             };
             header?: {
@@ -1622,9 +1624,10 @@ export interface operations {
     getRecentAudit: {
         parameters: {
             query?: {
-                limit?: string;
+                limit?: number;
+                /** @description The previous page’s `next_cursor` */
                 cursor?: string;
-                days?: string;
+                days?: number;
             };
             header?: {
                 /** @description Echoed on the answer and in every log line; a new one is made when absent or unsafe. */
@@ -1703,7 +1706,8 @@ export interface operations {
     getAuditByAction: {
         parameters: {
             query: {
-                limit?: string;
+                limit?: number;
+                /** @description The previous page’s `next_cursor` */
                 cursor?: string;
                 action: string;
             };
@@ -1784,9 +1788,12 @@ export interface operations {
     getAuditByTimeRange: {
         parameters: {
             query: {
-                limit?: string;
+                limit?: number;
+                /** @description The previous page’s `next_cursor` */
                 cursor?: string;
+                /** @description ISO-8601 date-time with `Z` or an offset */
                 start: string;
+                /** @description ISO-8601 date-time with `Z` or an offset */
                 end: string;
             };
             header?: {
@@ -1866,7 +1873,7 @@ export interface operations {
     listTokens: {
         parameters: {
             query?: {
-                limit?: string;
+                limit?: number;
             };
             header?: {
                 /** @description Echoed on the answer and in every log line; a new one is made when absent or unsafe. */
@@ -2188,7 +2195,8 @@ export interface operations {
     getTokenAudit: {
         parameters: {
             query?: {
-                limit?: string;
+                limit?: number;
+                /** @description The previous page’s `next_cursor` */
                 cursor?: string;
                 token_id?: string;
             };
