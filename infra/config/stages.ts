@@ -105,6 +105,29 @@ export interface StageConfig {
     readonly minPollers: number;
     readonly maxPollers: number;
   };
+  /**
+   * Safe deploys. The API functions, the authorizer, the consumers and the relay are published as a version
+   * behind a `live` alias, which the API, the authorizer, the event source mappings and the schedule invoke;
+   * CodeDeploy moves the alias to a new version with `strategy` and rolls it back when one of the function's
+   * rollback alarms (error rate, p99 duration; API 5xx for the API's functions) fires during the shift.
+   */
+  readonly deploys: {
+    /**
+     * `canary10Percent5Minutes`: 10 % of calls for 5 minutes, then all. `allAtOnce`: CodeDeploy shifts at
+     * once (alarms already firing still stop it). `none`: no CodeDeploy, CloudFormation moves the alias
+     * (LocalStack's community edition has no CodeDeploy).
+     */
+    readonly strategy: 'canary10Percent5Minutes' | 'linear10PercentEvery1Minute' | 'allAtOnce' | 'none';
+    /** Roll back when more than this share of the alias's invocations fail in a minute. */
+    readonly rollbackErrorPercent: number;
+    /**
+     * Provisioned concurrency on the live alias (no cold starts up to `min`), target-tracked by Application
+     * Auto Scaling between `min` and `max` at `utilization` (0–1). `max` stays within the reserved concurrency.
+     */
+    readonly provisionedConcurrency: Partial<
+      Record<AppFunctionId, { readonly min: number; readonly max: number; readonly utilization: number }>
+    >;
+  };
   /** The serverless bulkhead: concurrency reserved per function; `default` for any not listed. */
   readonly reservedConcurrency: {
     readonly default: number;
@@ -191,6 +214,9 @@ const dev: StageConfig = {
     minPollers: 1,
     maxPollers: 2,
   },
+  // Dev is deployed many times a day and a bad push there is fixed by the next one: CodeDeploy still does
+  // the shift (the mechanism prod uses, exercised on every deploy), without a canary's 5 minutes.
+  deploys: { strategy: 'allAtOnce', rollbackErrorPercent: 5, provisionedConcurrency: {} },
   reservedConcurrency: {
     default: 2,
     overrides: {
@@ -277,6 +303,15 @@ const prod: StageConfig = {
     minPollers: 1,
     maxPollers: 6,
   },
+  deploys: {
+    strategy: 'canary10Percent5Minutes',
+    rollbackErrorPercent: 1,
+    // The hot read path and the authorizer in front of it: cold starts there are the API's p99.
+    provisionedConcurrency: {
+      resolveRoute: { min: 10, max: 100, utilization: 0.7 },
+      authorizer: { min: 2, max: 20, utilization: 0.7 },
+    },
+  },
   reservedConcurrency: {
     default: 5,
     overrides: {
@@ -353,6 +388,7 @@ const localstack: StageConfig = {
   target: 'localstack',
   logRetentionDays: 7,
   api: { ...dev.api, waf: false, manageAccountLoggingRole: false },
+  deploys: { ...dev.deploys, strategy: 'none' },
   reservedConcurrency: { default: 0, overrides: {} },
   localServices: {
     databaseUrl: 'postgres://postgres@postgres:5432/traffic_manager',

@@ -27,6 +27,9 @@ import {
 } from '#shared/config/bindings';
 import { METRICS_NAMESPACE } from '#shared/observability/metric-names';
 
+/** The alias callers invoke: CodeDeploy moves it to each new version (infra/constructs/safe-deploys.ts). */
+export const LIVE_ALIAS = 'live';
+
 /** Connections per container: one for the request, one for an overlapping background query. */
 export const LAMBDA_DATABASE_POOL_MAX = 2;
 
@@ -52,10 +55,11 @@ export interface AppFunctionProps {
   readonly bundleFiles?: readonly BundleFile[];
 }
 
-/** How a function uses one topic: as its (idempotent) producer, or as its administrator. */
+/** How a function uses one topic: as its (idempotent) producer, its administrator, or its readiness probe. */
 export type KafkaAccess =
-  | { readonly produce: KafkaProducerUse; readonly admin?: never }
-  | { readonly admin: KafkaTopicUse; readonly produce?: never };
+  | { readonly produce: KafkaProducerUse; readonly admin?: never; readonly probe?: never }
+  | { readonly admin: KafkaTopicUse; readonly produce?: never; readonly probe?: never }
+  | { readonly probe: KafkaTopicUse; readonly produce?: never; readonly admin?: never };
 
 export interface KafkaConsumerOptions extends KafkaConsumerUse {
   readonly failureQueue: sqs.IQueue;
@@ -83,12 +87,16 @@ export class AppFunction extends Construct implements ec2.IConnectable {
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
   readonly securityGroup?: ec2.SecurityGroup;
+  readonly functionId: AppFunctionId;
+  /** The published version callers invoke, once `publishLive` made it. */
+  live?: lambda.Alias;
   private readonly stage: StageConfig;
 
   constructor(scope: Construct, id: string, props: AppFunctionProps) {
     super(scope, id);
     const { stage, spec, vpc } = props;
     this.stage = stage;
+    this.functionId = props.functionId;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: stage.logRetentionDays,
@@ -208,6 +216,39 @@ export class AppFunction extends Construct implements ec2.IConnectable {
     return this.fn.functionName;
   }
 
+  /** What the API, the authorizer, event sources and schedules invoke: the live alias, else $LATEST. */
+  get target(): lambda.IFunction {
+    return this.live ?? this.fn;
+  }
+
+  /**
+   * Publishes the code as a version behind the `live` alias, with the stage's provisioned concurrency for
+   * this function (target-tracked between its min and max). Old versions are retained, so CodeDeploy can
+   * move the alias back. `options` carries the alias's async-invoke settings (retries, maximum event age).
+   */
+  publishLive(options: Pick<lambda.AliasOptions, 'retryAttempts' | 'maxEventAge'> = {}): lambda.Alias {
+    if (this.live) return this.live;
+    const provisioned = this.stage.deploys.provisionedConcurrency[this.functionId];
+    const reserved = reservedConcurrencyOf(this.stage, this.functionId);
+    if (provisioned && reserved !== undefined && provisioned.max > reserved) {
+      throw new Error(
+        `${this.functionId}: provisioned concurrency up to ${provisioned.max} exceeds its reserved ${reserved}`,
+      );
+    }
+    this.live = new lambda.Alias(this, 'Live', {
+      aliasName: LIVE_ALIAS,
+      version: this.fn.currentVersion,
+      provisionedConcurrentExecutions: provisioned?.min,
+      ...options,
+    });
+    if (provisioned) {
+      this.live
+        .addAutoScaling({ minCapacity: provisioned.min, maxCapacity: provisioned.max })
+        .scaleOnUtilization({ utilizationTarget: provisioned.utilization });
+    }
+    return this.live;
+  }
+
   addEnvironment(vars: Record<string, string>): this {
     for (const [key, value] of Object.entries(vars)) this.fn.addEnvironment(key, value);
     return this;
@@ -255,11 +296,12 @@ export class AppFunction extends Construct implements ec2.IConnectable {
    * (DescribeTopic). A producer is idempotent (InitProducerId:
    * IDEMPOTENT_WRITE on the cluster, which MSK IAM grants as WriteDataIdempotently) and writes the topic;
    * the topic admin creates it and grows its partitions (CreateTopic, AlterTopic; it reads and changes no
-   * topic configuration). Action names: MSK developer guide, "IAM access control" → kafka-actions.
+   * topic configuration); the readiness probe only connects and reads metadata. Action names: MSK developer
+   * guide, "IAM access control" → kafka-actions.
    */
   bindKafka(cluster: MskCluster, bootstrapBrokers: string, access: KafkaAccess): this {
     this.connections.allowTo(cluster, ec2.Port.tcp(9098), `${this.node.id} to MSK (IAM)`);
-    const { topic } = (access.produce ?? access.admin) as KafkaTopicUse;
+    const { topic } = (access.produce ?? access.admin ?? access.probe) as KafkaTopicUse;
     const clusterActions = ['kafka-cluster:Connect'];
     if (access.produce?.idempotent) clusterActions.push('kafka-cluster:WriteDataIdempotently');
     this.role.addToPrincipalPolicy(
@@ -373,7 +415,10 @@ export class AppFunction extends Construct implements ec2.IConnectable {
     );
     acknowledge(this.role, { id: 'AwsSolutions-IAM5[Resource::*]', reason: REASONS.mskEsmEni });
 
-    return this.fn.addEventSourceMapping('KafkaEventSource', {
+    // Scoped under the function as `fn.addEventSourceMapping` would (a stable logical id), invoking the
+    // live alias when there is one, so a consumer's new code is shifted like the API's.
+    return new lambda.EventSourceMapping(this.fn, 'KafkaEventSource', {
+      target: this.target,
       eventSourceArn: cluster.clusterArn,
       kafkaTopic: options.topic,
       kafkaConsumerGroupId: options.consumerGroup,

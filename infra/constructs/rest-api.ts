@@ -103,7 +103,7 @@ export class RestApi extends Construct {
     const integrationFor = (fn: FunctionId): apigw.LambdaIntegration => {
       let integration = integrations.get(fn);
       if (!integration) {
-        integration = new apigw.LambdaIntegration(props.functions[fn].fn, {
+        integration = new apigw.LambdaIntegration(props.functions[fn].target, {
           proxy: true,
           allowTestInvoke: false,
         });

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -25,13 +26,17 @@ import { AppFunction, type BundleFile } from '#infra/constructs/app-function';
 import { DeployAction, type DeployActionProps } from '#infra/constructs/deploy-action';
 import { MskBootstrapBrokers } from '#infra/constructs/msk-bootstrap-brokers';
 import { RestApi } from '#infra/constructs/rest-api';
+import { SafeDeploys } from '#infra/constructs/safe-deploys';
 import { CA_BUNDLE_SOURCE, caBundlePresent, MIGRATIONS_DIR, migrationsDir } from '#infra/paths';
 import { DATABASE_NAME, DATABASE_USER, type StatefulStack } from '#infra/stacks/stateful.stack';
 import type { Bindings } from '#shared/config/bindings';
 
-/** The topic a function produces to or administers, as its manifest entry declares it. */
+/** The topic a function produces to, administers or probes, as its manifest entry declares it. */
+const kafkaTopicOf = (b: Bindings): string | undefined =>
+  (b.kafkaProducer ?? b.kafkaAdmin ?? b.kafkaProbe)?.topic;
+
 const topicOf = (b: Bindings): string => {
-  const topic = (b.kafkaProducer ?? b.kafkaAdmin)?.topic;
+  const topic = kafkaTopicOf(b);
   if (!topic) throw new Error('the manifest entry declares no Kafka topic');
   return topic;
 };
@@ -116,6 +121,8 @@ export class StatelessStack extends Stack {
   readonly functions: Readonly<Record<AppFunctionId, AppFunction | undefined>>;
   readonly api: RestApi;
   readonly consumerMappings: readonly lambda.EventSourceMapping[];
+  /** CodeDeploy for the live aliases: deployment groups and their rollback alarms. */
+  readonly deploys: SafeDeploys;
   /** The MSK bootstrap brokers, resolved at deploy time for the functions that open a Kafka client. */
   private kafkaBrokers?: MskBootstrapBrokers;
 
@@ -132,6 +139,14 @@ export class StatelessStack extends Stack {
         `${CA_BUNDLE_SOURCE} is missing: ${auditStoreUsers.join(', ')} cannot verify DocumentDB's TLS certificate`,
       );
     }
+
+    this.deploys = new SafeDeploys(this, 'SafeDeploys', { stage, name: prefix });
+    /** A p99 duration (ms) past which a shift is rolled back: the stage's API targets, else 80 % of the timeout. */
+    const rollbackP99Ms = (fn: AppFunction, fnId: AppFunctionId): number => {
+      if (fnId === 'resolveRoute') return stage.alarms.resolveP99Ms;
+      if (fnId in lambdaFunctions || fnId === 'authorizer') return stage.alarms.apiP99Ms;
+      return Math.round((fn.fn.timeout?.toMilliseconds() ?? 3000) * 0.8);
+    };
 
     const make = (fnId: AppFunctionId, spec: LambdaFunctionSpec): AppFunction => {
       const bindings = functionManifest[fnId];
@@ -152,14 +167,18 @@ export class StatelessStack extends Stack {
       return fn;
     };
 
-    // HTTP functions, the authorizer in front of them, and the API.
+    // HTTP functions, the authorizer in front of them, and the API: each behind its live alias.
     const httpFunctions = Object.fromEntries(
-      Object.entries(lambdaFunctions).map(([fnId, spec]) => [fnId, make(fnId as FunctionId, spec)]),
+      Object.entries(lambdaFunctions).map(([fnId, spec]) => {
+        const fn = make(fnId as FunctionId, spec);
+        fn.publishLive();
+        return [fnId, fn];
+      }),
     ) as Record<FunctionId, AppFunction>;
     const authorizerFn = make('authorizer', authorizerFunctions.authorizer);
     const authorizer = new apigw.RequestAuthorizer(this, 'Authorizer', {
       authorizerName: `${prefix}-api-tokens`,
-      handler: authorizerFn.fn,
+      handler: authorizerFn.publishLive(),
       identitySources: [apigw.IdentitySource.header('Authorization')],
       // Per token: also the longest a revoked token keeps working (docs/security.md).
       resultsCacheTtl: Duration.seconds(stage.api.authorizerCacheTtlSeconds),
@@ -172,6 +191,29 @@ export class StatelessStack extends Stack {
       authorizer,
     });
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Traffic Manager REST API base URL' });
+    // A shift of an API function (or the authorizer) also stops on the API's own 5xx count.
+    const api5xx =
+      stage.deploys.strategy === 'none'
+        ? undefined
+        : this.api.api.deploymentStage
+            .metricServerError({ statistic: 'Sum', period: Duration.minutes(1) })
+            .createAlarm(this.deploys, 'Api5xx', {
+              alarmName: `${prefix}-rollback-api-5xx`,
+              alarmDescription: `More than ${stage.alarms.api5xxPerMinute} 5xx a minute (rolls an API function's deploy back)`,
+              threshold: stage.alarms.api5xxPerMinute,
+              evaluationPeriods: 1,
+              comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+              treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+            });
+    for (const [fnId, fn] of [...Object.entries(httpFunctions), ['authorizer', authorizerFn]] as [
+      AppFunctionId,
+      AppFunction,
+    ][]) {
+      this.deploys.guard(fnId, fn.publishLive(), {
+        durationP99Ms: rollbackP99Ms(fn, fnId),
+        alarms: api5xx ? [api5xx] : [],
+      });
+    }
 
     // Operator functions: invoked by hand (`aws lambda invoke`), e.g. to create the first admin token.
     const operatorFns = Object.fromEntries(
@@ -201,13 +243,17 @@ export class StatelessStack extends Stack {
       ScheduledFunctionId,
       LambdaFunctionSpec,
     ][]) {
-      scheduled[fnId] = make(fnId, spec);
+      const fn = make(fnId, spec);
+      scheduled[fnId] = fn;
+      // A missed tick is covered by the next one: no retries that could overlap it, in the rule's delivery
+      // and in Lambda's own asynchronous invocation (which would otherwise retry a failed run twice).
+      const alias = fn.publishLive({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
+      this.deploys.guard(fnId, alias, { durationP99Ms: rollbackP99Ms(fn, fnId) });
       new events.Rule(this, `${fnId}Schedule`, {
         description: spec.description,
         schedule: SCHEDULES[fnId],
-        // A missed tick is covered by the next one: no retries that could overlap it.
         targets: [
-          new targets.LambdaFunction(scheduled[fnId].fn, {
+          new targets.LambdaFunction(alias, {
             retryAttempts: 0,
             maxEventAge: Duration.minutes(1),
           }),
@@ -227,6 +273,7 @@ export class StatelessStack extends Stack {
       ][]) {
         const fn = make(fnId, spec);
         consumers[fnId] = fn;
+        this.deploys.guard(fnId, fn.publishLive(), { durationP99Ms: rollbackP99Ms(fn, fnId) });
         const use = functionManifest[fnId].kafkaConsumer;
         if (!use)
           throw new Error(`${fnId} is an MSK consumer but its manifest entry declares no kafkaConsumer`);
@@ -262,7 +309,7 @@ export class StatelessStack extends Stack {
     if (b.idempotencyTable) fn.bindIdempotencyTable(stateful.idempotencyTable);
     if (b.failureQueue) fn.bindFailureQueue(stateful.failureQueue);
     if (b.tokenHashKey) fn.bindTokenHashKey(stateful.tokenHashKey);
-    const kafkaTopic = (b.kafkaProducer ?? b.kafkaAdmin)?.topic;
+    const kafkaTopic = kafkaTopicOf(b);
 
     const stores = stateful.stores;
     if (!stores) {
@@ -282,7 +329,7 @@ export class StatelessStack extends Stack {
         user: DATABASE_USER,
       });
     if (b.cache) fn.bindRedis(stores.cache, stores.cache.authSecret);
-    if (b.kafkaProducer || b.kafkaAdmin) {
+    if (kafkaTopic) {
       this.kafkaBrokers ??= new MskBootstrapBrokers(this, 'KafkaBootstrapBrokers', {
         stage,
         cluster: stores.kafka,
@@ -290,6 +337,7 @@ export class StatelessStack extends Stack {
       const brokers = this.kafkaBrokers.iamBrokers;
       if (b.kafkaProducer) fn.bindKafka(stores.kafka, brokers, { produce: b.kafkaProducer });
       if (b.kafkaAdmin) fn.bindKafka(stores.kafka, brokers, { admin: b.kafkaAdmin });
+      if (b.kafkaProbe) fn.bindKafka(stores.kafka, brokers, { probe: b.kafkaProbe });
     }
     if (b.auditStore) fn.bindAuditStore(stores.auditStore, stores.auditStoreSecret);
   }

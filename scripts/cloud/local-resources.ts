@@ -95,6 +95,17 @@ export const localResourceMap =
         const name = nameOf(stack, logicalId, resource, 'FunctionName');
         return { ref: name, attrs: { Arn: arn('lambda', `function:${name}`) } };
       }
+      // An alias's Ref is its ARN (function ARN + `:<alias>`); locally it runs its function's one bundle.
+      case 'AWS::Lambda::Alias': {
+        const fnId = (resource.Properties?.FunctionName as { Ref?: string } | undefined)?.Ref;
+        const fn = fnId ? stack.template.Resources[fnId] : undefined;
+        if (!fnId || !fn) return {};
+        const qualified = arn(
+          'lambda',
+          `function:${nameOf(stack, fnId, fn, 'FunctionName')}:${String(resource.Properties?.Name)}`,
+        );
+        return { ref: qualified, attrs: { AliasArn: qualified } };
+      }
       case 'AWS::EC2::SecurityGroup':
         return { ref: `sg-${logicalId}`, attrs: { GroupId: `sg-${logicalId}` } };
       default:

@@ -1,5 +1,11 @@
 import type { Assembly, CfnResource, StackArtifact } from './assembly.ts';
-import { type ResolveContext, type ResourceMap, resolveValue, UnresolvableError } from './intrinsics.ts';
+import {
+  type ResolveContext,
+  type ResourceMap,
+  referencedIds,
+  resolveValue,
+  UnresolvableError,
+} from './intrinsics.ts';
 import { applyTransportOverrides, PSEUDO_PARAMETERS } from './local-resources.ts';
 
 /** One AWS::Lambda::Function as the template declares it, its environment resolved for this machine. */
@@ -91,11 +97,25 @@ export const templateFunctions = (
   return functions;
 };
 
-/** The logical id of the function a value's `Fn::GetAtt [<id>, Arn]` names, if any. */
+/**
+ * The logical id of the function a value invokes: `Fn::GetAtt [<fn>, Arn]`, or the `Ref`/`Fn::GetAtt` of an
+ * alias or version of it (the live alias the API, the authorizer and the schedule invoke). Locally an alias
+ * is its function: one version runs, the one the bundle holds.
+ */
 export const functionIdIn = (value: unknown, stack: StackArtifact): string | undefined => {
-  const text = JSON.stringify(value ?? null);
-  for (const m of text.matchAll(/"Fn::GetAtt":\["([^"]+)","Arn"\]/g)) {
-    if (stack.template.Resources[m[1]!]?.Type === 'AWS::Lambda::Function') return m[1];
+  for (const id of referencedIds(value ?? null)) {
+    const fnId = functionBehind(id, stack, 0);
+    if (fnId) return fnId;
   }
   return undefined;
+};
+
+const functionBehind = (logicalId: string, stack: StackArtifact, depth: number): string | undefined => {
+  const resource = stack.template.Resources[logicalId];
+  if (resource?.Type === 'AWS::Lambda::Function') return logicalId;
+  if (depth > 2 || (resource?.Type !== 'AWS::Lambda::Alias' && resource?.Type !== 'AWS::Lambda::Version')) {
+    return undefined;
+  }
+  const [target] = referencedIds(resource.Properties?.FunctionName);
+  return target ? functionBehind(target, stack, depth + 1) : undefined;
 };

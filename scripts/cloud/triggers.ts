@@ -40,7 +40,8 @@ export const kafkaMappings = (stack: StackArtifact, ctx: ResolveContext): KafkaM
     .filter(([, r]) => r.Type === 'AWS::Lambda::EventSourceMapping')
     .map(([logicalId, r]) => {
       const p = r.Properties as Props;
-      const [functionId] = referencedIds(p.FunctionName);
+      // `<name>` or, for the live alias, `<name from the alias ARN>:live`.
+      const functionId = functionIdIn(p.FunctionName, stack);
       const topics = p.Topics as string[] | undefined;
       const group = (p.AmazonManagedKafkaEventSourceConfig as Props | undefined)?.ConsumerGroupId;
       if (!functionId || !topics?.[0] || typeof group !== 'string') {

@@ -14,6 +14,7 @@ import {
   operatorFunctions,
   scheduledFunctions,
 } from '#functions/route-table';
+import { buildTrafficManager, createApp } from '#infra/build';
 import {
   type AppFunctionId,
   availabilityZoneCount,
@@ -41,6 +42,12 @@ const stateless = (stage: 'dev' | 'prod' | 'localstack') => {
   };
   const envOf = (id: AppFunctionId) => (fnResource(id).Environment as { Variables: Env }).Variables;
   return { stack, template, resources, fnResource, envOf };
+};
+
+/** The logical id of a function's `live` alias. */
+const liveAliasId = (fn: AppFunction, stack: Stack): string => {
+  if (!fn.live) throw new Error(`${fn.functionId} has no live alias`);
+  return logicalIdOf(fn.live, stack);
 };
 
 const allIds = (stage: 'dev' | 'prod' | 'localstack') =>
@@ -189,17 +196,17 @@ describe('stateless stack: functions', () => {
 });
 
 describe('stateless stack: REST API', () => {
-  it('is a REST API with one method per route, each proxying to its function', () => {
+  it("is a REST API with one method per route, each proxying to its function's live alias", () => {
     const { template, stack } = stateless('dev');
     const methods = resourcesOf(template, 'AWS::ApiGateway::Method');
 
     template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
     expect(methods).toHaveLength(httpRoutes.length);
     for (const route of httpRoutes) {
-      const fnLogicalId = logicalIdOf((stack.functions[route.fn] as AppFunction).fn, stack);
+      const aliasId = liveAliasId(stack.functions[route.fn] as AppFunction, stack);
       const matching = methods.filter(([, m]) => {
         const uri = JSON.stringify((m.Properties?.Integration as { Uri?: unknown } | undefined)?.Uri);
-        return m.Properties?.HttpMethod === route.method && uri.includes(fnLogicalId);
+        return m.Properties?.HttpMethod === route.method && uri.includes(`{"Ref":"${aliasId}"}`);
       });
       expect(matching.length, `${route.method} ${route.path}`).toBeGreaterThanOrEqual(1);
     }
@@ -339,7 +346,9 @@ describe('stateless stack: REST API', () => {
       code: lambda.Code.fromInline('export const handler = async () => ({})'),
     });
     const authorizer = new apigw.TokenAuthorizer(stack, 'Authorizer', { handler: fn });
-    const functions = Object.fromEntries(Object.keys(lambdaFunctions).map((id) => [id, { fn }])) as never;
+    const functions = Object.fromEntries(
+      Object.keys(lambdaFunctions).map((id) => [id, { fn, target: fn }]),
+    ) as never;
 
     new RestApi(stack, 'Api', {
       stage: stages.localstack,
@@ -368,7 +377,8 @@ describe('stateless stack: consumers, relay and deploy actions', () => {
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', Object.keys(consumerFunctions).length);
     for (const [id, spec] of Object.entries(consumerFunctions)) {
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-        FunctionName: { Ref: logicalIdOf((stack.functions[id as AppFunctionId] as AppFunction).fn, stack) },
+        // The live alias (asserted below): `<function name>:live`, the name taken from the alias's ARN.
+        FunctionName: Match.anyValue(),
         EventSourceArn: Match.anyValue(),
         Topics: ['route-events'],
         AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: spec.consumerGroup },
@@ -390,6 +400,13 @@ describe('stateless stack: consumers, relay and deploy actions', () => {
           MaximumPollers: c.maxPollers,
         }),
       });
+      const aliasId = liveAliasId(stack.functions[id as AppFunctionId] as AppFunction, stack);
+      const mapping = resourcesOf(template, 'AWS::Lambda::EventSourceMapping').find(([, m]) =>
+        JSON.stringify(m.Properties?.AmazonManagedKafkaEventSourceConfig).includes(spec.consumerGroup),
+      )?.[1];
+      const target = JSON.stringify(mapping?.Properties?.FunctionName);
+      expect(target, id).toContain(`{"Ref":"${aliasId}"}`);
+      expect(target, id).toMatch(/":live"\]\]\}$/);
     }
   });
 
@@ -411,10 +428,18 @@ describe('stateless stack: consumers, relay and deploy actions', () => {
       ScheduleExpression: 'rate(1 minute)',
       Targets: [
         Match.objectLike({
-          Arn: { 'Fn::GetAtt': [logicalIdOf((stack.functions.outboxRelay as AppFunction).fn, stack), 'Arn'] },
+          Arn: { Ref: liveAliasId(stack.functions.outboxRelay as AppFunction, stack) },
           RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
         }),
       ],
+    });
+    // Lambda's own asynchronous retries (two by default) would overlap the next tick as well.
+    const [[, invokeConfig] = []] = resourcesOf(template, 'AWS::Lambda::EventInvokeConfig');
+    expect(invokeConfig?.Properties).toMatchObject({ MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 });
+    // The alias's qualifier (`live`), taken from its ARN.
+    const relayAlias = liveAliasId(stack.functions.outboxRelay as AppFunction, stack);
+    expect(invokeConfig?.Properties?.Qualifier).toEqual({
+      'Fn::Select': [7, { 'Fn::Split': [':', { Ref: relayAlias }] }],
     });
   });
 
@@ -565,5 +590,176 @@ describe('stateless stack on LocalStack', () => {
 
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
     expect(stack.functions.cacheInvalidation).toBeUndefined();
+  });
+});
+
+describe('stateless stack: safe deploys', () => {
+  /** Invoked through the API, the authorizer, an event source or the schedule: behind the live alias. */
+  const published = [
+    ...Object.keys(lambdaFunctions),
+    'authorizer',
+    ...Object.keys(consumerFunctions),
+    ...Object.keys(scheduledFunctions),
+  ] as AppFunctionId[];
+  const groupsOf = (template: Template) => resourcesOf(template, 'AWS::CodeDeploy::DeploymentGroup');
+
+  it.each(['dev', 'prod'] as const)(
+    'publishes each invoked function as a version behind a live alias, the deploy and operator functions not (%s)',
+    (stage) => {
+      const { stack, resources } = stateless(stage);
+
+      for (const id of allIds(stage)) {
+        const fn = stack.functions[id] as AppFunction;
+        if (!published.includes(id)) {
+          expect(fn.live, id).toBeUndefined();
+          continue;
+        }
+        const alias = resources[liveAliasId(fn, stack)];
+        expect(alias?.Type, id).toBe('AWS::Lambda::Alias');
+        expect(alias?.Properties.Name, id).toBe('live');
+        expect(alias?.Properties.FunctionName, id).toEqual({ Ref: logicalIdOf(fn.fn, stack) });
+        const version = alias?.Properties.FunctionVersion as { 'Fn::GetAtt': [string, string] };
+        const [versionId] = version['Fn::GetAtt'];
+        expect(resources[versionId]?.Type, id).toBe('AWS::Lambda::Version');
+      }
+      expect(resourcesOf(stateless(stage).template, 'AWS::Lambda::Alias')).toHaveLength(published.length);
+    },
+  );
+
+  it('invokes the authorizer through its live alias', () => {
+    const { template, stack } = stateless('prod');
+    const aliasId = liveAliasId(stack.functions.authorizer as AppFunction, stack);
+
+    const [[, authorizer] = []] = resourcesOf(template, 'AWS::ApiGateway::Authorizer');
+    expect(JSON.stringify(authorizer?.Properties?.AuthorizerUri)).toContain(`{"Ref":"${aliasId}"}`);
+    // API Gateway may invoke the alias (the permission names it, not $LATEST).
+    const permissions = resourcesOf(template, 'AWS::Lambda::Permission').filter(
+      ([, p]) => JSON.stringify(p.Properties?.FunctionName) === JSON.stringify({ Ref: aliasId }),
+    );
+    expect(permissions.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it.each([
+    ['prod', 'CodeDeployDefault.LambdaCanary10Percent5Minutes'],
+    ['dev', 'CodeDeployDefault.LambdaAllAtOnce'],
+  ] as const)(
+    'shifts every live alias with CodeDeploy in %s (%s), rolling back on alarms',
+    (stage, config) => {
+      const { template, stack, resources } = stateless(stage);
+      const groups = groupsOf(template);
+
+      expect(groups).toHaveLength(published.length);
+      for (const id of published) {
+        const fn = stack.functions[id] as AppFunction;
+        const alias = template.toJSON().Resources[liveAliasId(fn, stack)] as {
+          UpdatePolicy?: { CodeDeployLambdaAliasUpdate?: { DeploymentGroupName: { Ref: string } } };
+        };
+        const groupId = alias.UpdatePolicy?.CodeDeployLambdaAliasUpdate?.DeploymentGroupName.Ref;
+        const group = resources[groupId ?? '']?.Properties;
+        expect(group, id).toBeDefined();
+        expect(group?.DeploymentConfigName, id).toBe(config);
+        expect(group?.AutoRollbackConfiguration, id).toEqual({
+          Enabled: true,
+          Events: expect.arrayContaining(['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM']),
+        });
+        // The rollback alarms: the alias's error rate and p99 duration; the API's 5xx for API functions.
+        const configured = group?.AlarmConfiguration as { Alarms: { Name: { Ref: string } }[] };
+        const alarms = configured.Alarms.map((a) => resources[a.Name.Ref]?.Properties as Env);
+        const aliasAlarms = alarms.filter((a) =>
+          JSON.stringify(a).includes(
+            `"Value":{"Fn::Join":["",[{"Ref":"${logicalIdOf(fn.fn, stack)}"},":live"]]}`,
+          ),
+        );
+        expect(aliasAlarms.map((a) => a.AlarmName).sort(), id).toEqual([
+          `traffic-manager-${stage}-rollback-${id}-errors`,
+          `traffic-manager-${stage}-rollback-${id}-p99`,
+        ]);
+        const api5xx = alarms.filter((a) => a.MetricName === '5XXError');
+        expect(api5xx.length, id).toBe(id in lambdaFunctions || id === 'authorizer' ? 1 : 0);
+      }
+    },
+  );
+
+  it("rolls back at the stage's error rate and at the stage's API latency targets", () => {
+    const { template } = stateless('prod');
+    const p = stages.prod;
+    const alarm = (name: string) =>
+      resourcesOf(template, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties?.AlarmName === name)?.[1]
+        .Properties;
+
+    expect(alarm('traffic-manager-prod-rollback-resolveRoute-errors')).toMatchObject({
+      Threshold: p.deploys.rollbackErrorPercent,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(alarm('traffic-manager-prod-rollback-resolveRoute-p99')).toMatchObject({
+      Threshold: p.alarms.resolveP99Ms,
+      ExtendedStatistic: 'p99',
+    });
+    expect(alarm('traffic-manager-prod-rollback-authorizer-p99')?.Threshold).toBe(p.alarms.apiP99Ms);
+    // Consumers and the relay: 80 % of their timeout.
+    expect(alarm('traffic-manager-prod-rollback-audit-p99')?.Threshold).toBe(48_000);
+    expect(alarm('traffic-manager-prod-rollback-api-5xx')?.Threshold).toBe(p.alarms.api5xxPerMinute);
+  });
+
+  it('keeps provisioned concurrency, auto-scaled on utilization, for resolve and the authorizer in prod only', () => {
+    const prod = stateless('prod');
+    const pc = stages.prod.deploys.provisionedConcurrency;
+
+    expect(Object.keys(pc).sort()).toEqual(['authorizer', 'resolveRoute']);
+    for (const [id, config] of Object.entries(pc) as [AppFunctionId, { min: number; max: number }][]) {
+      const fn = prod.stack.functions[id] as AppFunction;
+      const aliasId = liveAliasId(fn, prod.stack);
+      expect(prod.resources[aliasId]?.Properties.ProvisionedConcurrencyConfig).toEqual({
+        ProvisionedConcurrentExecutions: config.min,
+      });
+      expect(config.max).toBeLessThanOrEqual(reservedConcurrencyOf(stages.prod, id) ?? 0);
+      const [[targetId, target] = []] = resourcesOf(
+        prod.template,
+        'AWS::ApplicationAutoScaling::ScalableTarget',
+      ).filter(([, t]) => JSON.stringify(t.Properties?.ResourceId).includes(`{"Ref":"${aliasId}"}`));
+      expect(target?.Properties).toMatchObject({
+        MinCapacity: config.min,
+        MaxCapacity: config.max,
+        ScalableDimension: 'lambda:function:ProvisionedConcurrency',
+      });
+      prod.template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+        ScalingTargetId: { Ref: targetId },
+        TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+          PredefinedMetricSpecification: { PredefinedMetricType: 'LambdaProvisionedConcurrencyUtilization' },
+        }),
+      });
+    }
+    prod.template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 2);
+    stateless('dev').template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+    for (const [, alias] of resourcesOf(stateless('dev').template, 'AWS::Lambda::Alias')) {
+      expect(alias.Properties?.ProvisionedConcurrencyConfig).toBeUndefined();
+    }
+  });
+
+  it("refuses provisioned concurrency beyond a function's reserved concurrency", () => {
+    const stage = {
+      ...stages.prod,
+      deploys: {
+        ...stages.prod.deploys,
+        provisionedConcurrency: { authorizer: { min: 1, max: 1000, utilization: 0.7 } },
+      },
+    };
+    const app = createApp({
+      builtinCloudFormationValidation: false,
+      context: { 'aws:cdk:bundling-stacks': [] },
+    });
+
+    expect(() => buildTrafficManager(app, stage)).toThrow(
+      /authorizer: provisioned concurrency up to 1000 exceeds its reserved 50/,
+    );
+  });
+
+  it('publishes aliases on LocalStack but leaves CodeDeploy out (not in its community edition)', () => {
+    const { template } = stateless('localstack');
+
+    expect(resourcesOf(template, 'AWS::Lambda::Alias').length).toBeGreaterThan(0);
+    template.resourceCountIs('AWS::CodeDeploy::Application', 0);
+    template.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 0);
   });
 });
