@@ -1,12 +1,9 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditPage, RouteList } from '#client/api';
 import { newTokenParts } from '#shared/adapters/auth/token-hasher.hmac';
 import { formatToken } from '#shared/domain/auth';
+import { type CliRun, ensureClientBuilt, spawnCli } from '#test/support/client-cli';
 import { uniqueRouteKey } from '#test/support/fixtures';
 import { eventually, sharedKafkaBrokers } from '#test/support/kafka';
 import { sharedMongoUrl } from '#test/support/mongo';
@@ -16,44 +13,18 @@ import { type EventsRunner, startEventsRunner } from '../events/runner.ts';
 // traffic-manager` finds), built from clients/typescript with its own tsc build, spawned against the
 // sources runner with auth on. Output and exit codes are what is asserted.
 
-const root = fileURLToPath(new URL('../../..', import.meta.url));
-const BIN = `${root}node_modules/.bin/traffic-manager`;
 const ADMIN = formatToken(newTokenParts());
 let runner: EventsRunner;
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+const cli = (args: string[], env: Record<string, string> = {}): Promise<CliRun> =>
+  spawnCli(args, { TRAFFIC_MANAGER_URL: runner.api.url, TRAFFIC_MANAGER_TOKEN: ADMIN, ...env });
 
-const cli = async (args: string[], env: Record<string, string> = {}): Promise<Run> => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(BIN, args, {
-      env: {
-        PATH: process.env.PATH ?? '',
-        TRAFFIC_MANAGER_URL: runner.api.url,
-        TRAFFIC_MANAGER_TOKEN: ADMIN,
-        ...env,
-      },
-      timeout: 20_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw err;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-};
-
-const json = <T = Record<string, unknown>>(run: Run) => JSON.parse(run.stdout) as T;
+const json = <T = Record<string, unknown>>(run: CliRun) => JSON.parse(run.stdout) as T;
 const spec = (k: { tenant: string; service: string; env: string; version: string }) =>
   `${k.tenant}/${k.service}/${k.env}/${k.version}`;
 
 beforeAll(async () => {
-  // The package's own build, as `npm install` runs it (prepare): the bin is its output.
-  await promisify(execFile)('npm', ['run', 'build', '-w', '@traffic-manager/client'], { cwd: root });
-  expect(existsSync(BIN), `${BIN}: run npm install to link the workspace's bin`).toBe(true);
+  await ensureClientBuilt();
   runner = await startEventsRunner('client-cli', {
     kafkaBrokers: sharedKafkaBrokers(),
     mongoUrl: sharedMongoUrl(),

@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrafficManagerClient } from '#client/client';
 import { AuthError, PreconditionFailedError } from '#client/errors';
 import { newTokenParts } from '#shared/adapters/auth/token-hasher.hmac';
 import { formatToken } from '#shared/domain/auth';
+import { ensureClientBuilt, spawnCli } from '#test/support/client-cli';
 import { uniqueRouteKey } from '#test/support/fixtures';
 import { eventually } from '#test/support/kafka';
 import { type RunningCloud, startLocalCloud } from '#test/support/local-runner';
@@ -13,12 +11,11 @@ import { type RunningCloud, startLocalCloud } from '#test/support/local-runner';
 // The client and the CLI against what ships: the local cloud's API Gateway (template routes, the
 // authorizer, gateway responses) in front of every function running from its bundle on Node 22.
 
-const root = fileURLToPath(new URL('../../..', import.meta.url));
 let cloud: RunningCloud;
 let admin: string;
 
 beforeAll(async () => {
-  await promisify(execFile)('npm', ['run', 'build', '-w', '@traffic-manager/client'], { cwd: root });
+  await ensureClientBuilt();
   cloud = await startLocalCloud({ AUTH_MODE: 'on' });
   admin = cloud.adminToken!;
 }, 240_000);
@@ -26,20 +23,13 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-const cli = async (args: string[], token = admin) => {
-  try {
-    const bin = `${root}node_modules/.bin/traffic-manager`;
-    const { stdout, stderr } = await promisify(execFile)(bin, [...args, '--timeout', '30000'], {
-      env: { PATH: process.env.PATH ?? '', TRAFFIC_MANAGER_URL: cloud.url, TRAFFIC_MANAGER_TOKEN: token },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw err;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-};
+/** Cold starts take longer than the CLI's default 10 s budget. */
+const cli = (args: string[], token = admin) =>
+  spawnCli(
+    [...args, '--timeout', '30000'],
+    { TRAFFIC_MANAGER_URL: cloud.url, TRAFFIC_MANAGER_TOKEN: token },
+    60_000,
+  );
 
 describe('the client through the local cloud (AUTH_MODE=on)', () => {
   it('revalidates resolve with the ETag through API Gateway, and writes conditionally and idempotently', async () => {
