@@ -24,8 +24,8 @@ export const functionManifest: Readonly<Record<AppFunctionId, Bindings>> = {
   routeQuery: { database: true, cache: true },
   upsertRoute: { database: true, cache: true, kafkaProducer: producer, idempotencyTable: true },
   setRouteState: { database: true, cache: true, kafkaProducer: producer, idempotencyTable: true },
-  // Readiness probes Postgres (critical) and the cache (informational).
-  health: { database: true, cache: true },
+  // Readiness probes Postgres (critical), the cache and Kafka (informational; metadata only).
+  health: { database: true, cache: true, kafkaProbe: { topic: ROUTE_EVENTS_TOPIC } },
   auditQuery: { auditStore: true, cache: true },
   tokens: { database: true, cache: true, tokenHashKey: true },
   // Reads tokens through RDS Proxy and hashes with the key; no rate limit (API Gateway caches its answers).

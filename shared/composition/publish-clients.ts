@@ -105,15 +105,3 @@ export const closePublishClients = async (): Promise<void> => {
   outbox = undefined;
   await p?.close();
 };
-
-/** Readiness: the cluster answers a metadata request (one attempt; the caller bounds the time). */
-export const pingKafka = async (): Promise<Record<string, unknown>> => {
-  const admin = (await getKafka()).admin({ retry: { retries: 0 } });
-  try {
-    await admin.connect();
-    const cluster = await admin.describeCluster();
-    return { brokers: cluster.brokers.length, topic: getConfig().kafka.topic };
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
-};

@@ -63,6 +63,8 @@ export interface Bindings {
   readonly kafkaProducer?: KafkaProducerUse;
   readonly kafkaConsumer?: KafkaConsumerUse;
   readonly kafkaAdmin?: KafkaTopicUse;
+  /** Connects and reads cluster and topic metadata, nothing else: the readiness probe. */
+  readonly kafkaProbe?: KafkaTopicUse;
   readonly auditStore?: true;
   readonly idempotencyTable?: true;
   readonly failureQueue?: true;
@@ -77,6 +79,7 @@ export const BINDINGS = [
   'kafkaProducer',
   'kafkaConsumer',
   'kafkaAdmin',
+  'kafkaProbe',
   'auditStore',
   'idempotencyTable',
   'failureQueue',
@@ -97,6 +100,16 @@ export interface BindingVariables {
 }
 
 /**
+ * Every binding that opens a Kafka client. On AWS the bootstrap brokers are resolved at deploy time
+ * (KAFKA_BROKERS); a cluster ARN, looked up at cold start, is still accepted for a hand-made environment.
+ */
+const KAFKA_CLIENT: BindingVariables = {
+  aws: [kafka.auth, kafka.tls, kafka.brokers, kafka.topic],
+  local: [kafka.brokers, kafka.auth, kafka.topic],
+  alternatives: [[kafka.auth, kafka.mskClusterArn, kafka.topic]],
+};
+
+/**
  * Per binding, the variables that make it usable. A function's environment satisfies a binding when it
  * holds every name of one form (AWS, LocalStack or an alternative); a Lambda missing them fails its cold
  * start (config.ts: requireBindings) instead of falling back to a localhost default.
@@ -111,18 +124,9 @@ export const BINDING_VARIABLES: Readonly<Record<Binding, BindingVariables>> = {
     local: [cache.backend, cache.redisUrl],
     alternatives: [[cache.backend, cache.upstashUrl, cache.upstashToken]],
   },
-  // On AWS the bootstrap brokers are resolved at deploy time (KAFKA_BROKERS); a cluster ARN, looked up at
-  // cold start, is still accepted for a hand-made environment.
-  kafkaProducer: {
-    aws: [kafka.auth, kafka.tls, kafka.brokers, kafka.topic],
-    local: [kafka.brokers, kafka.auth, kafka.topic],
-    alternatives: [[kafka.auth, kafka.mskClusterArn, kafka.topic]],
-  },
-  kafkaAdmin: {
-    aws: [kafka.auth, kafka.tls, kafka.brokers, kafka.topic],
-    local: [kafka.brokers, kafka.auth, kafka.topic],
-    alternatives: [[kafka.auth, kafka.mskClusterArn, kafka.topic]],
-  },
+  kafkaProducer: KAFKA_CLIENT,
+  kafkaAdmin: KAFKA_CLIENT,
+  kafkaProbe: KAFKA_CLIENT,
   // The event source mapping hands the function its records: nothing to configure.
   kafkaConsumer: { aws: [], local: [] },
   auditStore: {

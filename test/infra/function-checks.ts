@@ -96,6 +96,8 @@ export const EXPECTED_ACTIONS: { readonly [B in Binding]-?: (use: NonNullable<Bi
     `kafka-cluster:AlterTopic@topic:${a.topic}`,
   ],
   // What the MSK event source mapping does with the function's role (Lambda developer guide, MSK).
+  // Metadata only: the readiness probe connects and describes the cluster and its topic.
+  kafkaProbe: (t) => ['kafka-cluster:Connect@cluster', `kafka-cluster:DescribeTopic@topic:${t.topic}`],
   kafkaConsumer: (c) => [
     'kafka:DescribeCluster@cluster',
     'kafka:DescribeClusterV2@cluster',

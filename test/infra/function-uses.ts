@@ -27,7 +27,7 @@ export const FUNCTION_SPECS: Readonly<Record<AppFunctionId, LambdaFunctionSpec>>
  * Which project modules mean which binding: the adapters and composition modules that open a client to
  * the resource (or, for the consumer, that take MSK events). A module a bundle contains is a module the
  * function's cold start evaluates, so reaching one is using the binding. `anyOf`: the Kafka client is
- * shared by the producers and the topic admin.
+ * shared by the producers, the topic admin and the readiness probe.
  */
 export const USE_RULES: readonly { readonly module: RegExp; readonly anyOf: readonly Binding[] }[] = [
   { module: /^shared\/adapters\/postgres\//, anyOf: ['database'] },
@@ -39,7 +39,10 @@ export const USE_RULES: readonly { readonly module: RegExp; readonly anyOf: read
   { module: /^shared\/composition\/(cache|route-cache)-clients\.ts$/, anyOf: ['cache'] },
   { module: /^shared\/adapters\/kafka\/event-publisher\.kafka\.ts$/, anyOf: ['kafkaProducer'] },
   { module: /^shared\/adapters\/kafka\/topic-admin\.kafka\.ts$/, anyOf: ['kafkaAdmin'] },
-  { module: /^shared\/adapters\/kafka\/kafka-client\.kafka\.ts$/, anyOf: ['kafkaProducer', 'kafkaAdmin'] },
+  {
+    module: /^shared\/adapters\/kafka\/kafka-client\.kafka\.ts$/,
+    anyOf: ['kafkaProducer', 'kafkaAdmin', 'kafkaProbe'],
+  },
   { module: /^shared\/middleware\/msk-handler\.ts$/, anyOf: ['kafkaConsumer'] },
   { module: /^shared\/adapters\/mongo\//, anyOf: ['auditStore'] },
   { module: /^shared\/composition\/audit-clients\.ts$/, anyOf: ['auditStore'] },

@@ -248,14 +248,19 @@ describe('the local cloud (AUTH_MODE=on, as in AWS)', () => {
     expect(wrongMethod.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('serves health without a token; a cold container has connected to the cache during init', async () => {
+  it('serves health without a token; a cold container has connected to the cache during init; Kafka is reported', async () => {
     // The first call of the health function is a cold start: its cache client reads the auth token from
     // Secrets Manager and connects during init, so even this first probe finds the cache connected.
     const ready = await call('GET', '/health/ready', { token: null });
     expect(ready.status).toBe(200);
     expect(ready.json).toMatchObject({
       status: 'ready',
-      checks: { database: { status: 'healthy' }, cache: { status: 'healthy' } },
+      checks: {
+        database: { status: 'healthy' },
+        cache: { status: 'healthy' },
+        // The health function's kafkaProbe binding (metadata only): informational, like the cache.
+        kafka: { status: 'healthy', brokers: 1, topic: 'route-events' },
+      },
     });
     expect((await call('GET', '/health', { token: null })).json).toEqual({
       status: 'healthy',
