@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { healthSchema, readinessSchema, resilienceSchema } from '#functions/health/health.schema';
 import { OPENAPI_PATH } from '#functions/openapi/paths';
+import {
+  resolveRouteResponseSchema,
+  routeDetailSchema,
+  routeListResponseSchema,
+  routeWriteResponseSchema,
+} from '#functions/routes/route-response.schema';
+import { errorBodySchema } from '#shared/middleware/error-body.schema';
 import { uniqueRouteKey } from '#test/support/fixtures';
 import { type RunningApi, startLocalApi } from '#test/support/local-runner';
 
@@ -84,6 +92,26 @@ describe('the OpenAPI document', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(res.json()).toEqual(JSON.parse(readFileSync(OPENAPI_PATH, 'utf8')));
+  });
+
+  it('answers in the shapes it documents (the zod schemas the document is generated from)', async () => {
+    const key = uniqueRouteKey();
+    const q = new URLSearchParams({ ...key }).toString();
+    const written = await call('POST', '/api/v1/routes', { ...key, url: 'https://shape.example.com/' });
+    expect(written.status).toBe(201);
+    routeWriteResponseSchema.strict().parse(written.json());
+    resolveRouteResponseSchema.strict().parse((await call('GET', `/api/v1/routes/resolve?${q}`)).json());
+    routeDetailSchema.strict().parse((await call('GET', `/api/v1/routes/detail?${q}`)).json());
+    routeListResponseSchema.strict().parse((await call('GET', `/api/v1/routes?tenant=${key.tenant}`)).json());
+    healthSchema.strict().parse((await call('GET', '/health')).json());
+    readinessSchema.strict().parse((await call('GET', '/health/ready')).json());
+    resilienceSchema.strict().parse((await call('GET', '/health/resilience')).json());
+    const missing = await call(
+      'GET',
+      `/api/v1/routes/detail?${new URLSearchParams({ ...key, version: 'none' })}`,
+    );
+    expect(missing.status).toBe(404);
+    errorBodySchema.parse(missing.json());
   });
 });
 
