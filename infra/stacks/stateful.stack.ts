@@ -17,7 +17,13 @@ export const DATABASE_INSTANCE_PORT = 5433;
 /** Not 27017 (cdk-nag DOC2). */
 export const AUDIT_STORE_PORT = 27018;
 export const DATABASE_NAME = 'traffic_manager';
+/** The master user: migrations only (the migrate custom resource); it owns every object. */
 export const DATABASE_USER = 'tm_admin';
+/**
+ * The functions' user: DML on the app's tables through the `traffic_manager_app` role
+ * (migrations/1763850000000_app-role.sql), created with its own secret's password by the migrate function.
+ */
+export const DATABASE_APP_USER = 'tm_app';
 /** Declared once with the functions' bindings (the config default and the manifest use it too). */
 export { ROUTE_EVENTS_TOPIC } from '#shared/config/bindings';
 
@@ -33,7 +39,10 @@ export interface ManagedStores {
   /** The instance's fixed identifier, for its CloudWatch dimension (no cross-stack export needed). */
   readonly databaseInstanceIdentifier: string;
   readonly databaseProxy: rds.DatabaseProxy;
+  /** The master's secret: the migrate function only. */
   readonly databaseSecret: secretsmanager.ISecret;
+  /** The application user's secret (DATABASE_APP_USER), attached to the instance: every other function. */
+  readonly databaseAppSecret: secretsmanager.ISecret;
   readonly cache: ValkeyCache;
   readonly kafka: MskCluster;
   readonly auditStore: docdb.DatabaseCluster;
@@ -176,10 +185,28 @@ export class StatefulStack extends Stack {
     });
     database.node.addDependency(databaseLogs);
     const databaseSecret = database.secret!;
+    const rotationSg = this.rotationSecurityGroup('DatabaseRotationSecurityGroup', stage, vpc, 'database');
     database.addRotationSingleUser({
       automaticallyAfter: Duration.days(30),
       vpcSubnets: isolated,
-      securityGroup: this.rotationSecurityGroup('DatabaseRotationSecurityGroup', stage, vpc, 'database'),
+      securityGroup: rotationSg,
+    });
+    // The application user's own secret (the migrate function creates the user with this password). Its
+    // rotation changes only this user's password, as the user itself; not at creation, when the user does
+    // not exist yet (the first deploy of the Stateless stack creates it).
+    const databaseAppSecret = new rds.DatabaseSecret(this, 'DatabaseAppSecret', {
+      username: DATABASE_APP_USER,
+      secretName: `${prefix}/database/app`,
+    }).attach(database);
+    new secretsmanager.SecretRotation(this, 'DatabaseAppRotation', {
+      application: secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER,
+      secret: databaseAppSecret,
+      target: database,
+      vpc,
+      vpcSubnets: isolated,
+      securityGroup: rotationSg,
+      automaticallyAfter: Duration.days(30),
+      rotateImmediatelyOnUpdate: false,
     });
 
     const proxySg = new ec2.SecurityGroup(this, 'DatabaseProxySecurityGroup', {
@@ -190,7 +217,8 @@ export class StatefulStack extends Stack {
     proxySg.addEgressRule(ec2.Peer.ipv4(stage.network.cidr), ec2.Port.tcp(443), 'Secrets Manager endpoint');
     const databaseProxy = new rds.DatabaseProxy(this, 'DatabaseProxy', {
       proxyTarget: rds.ProxyTarget.fromInstance(database),
-      secrets: [databaseSecret],
+      // The proxy accepts each user whose secret it holds: the master (migrations) and the application user.
+      secrets: [databaseSecret, databaseAppSecret],
       vpc,
       vpcSubnets: isolated,
       securityGroups: [proxySg],
@@ -300,6 +328,7 @@ export class StatefulStack extends Stack {
       databaseInstanceIdentifier: instanceIdentifier,
       databaseProxy,
       databaseSecret,
+      databaseAppSecret,
       cache,
       kafka,
       auditStore,
