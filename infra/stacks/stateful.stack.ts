@@ -4,6 +4,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import * as sam from 'aws-cdk-lib/aws-sam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -110,6 +111,29 @@ export class StatefulStack extends Stack {
     if (stage.target === 'aws') {
       if (!props.vpc) throw new Error('the aws target needs the network stack VPC');
       this.stores = this.managedStores(stage, props.vpc, prefix, removal);
+    }
+    // Every secret lives as long as the data it opens: a prod database restored from its final snapshot
+    // still needs its master and app passwords (the generated secrets default to Delete).
+    for (const secret of this.node.findAll().filter((c) => c instanceof secretsmanager.Secret)) {
+      secret.applyRemovalPolicy(removal);
+    }
+    this.rotationLogGroups(stage, removal);
+  }
+
+  /**
+   * The rotation functions come from the Serverless Application Repository, whose functions log to a group
+   * Lambda would create without retention: create `/aws/lambda/<name>` first, with the stage's retention.
+   */
+  private rotationLogGroups(stage: StageConfig, removal: RemovalPolicy): void {
+    for (const app of this.node.findAll().filter((c) => c instanceof sam.CfnApplication)) {
+      const name = (app.parameters as Record<string, string> | undefined)?.functionName;
+      if (!name || !app.node.scope) continue;
+      const group = new logs.LogGroup(app.node.scope, 'FunctionLogs', {
+        logGroupName: `/aws/lambda/${name}`,
+        retention: stage.logRetentionDays,
+        removalPolicy: removal,
+      });
+      app.node.addDependency(group);
     }
   }
 

@@ -309,3 +309,42 @@ describe('stateful stack: idempotency table and failure queue', () => {
     template.resourceCountIs('AWS::DocDB::DBCluster', 0);
   });
 });
+
+describe('stateful stack: secrets and rotation logs', () => {
+  it('keeps every secret as long as its data: retained in prod (the databases snapshot), deleted in dev', () => {
+    for (const [stage, policy] of [
+      ['prod', 'Retain'],
+      ['dev', 'Delete'],
+    ] as const) {
+      const secrets = Object.entries(
+        stateful(stage).toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>,
+      ).filter(([, r]) => r.Type === 'AWS::SecretsManager::Secret');
+      expect(secrets.length).toBeGreaterThanOrEqual(5);
+      for (const [id, secret] of secrets) expect(secret.DeletionPolicy, `${stage} ${id}`).toBe(policy);
+    }
+  });
+
+  it.each(['dev', 'prod'] as const)(
+    'gives each rotation function a log group with the stage retention (%s)',
+    (stage) => {
+      const template = stateful(stage);
+      const resources = template.toJSON().Resources as Record<
+        string,
+        { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] }
+      >;
+      const apps = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Serverless::Application');
+
+      expect(apps).toHaveLength(3);
+      for (const [id, app] of apps) {
+        const name = (app.Properties.Parameters as { functionName: string }).functionName;
+        const [[groupId] = []] = Object.entries(resources).filter(
+          ([, r]) => r.Type === 'AWS::Logs::LogGroup' && r.Properties.LogGroupName === `/aws/lambda/${name}`,
+        );
+        expect(groupId, id).toBeDefined();
+        expect(resources[groupId!]?.Properties.RetentionInDays, id).toBe(stages[stage].logRetentionDays);
+        // Created before the function can log (Lambda would make the group itself, without retention).
+        expect(app.DependsOn, id).toContain(groupId);
+      }
+    },
+  );
+});
