@@ -12,6 +12,7 @@ import {
   METRICS_NAMESPACE,
   RESOLVE_OUTCOME_METRIC,
 } from '#shared/observability/metric-names';
+import { testOutdir } from '#test/support/cdk-outdir';
 import { resourcesOf, synthStage } from './synth.ts';
 
 const observability = (stage: 'dev' | 'prod' | 'localstack') => {
@@ -402,6 +403,7 @@ describe('observability stack', () => {
   it('subscribes the e-mail address given at deploy time (-c alarmEmail), and none without it', () => {
     // Template validation runs once per stage in cloudformation.test.ts; here it would only add time.
     const app = createApp({
+      outdir: testOutdir(),
       builtinCloudFormationValidation: false,
       context: { 'aws:cdk:bundling-stacks': [] },
     });

@@ -24,6 +24,7 @@ import {
 import type { AppFunction } from '#infra/constructs/app-function';
 import { BOOTSTRAP_BROKERS_RESOURCE_TYPE, IAM_BROKERS_FIELD } from '#infra/constructs/msk-bootstrap-brokers';
 import { RestApi, WAF_COUNTED_RULES } from '#infra/constructs/rest-api';
+import { testOutdir } from '#test/support/cdk-outdir';
 import { logicalIdOf, resourcesOf, synthStage } from './synth.ts';
 
 type Env = Record<string, unknown>;
@@ -355,7 +356,7 @@ describe('stateless stack: REST API', () => {
   });
 
   it('guards non-public routes, and only those, once an authorizer is given', () => {
-    const stack = new Stack(new App({ builtinCloudFormationValidation: false }));
+    const stack = new Stack(new App({ outdir: testOutdir(), builtinCloudFormationValidation: false }));
     const fn = new lambda.Function(stack, 'Fn', {
       runtime: lambda.Runtime.NODEJS_22_X,
       handler: 'index.handler',
@@ -762,6 +763,7 @@ describe('stateless stack: safe deploys', () => {
       },
     };
     const app = createApp({
+      outdir: testOutdir(),
       builtinCloudFormationValidation: false,
       context: { 'aws:cdk:bundling-stacks': [] },
     });

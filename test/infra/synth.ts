@@ -2,6 +2,7 @@ import type { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildTrafficManager, createApp, type TrafficManagerStacks } from '#infra/build';
 import { type StageName, stages } from '#infra/config/stages';
+import { testOutdir } from '#test/support/cdk-outdir';
 
 export interface SynthesizedStage {
   readonly app: App;
@@ -20,6 +21,7 @@ export const synthStage = (name: StageName): SynthesizedStage => {
   const hit = cache.get(name);
   if (hit) return hit;
   const app = createApp({
+    outdir: testOutdir(),
     builtinCloudFormationValidation: false,
     context: { 'aws:cdk:bundling-stacks': [] },
   });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TestProject } from 'vitest/node';
 import { ensureIdempotencyTable } from '#shared/adapters/idempotency/idempotency-table';
@@ -28,7 +31,11 @@ const offlineOnly = (): boolean => {
 };
 
 /** Runs once before all test files: the test database exists and is migrated. */
-export default async function setup(project: TestProject): Promise<void> {
+export default async function setup(project: TestProject): Promise<() => void> {
+  // One directory for this run's CDK synthesis (test/support/cdk-outdir.ts), removed at the end.
+  const cdkRoot = mkdtempSync(join(tmpdir(), 'tm-test-cdk-'));
+  process.env.TEST_CDK_OUTDIR_ROOT = cdkRoot;
+  const teardown = () => rmSync(cdkRoot, { recursive: true, force: true });
   const url = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/traffic_manager_test';
   await ensureDatabase(url);
   await migrateUp(url);
@@ -38,7 +45,7 @@ export default async function setup(project: TestProject): Promise<void> {
   if (offlineOnly()) {
     project.provide('kafkaBrokers', '');
     project.provide('mongoUrl', '');
-    return;
+    return teardown;
   }
   const { ensureServices } = await import('../../scripts/services/services.ts');
   const { kafkaBrokers, mongoUrl, dynamoEndpoint } = await ensureServices();
@@ -54,6 +61,7 @@ export default async function setup(project: TestProject): Promise<void> {
   const { ensureTestTopic } = await import('./kafka.ts');
   await ensureTestTopic(kafkaBrokers, 'route-events', 6);
   if (needsLocalCloud()) await prepareLocalCloud();
+  return teardown;
 }
 
 /** Runs that name only files which start no local cloud skip its synthesis and runtime install. */
