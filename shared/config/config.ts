@@ -111,6 +111,8 @@ const envSchema = z.object({
 
   /** Largest accepted request body, bytes. */
   MAX_BODY_BYTES: int(256, 1_048_576).default(16_384),
+  /** Largest accepted bulk change (POST /api/v1/routes/batch: up to 500 operations), bytes. */
+  MAX_BATCH_BODY_BYTES: int(256, 1_048_576).default(1_048_576),
 
   /** Where the migrate custom resource finds migrations/ (copied next to the Lambda bundle). */
   MIGRATIONS_DIR: z.string().optional(),
@@ -229,7 +231,7 @@ const toConfig = (e: z.output<typeof envSchema>, lambda: boolean) => {
     migrationsDir: e.MIGRATIONS_DIR,
     metrics: { backend: e.METRICS_BACKEND, namespace: e.METRICS_NAMESPACE },
     tracing: e.TRACING,
-    http: { maxBodyBytes: e.MAX_BODY_BYTES },
+    http: { maxBodyBytes: e.MAX_BODY_BYTES, maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES },
     awsRegion: e.AWS_REGION,
     idempotency: {
       table: e.IDEMPOTENCY_TABLE ?? local?.idempotencyTable,

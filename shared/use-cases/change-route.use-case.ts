@@ -31,7 +31,10 @@ const withLease = (deps: ChangeRouteDeps, ctx: WriteContext): WriteContext =>
  * miss and reload, and a reader still holding the old row cannot put it back (older revision).
  * A cache failure here does not fail the write; the invalidation consumer and the TTL bound it.
  */
-const invalidate = async (deps: ChangeRouteDeps, result: RouteWriteResult): Promise<void> => {
+export const invalidate = async (
+  deps: Pick<ChangeRouteDeps, 'cache' | 'tombstoneTtlMs' | 'onCacheError'>,
+  result: RouteWriteResult,
+): Promise<void> => {
   if (!deps.cache || !result.event) return;
   try {
     await deps.cache.putIfNewer(
