@@ -92,7 +92,7 @@ export const consumerFunctions = {
   cacheWarming: {
     entry: 'functions/consumers/cache-warming.handler.ts',
     handler: 'handler',
-    description: 'Re-read changed routes from Postgres and cache them',
+    description: 'Cache changed routes at their revision from the events (rollbacks re-read)',
     consumerGroup: 'traffic-manager-cache-warming',
   },
   audit: {
