@@ -23,6 +23,7 @@ export const writeDeps = (): ChangeRouteDeps => {
     cache: getRouteCache(),
     tombstoneTtlMs: tombstoneTtlMs(),
     onCacheError: reportCacheError,
+    afterCommitInBackground: !getConfig().kafka.publishBeforeAnswer,
     // Publishes the change's event after commit, bounded by PUBLISH_TIMEOUT_MS; never fails the write.
     ...getAfterCommitPublisher(),
   };
@@ -37,6 +38,7 @@ export const batchDeps = (): ApplyBatchDeps => {
     tombstoneTtlMs: tombstoneTtlMs(),
     onCacheError: reportCacheError,
     newBatchId: randomUUID,
+    afterCommitInBackground: !getConfig().kafka.publishBeforeAnswer,
     publishLeaseMs,
     afterCommitAll,
   };

@@ -4,7 +4,8 @@ import type { BatchFailure, BatchOperation } from '#shared/domain/route-batch';
 import type { RouteBatchWriter } from '#shared/ports/route-batch.port';
 import { type ChangeRouteDeps, invalidate } from './change-route.use-case.ts';
 
-export interface ApplyBatchDeps extends Pick<ChangeRouteDeps, 'cache' | 'tombstoneTtlMs' | 'onCacheError'> {
+export interface ApplyBatchDeps
+  extends Pick<ChangeRouteDeps, 'cache' | 'tombstoneTtlMs' | 'onCacheError' | 'afterCommitInBackground'> {
   readonly writer: RouteBatchWriter;
   /** A new batch id (UUID) per bulk change. */
   readonly newBatchId: () => string;
@@ -76,6 +77,10 @@ export const applyBatch = async (
   for (let i = 0; i < changed.length; i += TOMBSTONES_IN_FLIGHT) {
     await Promise.all(changed.slice(i, i + TOMBSTONES_IN_FLIGHT).map((r) => invalidate(deps, r)));
   }
-  if (changed.length > 0) await deps.afterCommitAll?.(changed);
+  if (changed.length > 0) {
+    const publishing = Promise.resolve(deps.afterCommitAll?.(changed));
+    if (deps.afterCommitInBackground) void publishing.catch(() => {});
+    else await publishing;
+  }
   return { batchId, results: applied.results };
 };

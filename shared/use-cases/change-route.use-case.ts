@@ -16,6 +16,11 @@ export interface ChangeRouteDeps {
    */
   readonly afterCommit?: (result: RouteWriteResult) => unknown;
   /**
+   * Answer without waiting for `afterCommit` (it goes on behind the answer). Only where the process lives
+   * on after answering (not Lambda); delivery does not depend on it (the relay publishes what is left).
+   */
+  readonly afterCommitInBackground?: boolean;
+  /**
    * How long a write reserves publishing its own event (RouteWriteResult.publishLeased) for
    * `afterCommit`; 0 or absent leaves every event to the relay.
    */
@@ -51,7 +56,8 @@ export const invalidate = async (
 const afterWrite = async (deps: ChangeRouteDeps, result: RouteWriteResult): Promise<RouteWriteResult> => {
   if (result.event) {
     await invalidate(deps, result);
-    await deps.afterCommit?.(result);
+    if (deps.afterCommitInBackground) void Promise.resolve(deps.afterCommit?.(result)).catch(() => {});
+    else await deps.afterCommit?.(result);
   }
   return result;
 };

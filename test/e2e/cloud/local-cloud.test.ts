@@ -44,9 +44,9 @@ const call = async (
 const q = (k: object, extra: Record<string, string> = {}) =>
   new URLSearchParams({ ...(k as Record<string, string>), ...extra }).toString();
 
-const mint = async (role: string, tenants: string[] | '*') => {
+const mint = async (role: string, tenants: string[] | '*', principal = `cloud-${role}`) => {
   const res = await call('POST', '/api/v1/admin/tokens', {
-    body: { principal: `cloud-${role}`, role, tenants, expires_in_days: 1 },
+    body: { principal, role, tenants, expires_in_days: 1 },
   });
   expect(res.status, JSON.stringify(res.json)).toBe(201);
   return res.json.secret as string;
@@ -105,8 +105,8 @@ describe('the local cloud (AUTH_MODE=on, as in AWS)', () => {
   it('applies a bulk change across tenants in one transaction, each change audited with the batch id', async () => {
     const a = uniqueRouteKey();
     const b = uniqueRouteKey();
-    const writer = await mint('writer', [a.tenant, b.tenant]);
-    const narrow = await mint('writer', [a.tenant]);
+    const writer = await mint('writer', [a.tenant, b.tenant], 'cloud-bulk-writer');
+    const narrow = await mint('writer', [a.tenant], 'cloud-narrow-writer');
     const operations = [
       { op: 'create', ...a, url: 'https://a.example.com' },
       { op: 'create', ...b, url: 'https://b.example.com' },
