@@ -33,6 +33,11 @@ export const lambdaFunctions = {
     handler: 'handler',
     description: 'Activate, deactivate or roll back a route',
   },
+  batchRoutes: {
+    entry: 'functions/routes/batch-routes.handler.ts',
+    handler: 'handler',
+    description: 'Bulk changes: up to 500 creates, activations and deactivations in one transaction',
+  },
   health: {
     entry: 'functions/health/health.handler.ts',
     handler: 'handler',
@@ -87,7 +92,7 @@ export const consumerFunctions = {
   cacheWarming: {
     entry: 'functions/consumers/cache-warming.handler.ts',
     handler: 'handler',
-    description: 'Re-read changed routes from Postgres and cache them',
+    description: 'Cache changed routes at their revision from the events (rollbacks re-read)',
     consumerGroup: 'traffic-manager-cache-warming',
   },
   audit: {
@@ -176,6 +181,13 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: 'POST',
     path: '/api/v1/routes/rollback',
     fn: 'setRouteState',
+    permission: 'write',
+    operation: 'write',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/routes/batch',
+    fn: 'batchRoutes',
     permission: 'write',
     operation: 'write',
   },

@@ -145,6 +145,7 @@ export const auditEventBody = (r: AuditRecord): AuditEventBody => ({
   changed_by: r.changedBy,
   changed_by_token_id: r.changedByTokenId,
   correlation_id: r.correlationId,
+  batch_id: r.batchId ?? null,
   occurred_at: r.occurredAt.toISOString(),
   processed_at: r.processedAt.toISOString(),
   // Not r.metadata: where the event was read (Kafka partition and offset) hints at other tenants' volume.

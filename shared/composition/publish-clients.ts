@@ -14,6 +14,7 @@ import {
   type PublishAfterCommitDeps,
   type PublishOutboxDeps,
   publishAfterCommit,
+  publishAllAfterCommit,
 } from '#shared/use-cases/publish-outbox.use-case';
 import type { RelayOutboxDeps } from '#shared/use-cases/relay-outbox.use-case';
 import { getPgPool } from './clients.ts';
@@ -69,6 +70,8 @@ const publishDeps = (): PublishOutboxDeps => ({
  */
 export const getAfterCommitPublisher = (): {
   readonly afterCommit: (result: RouteWriteResult) => Promise<void>;
+  /** A bulk change's leased events, in one publish (issue 15). */
+  readonly afterCommitAll: (results: readonly RouteWriteResult[]) => Promise<void>;
   readonly publishLeaseMs: number;
 } => {
   const { kafka, database } = getConfig();
@@ -80,6 +83,7 @@ export const getAfterCommitPublisher = (): {
   };
   return {
     afterCommit: (result) => publishAfterCommit(deps, result),
+    afterCommitAll: (results) => publishAllAfterCommit(deps, results),
     publishLeaseMs: kafka.publishTimeoutMs + database.queryTimeoutMs + 1000,
   };
 };

@@ -8,7 +8,7 @@ import { CACHE_OUTCOMES } from '#shared/use-cases/resolve-route.use-case';
 
 export const METRICS_NAMESPACE = 'TrafficManager';
 
-export const WRITE_OPERATIONS = ['upsert', 'activate', 'deactivate', 'rollback'] as const;
+export const WRITE_OPERATIONS = ['upsert', 'activate', 'deactivate', 'rollback', 'batch'] as const;
 export type WriteOperation = (typeof WRITE_OPERATIONS)[number];
 
 /** The route-events consumers (one Lambda function and consumer group each). */

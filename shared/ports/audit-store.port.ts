@@ -16,6 +16,8 @@ export interface AuditRecord {
   /** The acting token's id; null with auth off or for events recorded before it existed. */
   readonly changedByTokenId: string | null;
   readonly correlationId: string | null;
+  /** The bulk change (POST /api/v1/routes/batch) the event was part of; null/absent for single writes. */
+  readonly batchId?: string | null;
   readonly occurredAt: Date;
   readonly processedAt: Date;
   readonly metadata: Record<string, unknown>;

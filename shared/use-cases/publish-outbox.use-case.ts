@@ -73,19 +73,26 @@ export interface PublishAfterCommitDeps extends PublishOutboxDeps {
  * circuit end the lease instead, so a relay takes the event next (it is in the outbox already,
  * committed with the change). Should even that fail, the lease runs out and a relay takes it then.
  */
-export const publishAfterCommit = async (
+export const publishAfterCommit = (deps: PublishAfterCommitDeps, result: RouteWriteResult): Promise<void> =>
+  publishAllAfterCommit(deps, [result]);
+
+/**
+ * `publishAfterCommit` for the changes of one bulk change (issue 15): their leased events go out in one
+ * publish call, in the batch's order, and are acknowledged with one UPDATE; the same bounds and fallbacks.
+ */
+export const publishAllAfterCommit = async (
   deps: PublishAfterCommitDeps,
-  result: RouteWriteResult,
+  results: readonly RouteWriteResult[],
 ): Promise<void> => {
-  const event = result.event;
-  if (!event || !result.publishLeased) return;
-  const ids = [event.eventId];
+  const events = results.flatMap((r) => (r.event && r.publishLeased ? [r.event] : []));
+  if (events.length === 0) return;
+  const ids = events.map((e) => e.eventId);
   try {
     await deps.guard(async () => {
       try {
-        await withTimeout(deps.publisher.publish([event]), deps.publishTimeoutMs);
+        await withTimeout(deps.publisher.publish(events), deps.publishTimeoutMs);
       } catch (err) {
-        deps.onPublishFailed?.(1, err); // counted and logged; an open circuit (no attempt) is not
+        deps.onPublishFailed?.(events.length, err); // counted and logged; an open circuit (no attempt) is not
         throw err;
       }
     });
@@ -94,7 +101,7 @@ export const publishAfterCommit = async (
     await deps.outbox.releaseLeases(ids, err instanceof Error ? err.message : String(err)).catch(() => {});
     return;
   }
-  deps.onPublished?.([event]);
+  deps.onPublished?.(events);
   // Acknowledged: a failure to record it only means a relay publishes it again once the lease runs out
   // (consumers are idempotent).
   await deps.outbox.markLeasedPublished(ids).catch((err) => deps.onSkipped?.(err));

@@ -29,6 +29,7 @@ export const toAuditRecord = (input: AuditInput, processedAt: Date): AuditRecord
     changedBy: event.changedBy,
     changedByTokenId: event.changedByTokenId ?? null,
     correlationId: event.correlationId,
+    ...(event.batchId ? { batchId: event.batchId } : {}),
     occurredAt: new Date(event.occurredAt),
     processedAt,
     metadata:

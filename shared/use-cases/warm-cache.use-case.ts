@@ -1,4 +1,4 @@
-import { entryFromRecord, jitteredTtlMs } from '#shared/domain/cache-entry';
+import { type CacheEntry, entryFromRecord, jitteredTtlMs } from '#shared/domain/cache-entry';
 import type { RouteChangedEvent } from '#shared/domain/route';
 import type { RouteCache } from '#shared/ports/route-cache.port';
 import type { RouteRepository } from '#shared/ports/route-repository.port';
@@ -19,12 +19,42 @@ export interface WarmResult {
   readonly routes: number;
   /** Entries stored; the others met a newer revision already cached. */
   readonly stored: number;
+  /** Routes whose entry had to be re-read from Postgres (the event alone did not say their state). */
+  readonly reread?: number;
 }
 
 /**
+ * The route's state right after the event, when the event alone says it: every event carries the URL
+ * and revision after the change, and the action (with the state before) gives the active flag. That is a
+ * committed state at that revision, so caching it is as safe as caching a re-read (putIfNewer refuses
+ * it once a newer revision is there). A rollback restores an earlier state the event does not carry, and
+ * an action this code does not know may mean anything: those are re-read (null).
+ */
+export const entryFromEvent = (e: RouteChangedEvent): CacheEntry | null => {
+  const active = (isActive: boolean): CacheEntry =>
+    isActive
+      ? { kind: 'active', revision: e.revision, url: e.url }
+      : { kind: 'inactive', revision: e.revision };
+  switch (e.action) {
+    case 'created':
+    case 'activated':
+      return active(true);
+    case 'deactivated':
+      return active(false);
+    case 'updated':
+      return e.previousState === null ? null : active(e.previousState === 'active');
+    default:
+      return null;
+  }
+};
+
+/**
  * Warm the cache for the routes a batch of events changed:
- * 1. keep one event per route (the payload only says which route changed);
- * 2. re-read the route from Postgres, the source of truth, so the entry is exactly some committed state;
+ * 1. keep the newest event per route;
+ * 2. take the route's state at that revision from the event (`entryFromEvent`), or, when the event does
+ *    not say it (a rollback), re-read it from Postgres, the source of truth; either way the entry is
+ *    exactly some committed state (issue 15: re-reading every route cost Postgres and this consumer
+ *    most of their work per write);
  * 3. store it with its revision through `putIfNewer`: it wins only over older revisions.
  * Postgres or cache failures throw (DependencyUnavailableError) so the batch is retried.
  */
@@ -35,8 +65,13 @@ export const warmCache = async (
   const { cache, policy } = deps;
   if (!cache) return { routes: 0, stored: 0 };
   const latest = [...latestPerRoute(events)];
+  let reread = 0;
   const warm = async ([key, event]: (typeof latest)[number]): Promise<boolean> => {
-    const entry = entryFromRecord(await deps.repository.findRoute(event));
+    let entry = entryFromEvent(event);
+    if (!entry) {
+      reread++;
+      entry = entryFromRecord(await deps.repository.findRoute(event));
+    }
     const base = entry.kind === 'active' ? policy.positiveTtlMs : policy.negativeTtlMs;
     return cache.putIfNewer(key, entry, jitteredTtlMs(base, policy.jitterRatio, deps.random));
   };
@@ -48,5 +83,5 @@ export const warmCache = async (
     const done = await Promise.all(latest.slice(i, i + step).map(warm));
     stored += done.filter(Boolean).length;
   }
-  return { routes: latest.length, stored };
+  return { routes: latest.length, stored, reread };
 };

@@ -28,6 +28,8 @@ export interface AuditDocument {
   /** Absent from documents written before it existed; null with auth off. */
   changed_by_token_id?: string | null;
   correlation_id: string | null;
+  /** The bulk change the event was part of; null or absent for single writes. */
+  batch_id?: string | null;
   occurred_at: Date;
   processed_at: Date;
   metadata: Record<string, unknown>;
@@ -71,6 +73,7 @@ const asStoredDocument = (r: AuditRecord): AuditDocument => ({
   changed_by: r.changedBy,
   changed_by_token_id: r.changedByTokenId,
   correlation_id: r.correlationId,
+  batch_id: r.batchId ?? null,
   occurred_at: r.occurredAt,
   processed_at: r.processedAt,
   metadata: r.metadata,
@@ -89,6 +92,7 @@ const toRecord = (d: AuditDocument): AuditRecord => ({
   changedBy: d.changed_by,
   changedByTokenId: d.changed_by_token_id ?? null,
   correlationId: d.correlation_id ?? null,
+  batchId: d.batch_id ?? null,
   occurredAt: d.occurred_at,
   processedAt: d.processed_at,
   metadata: d.metadata ?? {},
