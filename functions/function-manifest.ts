@@ -25,6 +25,8 @@ export const functionManifest: Readonly<Record<AppFunctionId, Bindings>> = {
   upsertRoute: { database: true, cache: true, kafkaProducer: producer, idempotencyTable: true },
   setRouteState: { database: true, cache: true, kafkaProducer: producer, idempotencyTable: true },
   // Readiness probes Postgres (critical) and the cache (informational).
+  splitQuery: { database: true, cache: true },
+  changeSplit: { database: true, cache: true, kafkaProducer: producer, idempotencyTable: true },
   health: { database: true, cache: true },
   auditQuery: { auditStore: true, cache: true },
   tokens: { database: true, cache: true, tokenHashKey: true },

@@ -1,9 +1,13 @@
 import * as z from 'zod';
 import { ValidationError } from '#shared/domain/errors';
-import { ROUTE_ACTIONS } from '#shared/domain/route';
 import { parseOrThrow, routeKeySchema } from '#shared/domain/route.schema';
 import { intParam } from '#shared/middleware/route-params';
-import type { AuditCursor, AuditFilter, AuditRecord } from '#shared/ports/audit-store.port';
+import {
+  AUDIT_ACTIONS,
+  type AuditCursor,
+  type AuditFilter,
+  type AuditRecord,
+} from '#shared/ports/audit-store.port';
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
@@ -25,7 +29,7 @@ const pageSchema = z.object({
 
 const actionSchema = z
   .string({ error: required })
-  .pipe(z.enum(ROUTE_ACTIONS, { error: `must be one of ${ROUTE_ACTIONS.join(', ')}` }));
+  .pipe(z.enum(AUDIT_ACTIONS, { error: `must be one of ${AUDIT_ACTIONS.join(', ')}` }));
 
 /** The query parameters each audit path reads (everything else in the query string is ignored). */
 export const AUDIT_PATHS = {
@@ -112,5 +116,8 @@ export const auditEventBody = (r: AuditRecord) => ({
   correlation_id: r.correlationId,
   occurred_at: r.occurredAt.toISOString(),
   processed_at: r.processedAt.toISOString(),
+  ...(r.eventType === 'split_changed'
+    ? { weights: r.weights ?? null, previous_weights: r.previousWeights ?? null }
+    : {}),
   // Not r.metadata: where the event was read (Kafka partition and offset) hints at other tenants' volume.
 });

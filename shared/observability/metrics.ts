@@ -8,6 +8,8 @@ import {
   type MetricName,
   RESOLVE_OUTCOME_METRIC,
   type ResolveOutcome,
+  SPLIT_SLOTS,
+  type SplitChoice,
   type WriteOperation,
 } from './metric-names.ts';
 
@@ -37,9 +39,19 @@ export interface AppMetrics {
   rateLimiterError(): void;
   /** A token the authorizer refused (401); the reason goes to the log only. */
   authRejected(): void;
+  /** A resolve without a version chose the version at `slot` (0-based position in the split's order). */
+  splitResolve(slot: number, choice: SplitChoice): void;
+  /** A split write changed a split. */
+  splitChanged(): void;
+  /** From a split change's commit to the consumer having applied it. */
+  splitPropagation(consumer: ConsumerName, seconds: number): void;
   /** Called once per invocation (EMF flushes its buffer here). */
   flush(): void;
 }
+
+/** The bounded label of a 0-based slot (a split has at most 10 versions). */
+export const splitSlotOf = (slot: number) =>
+  SPLIT_SLOTS[Math.min(Math.max(slot, 0), SPLIT_SLOTS.length - 1)]!;
 
 /** CloudWatch EMF (Lambda): one log line per invocation; every name comes from metric-names.ts. */
 export const createEmfMetrics = (namespace: string, serviceName: string): AppMetrics => {
@@ -93,6 +105,16 @@ export const createEmfMetrics = (namespace: string, serviceName: string): AppMet
     authRejected() {
       count(METRIC.authRejected);
     },
+    splitResolve(slot, choice) {
+      count(METRIC_OF.splitResolveSlot(splitSlotOf(slot)));
+      count(METRIC_OF.splitResolveChoice(choice));
+    },
+    splitChanged() {
+      count(METRIC.splitChanges);
+    },
+    splitPropagation(consumer, seconds) {
+      ms(METRIC_OF.splitPropagation(consumer), seconds);
+    },
     flush() {
       m.publishStoredMetrics();
     },
@@ -113,6 +135,9 @@ const noMetrics: AppMetrics = {
   rateLimited() {},
   rateLimiterError() {},
   authRejected() {},
+  splitResolve() {},
+  splitChanged() {},
+  splitPropagation() {},
   flush() {},
 };
 

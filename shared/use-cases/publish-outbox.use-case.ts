@@ -1,5 +1,5 @@
 import { DependencyUnavailableError } from '#shared/domain/errors';
-import type { RouteChangedEvent, RouteWriteResult } from '#shared/domain/route';
+import type { OutboxEvent } from '#shared/domain/outbox-event';
 import type { EventPublisher } from '#shared/ports/event-publisher.port';
 import type { OutboxStore } from '#shared/ports/outbox.port';
 
@@ -8,7 +8,7 @@ export interface PublishOutboxDeps {
   readonly publisher: EventPublisher;
   /** Longest a claim waits for the broker's acknowledgement before giving its rows back. */
   readonly publishTimeoutMs: number;
-  readonly onPublished?: (events: readonly RouteChangedEvent[]) => void;
+  readonly onPublished?: (events: readonly OutboxEvent[]) => void;
   readonly onPublishFailed?: (count: number, err: unknown) => void;
 }
 
@@ -55,6 +55,12 @@ export const publishOutbox = async (
   return { claimed: count, published: count };
 };
 
+/** What a committed write (route or split) hands the after-commit publisher. */
+export interface CommittedWrite {
+  readonly event: OutboxEvent | null;
+  readonly publishLeased: boolean;
+}
+
 export interface PublishAfterCommitDeps extends PublishOutboxDeps {
   /** Stops trying while Kafka is down (an open circuit refuses at once). */
   readonly guard: <T>(fn: () => Promise<T>) => Promise<T>;
@@ -75,7 +81,7 @@ export interface PublishAfterCommitDeps extends PublishOutboxDeps {
  */
 export const publishAfterCommit = async (
   deps: PublishAfterCommitDeps,
-  result: RouteWriteResult,
+  result: CommittedWrite,
 ): Promise<void> => {
   const event = result.event;
   if (!event || !result.publishLeased) return;
