@@ -1,16 +1,29 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueRouteKey } from '#test/support/fixtures';
 import { eventually } from '#test/support/kafka';
 import { type RunningCloud, startLocalCloud } from '#test/support/local-runner';
+import { startEmbeddedPostgres } from '../../../scripts/local/embedded-postgres.ts';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
 
 // Splits through what ships: the template's API (PUT/DELETE methods, the authorizer's policy), the
 // functions from their bundles on Node 22, the outbox, Kafka, the consumers and the audit API.
+//
+// On a Postgres of its own (embedded, fixed port below the ephemeral range): the shared server's template
+// database belongs to whichever branch's migrations ran there last, and this branch adds one.
 let cloud: RunningCloud;
+let postgres: { url: string; stop(): Promise<void> } | undefined;
 beforeAll(async () => {
-  cloud = await startLocalCloud({ AUTH_MODE: 'on' });
-}, 240_000);
+  postgres = await startEmbeddedPostgres(resolve(root, '.local/e2e-splits-postgres'), 25_433);
+  const admin = new URL(postgres.url);
+  admin.pathname = '/postgres';
+  cloud = await startLocalCloud({ AUTH_MODE: 'on', DATABASE_URL: admin.toString() });
+}, 300_000);
 afterAll(async () => {
   await cloud?.stop();
+  await postgres?.stop();
 });
 
 const call = async (
