@@ -33,6 +33,10 @@ export type ResolveOutcome = (typeof RESOLVE_OUTCOMES)[number];
 export const SPLIT_SLOTS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'] as const;
 export type SplitSlot = (typeof SPLIT_SLOTS)[number];
 
+/** The bounded label of a 0-based slot (a split has at most 10 versions). */
+export const splitSlotOf = (slot: number): SplitSlot =>
+  SPLIT_SLOTS[Math.min(Math.max(slot, 0), SPLIT_SLOTS.length - 1)]!;
+
 /** A resolve without a version chose by the caller's key (sticky) or at random. */
 export const SPLIT_CHOICES = ['sticky', 'random'] as const;
 export type SplitChoice = (typeof SPLIT_CHOICES)[number];

@@ -1,6 +1,6 @@
 import client from 'prom-client';
-import type { ResolveOutcome } from './metric-names.ts';
-import { type AppMetrics, splitSlotOf } from './metrics.ts';
+import { type ResolveOutcome, splitSlotOf } from './metric-names.ts';
+import type { AppMetrics } from './metrics.ts';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 

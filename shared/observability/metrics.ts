@@ -8,8 +8,8 @@ import {
   type MetricName,
   RESOLVE_OUTCOME_METRIC,
   type ResolveOutcome,
-  SPLIT_SLOTS,
   type SplitChoice,
+  splitSlotOf,
   type WriteOperation,
 } from './metric-names.ts';
 
@@ -48,10 +48,6 @@ export interface AppMetrics {
   /** Called once per invocation (EMF flushes its buffer here). */
   flush(): void;
 }
-
-/** The bounded label of a 0-based slot (a split has at most 10 versions). */
-export const splitSlotOf = (slot: number) =>
-  SPLIT_SLOTS[Math.min(Math.max(slot, 0), SPLIT_SLOTS.length - 1)]!;
 
 /** CloudWatch EMF (Lambda): one log line per invocation; every name comes from metric-names.ts. */
 export const createEmfMetrics = (namespace: string, serviceName: string): AppMetrics => {
