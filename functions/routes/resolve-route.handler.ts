@@ -11,7 +11,7 @@ import {
 } from '#shared/domain/errors';
 import { etagOf, ifNoneMatchHolds } from '#shared/domain/etag';
 import { routeLabel } from '#shared/domain/route';
-import { parseOrThrow, parseRouteKey } from '#shared/domain/route.schema';
+import { NAME_PATTERN, parseOrThrow, parseRouteKey } from '#shared/domain/route.schema';
 import { splitLabel } from '#shared/domain/split';
 import { authorize } from '#shared/middleware/authorize';
 import { type HttpRequest, type JsonResponse, json } from '#shared/middleware/http';
@@ -52,6 +52,16 @@ const admitRead = (req: HttpRequest, tenant: string) => {
     : undefined;
 };
 
+const isName = (v: string | undefined): v is string => v !== undefined && NAME_PATTERN.test(v);
+
+/** The split's names and key; well-formed ones checked directly (the hot path), anything else by the schema. */
+const parseSplitQuery = (q: Record<'tenant' | 'service' | 'env' | 'key', string | undefined>) => {
+  const { tenant, service, env, key } = q;
+  const keyOk = key === undefined || (key.length >= 1 && key.length <= ROUTE_KEY_MAX_LENGTH);
+  if (isName(tenant) && isName(service) && isName(env) && keyOk) return { tenant, service, env, key };
+  return parseOrThrow(resolveSplitQuerySchema, q);
+};
+
 /** The caller's stickiness key: `key` or `X-Route-Key` (both: they must agree). */
 const routeKeyOf = (req: HttpRequest, fromQuery: string | undefined): string | undefined => {
   const header = req.headers['x-route-key'];
@@ -76,10 +86,7 @@ const routeKeyOf = (req: HttpRequest, fromQuery: string | undefined): string | u
  * read on a hit; the key (or X-Route-Key) makes the choice sticky, without one it is random by weight.
  */
 const resolveWithoutVersion = async (req: HttpRequest): Promise<JsonResponse> => {
-  const { key: fromQuery, ...key } = parseOrThrow(
-    resolveSplitQuerySchema,
-    queryParams(req, ['tenant', 'service', 'env', 'key']),
-  );
+  const { key: fromQuery, ...key } = parseSplitQuery(queryParams(req, ['tenant', 'service', 'env', 'key']));
   const routeKey = routeKeyOf(req, fromQuery);
   const admit = admitRead(req, key.tenant);
   const started = performance.now();

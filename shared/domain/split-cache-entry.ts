@@ -26,16 +26,29 @@ export const splitEntryOf = (state: SplitState): CacheEntry => {
   return { kind: 'active', revision: state.cacheRevision, url: JSON.stringify(packed) };
 };
 
+// Hits read the same few values over and over: each is decoded once (bounded; cleared when full).
+const decoded = new Map<string, SplitState | null>();
+const DECODED_MAX = 1024;
+
+const decodeSplit = (cacheRevision: number, value: string): SplitState | null => {
+  try {
+    const packed = JSON.parse(value) as Packed;
+    if (typeof packed.r !== 'number' || !Array.isArray(packed.t)) return null;
+    const targets: SplitTarget[] = packed.t.map(([version, weight, url]) => ({ version, weight, url }));
+    return { cacheRevision, split: { revision: packed.r, targets } };
+  } catch {
+    return null;
+  }
+};
+
 /** The state an entry holds; null for a tombstone or a value this code cannot read (a miss). */
 export const splitStateOf = (entry: CacheEntry): SplitState | null => {
   if (entry.kind === 'tombstone') return null;
   if (entry.kind !== 'active') return { cacheRevision: entry.revision, split: null };
-  try {
-    const packed = JSON.parse(entry.url) as Packed;
-    if (typeof packed.r !== 'number' || !Array.isArray(packed.t)) return null;
-    const targets: SplitTarget[] = packed.t.map(([version, weight, url]) => ({ version, weight, url }));
-    return { cacheRevision: entry.revision, split: { revision: packed.r, targets } };
-  } catch {
-    return null;
-  }
+  const seen = decoded.get(entry.url);
+  if (seen !== undefined && (seen === null || seen.cacheRevision === entry.revision)) return seen;
+  if (decoded.size >= DECODED_MAX) decoded.clear();
+  const state = decodeSplit(entry.revision, entry.url);
+  decoded.set(entry.url, state);
+  return state;
 };
