@@ -48,6 +48,16 @@ export const lambdaFunctions = {
     handler: 'handler',
     description: 'Audit trail queries (DocumentDB)',
   },
+  splitQuery: {
+    entry: 'functions/splits/split-query.handler.ts',
+    handler: 'handler',
+    description: 'Read the weighted traffic split of a tenant/service/env (Postgres)',
+  },
+  changeSplit: {
+    entry: 'functions/splits/change-split.handler.ts',
+    handler: 'handler',
+    description: 'Set or delete the weighted traffic split of a tenant/service/env',
+  },
   tokens: {
     entry: 'functions/admin/tokens.handler.ts',
     handler: 'handler',
@@ -131,8 +141,12 @@ export type FunctionId = keyof typeof lambdaFunctions;
 /** What a route requires: a permission a token's role must grant, or nothing (health probes). */
 export type Access = Permission | 'public';
 
+/** The methods the API uses; API Gateway, the local runners and the authorizer policy take them from here. */
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
 export interface HttpRoute {
-  readonly method: 'GET' | 'POST';
+  readonly method: HttpMethod;
   readonly path: string;
   readonly fn: FunctionId;
   /**
@@ -162,6 +176,9 @@ export const httpRoutes: readonly HttpRoute[] = [
     permission: 'resolve',
     operation: 'read',
   },
+  { method: 'GET', path: '/api/v1/splits', fn: 'splitQuery', permission: 'resolve', operation: 'read' },
+  { method: 'PUT', path: '/api/v1/splits', fn: 'changeSplit', permission: 'write', operation: 'write' },
+  { method: 'DELETE', path: '/api/v1/splits', fn: 'changeSplit', permission: 'write', operation: 'write' },
   { method: 'POST', path: '/api/v1/routes', fn: 'upsertRoute', permission: 'write', operation: 'write' },
   {
     method: 'POST',

@@ -201,3 +201,29 @@ export class IdempotencyKeyReusedError extends AppError {
   readonly status = 422;
   readonly code = 'idempotency_key_reused';
 }
+
+/** A resolve without a version for a (tenant, service, env) that has no split; GET/DELETE of no split. */
+export class SplitNotFoundError extends AppError {
+  readonly status = 404;
+  readonly code = 'no_split';
+}
+
+/** A split names a version that is not an existing, active route: 409 naming the version. */
+export class VersionUnavailableError extends AppError {
+  readonly status = 409;
+  readonly code = 'version_unavailable';
+
+  constructor(message: string, version: string) {
+    super(message, { version });
+  }
+}
+
+/** Deactivating a version a split names: 409 naming the split, until the split is changed. */
+export class VersionInSplitError extends AppError {
+  readonly status = 409;
+  readonly code = 'version_in_split';
+
+  constructor(message: string, split: string, version: string) {
+    super(message, { split, version });
+  }
+}

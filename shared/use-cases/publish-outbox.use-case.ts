@@ -1,5 +1,5 @@
 import { DependencyUnavailableError } from '#shared/domain/errors';
-import type { RouteChangedEvent, RouteWriteResult } from '#shared/domain/route';
+import type { OutboxEvent } from '#shared/domain/outbox-event';
 import type { EventPublisher } from '#shared/ports/event-publisher.port';
 import type { OutboxStore } from '#shared/ports/outbox.port';
 
@@ -8,7 +8,7 @@ export interface PublishOutboxDeps {
   readonly publisher: EventPublisher;
   /** Longest a claim waits for the broker's acknowledgement before giving its rows back. */
   readonly publishTimeoutMs: number;
-  readonly onPublished?: (events: readonly RouteChangedEvent[]) => void;
+  readonly onPublished?: (events: readonly OutboxEvent[]) => void;
   readonly onPublishFailed?: (count: number, err: unknown) => void;
 }
 
@@ -55,6 +55,12 @@ export const publishOutbox = async (
   return { claimed: count, published: count };
 };
 
+/** What a committed write (route or split) hands the after-commit publisher. */
+export interface CommittedWrite {
+  readonly event: OutboxEvent | null;
+  readonly publishLeased: boolean;
+}
+
 export interface PublishAfterCommitDeps extends PublishOutboxDeps {
   /** Stops trying while Kafka is down (an open circuit refuses at once). */
   readonly guard: <T>(fn: () => Promise<T>) => Promise<T>;
@@ -73,7 +79,7 @@ export interface PublishAfterCommitDeps extends PublishOutboxDeps {
  * circuit end the lease instead, so a relay takes the event next (it is in the outbox already,
  * committed with the change). Should even that fail, the lease runs out and a relay takes it then.
  */
-export const publishAfterCommit = (deps: PublishAfterCommitDeps, result: RouteWriteResult): Promise<void> =>
+export const publishAfterCommit = (deps: PublishAfterCommitDeps, result: CommittedWrite): Promise<void> =>
   publishAllAfterCommit(deps, [result]);
 
 /**
@@ -82,7 +88,7 @@ export const publishAfterCommit = (deps: PublishAfterCommitDeps, result: RouteWr
  */
 export const publishAllAfterCommit = async (
   deps: PublishAfterCommitDeps,
-  results: readonly RouteWriteResult[],
+  results: readonly CommittedWrite[],
 ): Promise<void> => {
   const events = results.flatMap((r) => (r.event && r.publishLeased ? [r.event] : []));
   if (events.length === 0) return;

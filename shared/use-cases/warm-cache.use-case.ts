@@ -1,9 +1,12 @@
 import { type CacheEntry, entryFromRecord, jitteredTtlMs } from '#shared/domain/cache-entry';
+import { isRouteEvent, type OutboxEvent } from '#shared/domain/outbox-event';
 import type { RouteChangedEvent } from '#shared/domain/route';
 import type { RouteCache } from '#shared/ports/route-cache.port';
 import type { RouteRepository } from '#shared/ports/route-repository.port';
+import type { SplitRepository } from '#shared/ports/split-repository.port';
 import { latestPerRoute } from './latest-per-route.ts';
 import type { CachePolicy } from './resolve-route.use-case.ts';
+import { warmSplits } from './split-cache-events.ts';
 
 export interface WarmCacheDeps {
   readonly repository: RouteRepository;
@@ -13,6 +16,8 @@ export interface WarmCacheDeps {
   /** Routes re-read at once at most: a backlog must not take every pooled connection (default 4). */
   readonly concurrency?: number;
   readonly random?: () => number;
+  /** Splits to re-read for split_changed events and URL changes of their versions; absent: none. */
+  readonly splits?: SplitRepository;
 }
 
 export interface WarmResult {
@@ -56,15 +61,13 @@ export const entryFromEvent = (e: RouteChangedEvent): CacheEntry | null => {
  *    exactly some committed state (issue 15: re-reading every route cost Postgres and this consumer
  *    most of their work per write);
  * 3. store it with its revision through `putIfNewer`: it wins only over older revisions.
+ * 4. likewise each split a split_changed event or a URL change of a route names (split-cache-events.ts).
  * Postgres or cache failures throw (DependencyUnavailableError) so the batch is retried.
  */
-export const warmCache = async (
-  deps: WarmCacheDeps,
-  events: readonly RouteChangedEvent[],
-): Promise<WarmResult> => {
+export const warmCache = async (deps: WarmCacheDeps, events: readonly OutboxEvent[]): Promise<WarmResult> => {
   const { cache, policy } = deps;
   if (!cache) return { routes: 0, stored: 0 };
-  const latest = [...latestPerRoute(events)];
+  const latest = [...latestPerRoute(events.filter(isRouteEvent))];
   let reread = 0;
   const warm = async ([key, event]: (typeof latest)[number]): Promise<boolean> => {
     let entry = entryFromEvent(event);
@@ -83,5 +86,7 @@ export const warmCache = async (
     const done = await Promise.all(latest.slice(i, i + step).map(warm));
     stored += done.filter(Boolean).length;
   }
-  return { routes: latest.length, stored, reread };
+  if (!deps.splits) return { routes: latest.length, stored, reread };
+  const splits = await warmSplits({ ...deps, splits: deps.splits, cache }, events);
+  return { routes: latest.length + splits.splits, stored: stored + splits.stored, reread };
 };

@@ -96,7 +96,7 @@ export const toResult = (key: RouteKey, row: WriteRow): RouteWriteResult => {
 };
 
 /** The precondition as the write functions take it: (p_condition, p_if_match). */
-const conditionOf = (ctx: WriteContext): [string | null, number[] | null] => {
+export const conditionOf = (ctx: WriteContext): [string | null, number[] | null] => {
   const p = ctx.precondition;
   if (!p) return [null, null];
   return p.kind === 'revision' ? ['revision', [...p.revisions]] : [p.kind, null];
