@@ -389,6 +389,8 @@ const localstack: StageConfig = {
   logRetentionDays: 7,
   api: { ...dev.api, waf: false, manageAccountLoggingRole: false },
   deploys: { ...dev.deploys, strategy: 'none' },
+  // One broker in localstack-compose.yml: a replica per partition, nothing more to wait for.
+  kafka: { ...dev.kafka, brokers: 1, replicationFactor: 1, minInsyncReplicas: 1 },
   reservedConcurrency: { default: 0, overrides: {} },
   localServices: {
     databaseUrl: 'postgres://postgres@postgres:5432/traffic_manager',

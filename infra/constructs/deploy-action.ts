@@ -1,12 +1,19 @@
 import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { StageConfig } from '#infra/config/stages';
 import type { AppFunction } from '#infra/constructs/app-function';
 import { acknowledge, arnToken, REASONS } from '#infra/nag';
+
+/**
+ * The runtime CDK's Provider framework function gets on the LocalStack target: CDK gives it the newest
+ * Node.js runtime (nodejs24.x), which the pinned `localstack/localstack:4.4` image (localstack-compose.yml)
+ * does not run; its plain CommonJS handler runs the same on Node 22, the runtime of our own functions.
+ */
+export const LOCALSTACK_PROVIDER_RUNTIME = lambda.Runtime.NODEJS_22_X;
 
 export interface DeployActionProps {
   readonly stage: StageConfig;
@@ -50,6 +57,17 @@ export class DeployAction extends Construct {
       logGroup,
       frameworkOnEventRole: role,
     });
+
+    if (props.stage.target === 'localstack') {
+      const framework = provider.node.findChild('framework-onEvent') as lambda.Function;
+      (framework.node.defaultChild as lambda.CfnFunction).runtime = LOCALSTACK_PROVIDER_RUNTIME.name;
+      acknowledge(framework, {
+        id: 'AwsSolutions-L1',
+        reason:
+          'On the LocalStack stage only: the pinned LocalStack image runs nodejs22.x, not the nodejs24.x CDK ' +
+          'picks for its provider framework; the AWS stages keep CDK’s newest runtime',
+      });
+    }
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,

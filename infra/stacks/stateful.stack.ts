@@ -4,6 +4,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import * as sam from 'aws-cdk-lib/aws-sam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -17,7 +18,13 @@ export const DATABASE_INSTANCE_PORT = 5433;
 /** Not 27017 (cdk-nag DOC2). */
 export const AUDIT_STORE_PORT = 27018;
 export const DATABASE_NAME = 'traffic_manager';
+/** The master user: migrations only (the migrate custom resource); it owns every object. */
 export const DATABASE_USER = 'tm_admin';
+/**
+ * The functions' user: DML on the app's tables through the `traffic_manager_app` role
+ * (migrations/1763850000000_app-role.sql), created with its own secret's password by the migrate function.
+ */
+export const DATABASE_APP_USER = 'tm_app';
 /** Declared once with the functions' bindings (the config default and the manifest use it too). */
 export { ROUTE_EVENTS_TOPIC } from '#shared/config/bindings';
 
@@ -33,7 +40,10 @@ export interface ManagedStores {
   /** The instance's fixed identifier, for its CloudWatch dimension (no cross-stack export needed). */
   readonly databaseInstanceIdentifier: string;
   readonly databaseProxy: rds.DatabaseProxy;
+  /** The master's secret: the migrate function only. */
   readonly databaseSecret: secretsmanager.ISecret;
+  /** The application user's secret (DATABASE_APP_USER), attached to the instance: every other function. */
+  readonly databaseAppSecret: secretsmanager.ISecret;
   readonly cache: ValkeyCache;
   readonly kafka: MskCluster;
   readonly auditStore: docdb.DatabaseCluster;
@@ -101,6 +111,29 @@ export class StatefulStack extends Stack {
     if (stage.target === 'aws') {
       if (!props.vpc) throw new Error('the aws target needs the network stack VPC');
       this.stores = this.managedStores(stage, props.vpc, prefix, removal);
+    }
+    // Every secret lives as long as the data it opens: a prod database restored from its final snapshot
+    // still needs its master and app passwords (the generated secrets default to Delete).
+    for (const secret of this.node.findAll().filter((c) => c instanceof secretsmanager.Secret)) {
+      secret.applyRemovalPolicy(removal);
+    }
+    this.rotationLogGroups(stage, removal);
+  }
+
+  /**
+   * The rotation functions come from the Serverless Application Repository, whose functions log to a group
+   * Lambda would create without retention: create `/aws/lambda/<name>` first, with the stage's retention.
+   */
+  private rotationLogGroups(stage: StageConfig, removal: RemovalPolicy): void {
+    for (const app of this.node.findAll().filter((c) => c instanceof sam.CfnApplication)) {
+      const name = (app.parameters as Record<string, string> | undefined)?.functionName;
+      if (!name || !app.node.scope) continue;
+      const group = new logs.LogGroup(app.node.scope, 'FunctionLogs', {
+        logGroupName: `/aws/lambda/${name}`,
+        retention: stage.logRetentionDays,
+        removalPolicy: removal,
+      });
+      app.node.addDependency(group);
     }
   }
 
@@ -176,10 +209,28 @@ export class StatefulStack extends Stack {
     });
     database.node.addDependency(databaseLogs);
     const databaseSecret = database.secret!;
+    const rotationSg = this.rotationSecurityGroup('DatabaseRotationSecurityGroup', stage, vpc, 'database');
     database.addRotationSingleUser({
       automaticallyAfter: Duration.days(30),
       vpcSubnets: isolated,
-      securityGroup: this.rotationSecurityGroup('DatabaseRotationSecurityGroup', stage, vpc, 'database'),
+      securityGroup: rotationSg,
+    });
+    // The application user's own secret (the migrate function creates the user with this password). Its
+    // rotation changes only this user's password, as the user itself; not at creation, when the user does
+    // not exist yet (the first deploy of the Stateless stack creates it).
+    const databaseAppSecret = new rds.DatabaseSecret(this, 'DatabaseAppSecret', {
+      username: DATABASE_APP_USER,
+      secretName: `${prefix}/database/app`,
+    }).attach(database);
+    new secretsmanager.SecretRotation(this, 'DatabaseAppRotation', {
+      application: secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER,
+      secret: databaseAppSecret,
+      target: database,
+      vpc,
+      vpcSubnets: isolated,
+      securityGroup: rotationSg,
+      automaticallyAfter: Duration.days(30),
+      rotateImmediatelyOnUpdate: false,
     });
 
     const proxySg = new ec2.SecurityGroup(this, 'DatabaseProxySecurityGroup', {
@@ -190,7 +241,8 @@ export class StatefulStack extends Stack {
     proxySg.addEgressRule(ec2.Peer.ipv4(stage.network.cidr), ec2.Port.tcp(443), 'Secrets Manager endpoint');
     const databaseProxy = new rds.DatabaseProxy(this, 'DatabaseProxy', {
       proxyTarget: rds.ProxyTarget.fromInstance(database),
-      secrets: [databaseSecret],
+      // The proxy accepts each user whose secret it holds: the master (migrations) and the application user.
+      secrets: [databaseSecret, databaseAppSecret],
       vpc,
       vpcSubnets: isolated,
       securityGroups: [proxySg],
@@ -300,6 +352,7 @@ export class StatefulStack extends Stack {
       databaseInstanceIdentifier: instanceIdentifier,
       databaseProxy,
       databaseSecret,
+      databaseAppSecret,
       cache,
       kafka,
       auditStore,

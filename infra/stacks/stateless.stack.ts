@@ -28,7 +28,12 @@ import { MskBootstrapBrokers } from '#infra/constructs/msk-bootstrap-brokers';
 import { RestApi } from '#infra/constructs/rest-api';
 import { SafeDeploys } from '#infra/constructs/safe-deploys';
 import { CA_BUNDLE_SOURCE, caBundlePresent, MIGRATIONS_DIR, migrationsDir } from '#infra/paths';
-import { DATABASE_NAME, DATABASE_USER, type StatefulStack } from '#infra/stacks/stateful.stack';
+import {
+  DATABASE_APP_USER,
+  DATABASE_NAME,
+  DATABASE_USER,
+  type StatefulStack,
+} from '#infra/stacks/stateful.stack';
 import type { Bindings } from '#shared/config/bindings';
 
 /** The topic a function produces to, administers or probes, as its manifest entry declares it. */
@@ -63,16 +68,24 @@ const DEPLOY_ACTIONS: Readonly<
     DeployFunctionId,
     {
       readonly id: string;
-      readonly resource: (stage: StageConfig) => Pick<DeployActionProps, 'resourceType' | 'properties'>;
+      readonly resource: (
+        stage: StageConfig,
+        stateful: StatefulStack,
+      ) => Pick<DeployActionProps, 'resourceType' | 'properties'>;
     }
   >
 > = {
   migrate: {
     id: 'Migrations',
-    resource: () => ({
+    resource: (_stage, stateful) => ({
       resourceType: 'Custom::Migrations',
       // The hash re-runs the migrations when migrations/ changes; the folder is copied next to the bundle.
-      properties: { migrationsHash: migrationsHash(), migrationsDir: MIGRATIONS_DIR },
+      // The application user's secret: the migrate function creates that user (member of the app role).
+      properties: {
+        migrationsHash: migrationsHash(),
+        migrationsDir: MIGRATIONS_DIR,
+        ...(stateful.stores ? { appUserSecretArn: stateful.stores.databaseAppSecret.secretArn } : {}),
+      },
     }),
   },
   createTopic: {
@@ -233,7 +246,7 @@ export class StatelessStack extends Stack {
       deployActions[fnId] = new DeployAction(this, DEPLOY_ACTIONS[fnId].id, {
         stage,
         handler: deployFns[fnId],
-        ...DEPLOY_ACTIONS[fnId].resource(stage),
+        ...DEPLOY_ACTIONS[fnId].resource(stage, stateful),
       });
     }
 
@@ -323,11 +336,21 @@ export class StatelessStack extends Stack {
       });
       return;
     }
-    if (b.database)
-      fn.bindDatabase(stores.databaseProxy, stores.databaseSecret, {
-        name: DATABASE_NAME,
-        user: DATABASE_USER,
-      });
+    if (b.database) {
+      // Least privilege: only the migrations run as the master; every other function as the app user.
+      if (fn.functionId === 'migrate') {
+        fn.bindDatabase(stores.databaseProxy, stores.databaseSecret, {
+          name: DATABASE_NAME,
+          user: DATABASE_USER,
+        });
+        stores.databaseAppSecret.grantRead(fn.role);
+      } else {
+        fn.bindDatabase(stores.databaseProxy, stores.databaseAppSecret, {
+          name: DATABASE_NAME,
+          user: DATABASE_APP_USER,
+        });
+      }
+    }
     if (b.cache) fn.bindRedis(stores.cache, stores.cache.authSecret);
     if (kafkaTopic) {
       this.kafkaBrokers ??= new MskBootstrapBrokers(this, 'KafkaBootstrapBrokers', {

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { stages } from '#infra/config/stages';
+import { LOCALSTACK_PROVIDER_RUNTIME } from '#infra/constructs/deploy-action';
 import { fromRoot } from '#infra/paths';
+import { resourcesOf, synthStage } from './synth.ts';
 
 type Service = {
   image: string;
@@ -102,5 +104,42 @@ describe('localstack-compose.yml', () => {
     expect(hostPort(urls?.mongoUrl ?? '')).toEqual({ hostname: 'mongo', port: containerPorts('mongo')[0] });
     expect(hostPort(urls?.kafkaBrokers ?? '').hostname).toBe('kafka');
     expect(service('postgres').environment?.POSTGRES_DB).toBe('traffic_manager');
+  });
+});
+
+describe('the localstack stage against the pinned LocalStack', () => {
+  const templates = () => {
+    const { stacks, template } = synthStage('localstack');
+    return [stacks.stateful, stacks.stateless, stacks.observability].map((s) => template(s));
+  };
+
+  it(`runs every function, CDK's provider framework included, on ${LOCALSTACK_PROVIDER_RUNTIME.name}, which ${service('localstack').image} supports`, () => {
+    expect(service('localstack').image).toBe('localstack/localstack:4.4');
+    const runtimes = templates().flatMap((t) =>
+      resourcesOf(t, 'AWS::Lambda::Function').map(([id, f]) => `${id} ${String(f.Properties?.Runtime)}`),
+    );
+
+    expect(runtimes.some((r) => r.includes('ProviderframeworkonEvent'))).toBe(true);
+    for (const runtime of runtimes) expect(runtime).toMatch(/ nodejs22\.x$/);
+  });
+
+  it('keeps nodejs24.x for the provider framework on the AWS stages (only LocalStack lags)', () => {
+    const { stacks, template } = synthStage('dev');
+    const frameworks = resourcesOf(template(stacks.stateless), 'AWS::Lambda::Function').filter(([id]) =>
+      id.includes('ProviderframeworkonEvent'),
+    );
+
+    expect(frameworks.length).toBeGreaterThan(0);
+    for (const [, f] of frameworks) expect(f.Properties?.Runtime).toBe('nodejs24.x');
+  });
+
+  it("creates the topic with replication factor 1 on the compose file's one broker", () => {
+    const env = service('kafka').environment ?? {};
+    const [stateless] = templates().slice(1);
+
+    expect(env.KAFKA_CONTROLLER_QUORUM_VOTERS?.split(',')).toHaveLength(1);
+    expect(stages.localstack.kafka).toMatchObject({ brokers: 1, replicationFactor: 1, minInsyncReplicas: 1 });
+    const [[, topic] = []] = resourcesOf(stateless!, 'Custom::KafkaTopic');
+    expect(topic?.Properties?.replicationFactor).toBe(1);
   });
 });

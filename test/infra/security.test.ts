@@ -61,7 +61,7 @@ describe('API tokens in AWS: the Lambda authorizer', () => {
     expect(open).toHaveLength(httpRoutes.filter(isPublic).length);
   });
 
-  it('lets the authorizer read only the token hash key secret and the database secret, and reach only RDS Proxy', () => {
+  it("lets the authorizer read only the token hash key secret and the database app user's secret, and reach only RDS Proxy", () => {
     const statements = statementsOf('authorizer');
     const actions = new Set(statements.flatMap((s) => [s.Action].flat()));
     const allowed = new Set([
@@ -85,7 +85,9 @@ describe('API tokens in AWS: the Lambda authorizer', () => {
       .map((r) => JSON.stringify(r));
     expect(secrets).toHaveLength(2);
     expect(secrets.some((r) => TOKEN_HASH_KEY_EXPORT.test(r))).toBe(true);
-    expect(secrets.some((r) => /DatabaseSecret/.test(r))).toBe(true);
+    // The application user's (DML only), never the master's.
+    expect(secrets.some((r) => /DatabaseAppSecret/.test(r))).toBe(true);
+    expect(secrets.some((r) => /DatabaseSecretAttachment/.test(r))).toBe(false);
 
     const env = envOf('authorizer');
     expect(env).toMatchObject({ DATABASE_SSL: 'verify-full', DATABASE_PORT: '5432' });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { stages } from '#infra/config/stages';
 import { KAFKA_VERSION } from '#infra/constructs/msk-cluster';
 import { CACHE_PORT } from '#infra/constructs/valkey-cache';
-import { AUDIT_STORE_PORT, DATABASE_INSTANCE_PORT } from '#infra/stacks/stateful.stack';
+import { AUDIT_STORE_PORT, DATABASE_APP_USER, DATABASE_INSTANCE_PORT } from '#infra/stacks/stateful.stack';
 import { resourcesOf, synthStage } from './synth.ts';
 
 const stateful = (stage: 'dev' | 'prod' | 'localstack') => {
@@ -36,11 +36,40 @@ describe('stateful stack: PostgreSQL and RDS Proxy', () => {
     });
   });
 
-  it('puts RDS Proxy in front with TLS required and secret-based authentication', () => {
+  it('puts RDS Proxy in front with TLS required and secret-based authentication, for the master and the app user', () => {
+    const auth = Match.objectLike({
+      AuthScheme: 'SECRETS',
+      IAMAuth: 'DISABLED',
+      SecretArn: Match.anyValue(),
+    });
     stateful('dev').hasResourceProperties('AWS::RDS::DBProxy', {
       EngineFamily: 'POSTGRESQL',
       RequireTLS: true,
-      Auth: [Match.objectLike({ AuthScheme: 'SECRETS', IAMAuth: 'DISABLED', SecretArn: Match.anyValue() })],
+      Auth: [auth, auth],
+    });
+  });
+
+  it('gives the application user its own secret, attached to the instance, rotated as itself after creation', () => {
+    const template = stateful('prod');
+    const [[secretId, secret] = []] = resourcesOf(template, 'AWS::SecretsManager::Secret').filter(([, s]) =>
+      String(s.Properties?.Name).endsWith('/database/app'),
+    );
+
+    const generate = (secret?.Properties?.GenerateSecretString ?? {}) as Record<string, unknown>;
+    expect(JSON.parse(String(generate.SecretStringTemplate))).toEqual({
+      username: DATABASE_APP_USER,
+    });
+    const [[attachmentId] = []] = resourcesOf(template, 'AWS::SecretsManager::SecretTargetAttachment').filter(
+      ([, a]) => JSON.stringify(a.Properties?.SecretId) === JSON.stringify({ Ref: secretId }),
+    );
+    expect(attachmentId).toBeDefined();
+    const [[, rotation] = []] = resourcesOf(template, 'AWS::SecretsManager::RotationSchedule').filter(
+      ([, r]) => JSON.stringify(r.Properties?.SecretId) === JSON.stringify({ Ref: attachmentId }),
+    );
+    // Not at creation: the user exists only once the Stateless stack's migrate function has made it.
+    expect(rotation?.Properties).toMatchObject({
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+      RotateImmediatelyOnUpdate: false,
     });
   });
 
@@ -70,10 +99,10 @@ describe('stateful stack: PostgreSQL and RDS Proxy', () => {
     });
   });
 
-  it('rotates the database and audit store credentials every 30 days', () => {
+  it('rotates the database (master and app user) and audit store credentials every 30 days', () => {
     const rotations = resourcesOf(stateful('dev'), 'AWS::SecretsManager::RotationSchedule');
 
-    expect(rotations).toHaveLength(2);
+    expect(rotations).toHaveLength(3);
     for (const [, r] of rotations) {
       expect(r.Properties?.RotationRules).toEqual({ ScheduleExpression: 'rate(30 days)' });
     }
@@ -279,4 +308,43 @@ describe('stateful stack: idempotency table and failure queue', () => {
     }
     template.resourceCountIs('AWS::DocDB::DBCluster', 0);
   });
+});
+
+describe('stateful stack: secrets and rotation logs', () => {
+  it('keeps every secret as long as its data: retained in prod (the databases snapshot), deleted in dev', () => {
+    for (const [stage, policy] of [
+      ['prod', 'Retain'],
+      ['dev', 'Delete'],
+    ] as const) {
+      const secrets = Object.entries(
+        stateful(stage).toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>,
+      ).filter(([, r]) => r.Type === 'AWS::SecretsManager::Secret');
+      expect(secrets.length).toBeGreaterThanOrEqual(5);
+      for (const [id, secret] of secrets) expect(secret.DeletionPolicy, `${stage} ${id}`).toBe(policy);
+    }
+  });
+
+  it.each(['dev', 'prod'] as const)(
+    'gives each rotation function a log group with the stage retention (%s)',
+    (stage) => {
+      const template = stateful(stage);
+      const resources = template.toJSON().Resources as Record<
+        string,
+        { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] }
+      >;
+      const apps = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Serverless::Application');
+
+      expect(apps).toHaveLength(3);
+      for (const [id, app] of apps) {
+        const name = (app.Properties.Parameters as { functionName: string }).functionName;
+        const [[groupId] = []] = Object.entries(resources).filter(
+          ([, r]) => r.Type === 'AWS::Logs::LogGroup' && r.Properties.LogGroupName === `/aws/lambda/${name}`,
+        );
+        expect(groupId, id).toBeDefined();
+        expect(resources[groupId!]?.Properties.RetentionInDays, id).toBe(stages[stage].logRetentionDays);
+        // Created before the function can log (Lambda would make the group itself, without retention).
+        expect(app.DependsOn, id).toContain(groupId);
+      }
+    },
+  );
 });

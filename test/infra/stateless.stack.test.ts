@@ -116,20 +116,36 @@ describe('stateless stack: functions', () => {
     }
   });
 
-  it('points database users at RDS Proxy over verified TLS', () => {
+  it('points database users at RDS Proxy over verified TLS, as the app user but for the migrations', () => {
     const { envOf } = stateless('dev');
+    const secretOf = (id: AppFunctionId) => JSON.stringify(envOf(id).DATABASE_SECRET_ARN);
 
     for (const id of allIds('dev').filter((i) => functionManifest[i].database)) {
       expect(envOf(id), id).toMatchObject({
         DATABASE_HOST: { 'Fn::ImportValue': expect.stringContaining('DatabaseProxy') },
         DATABASE_PORT: '5432',
         DATABASE_NAME: 'traffic_manager',
-        DATABASE_USER: 'tm_admin',
+        DATABASE_USER: id === 'migrate' ? 'tm_admin' : 'tm_app',
         DATABASE_SSL: 'verify-full',
       });
-      expect(envOf(id).DATABASE_SECRET_ARN, id).toBeDefined();
       expect(envOf(id).DATABASE_URL, id).toBeUndefined();
+      // The master's secret for the migrations only; the app user's (attached to the instance) elsewhere.
+      expect(secretOf(id), id).toContain(id === 'migrate' ? 'DatabaseSecretAttachment' : 'DatabaseAppSecret');
     }
+  });
+
+  it('has the migrate custom resource create the app user from its secret, which only migrate may also read', () => {
+    const { template, envOf } = stateless('prod');
+    const [[, migrations] = []] = resourcesOf(template, 'Custom::Migrations');
+    const appSecret = JSON.stringify(migrations?.Properties?.appUserSecretArn);
+
+    expect(appSecret).toContain('DatabaseAppSecret');
+    expect(JSON.stringify(envOf('resolveRoute').DATABASE_SECRET_ARN)).toBe(appSecret);
+    const readers = resourcesOf(template, 'AWS::IAM::Policy').filter(([, p]) =>
+      JSON.stringify(p.Properties?.PolicyDocument).includes('DatabaseSecretAttachment'),
+    );
+    expect(readers.map(([id]) => id).every((id) => id.startsWith('migrate'))).toBe(true);
+    expect(readers.length).toBe(1);
   });
 
   it('wires the cache, Kafka, audit store, idempotency table and failure queue by binding', () => {
