@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handler as batch } from '#functions/routes/batch-routes.handler';
 import { handler as resolve } from '#functions/routes/resolve-route.handler';
 import { handler as setState } from '#functions/routes/set-route-state.handler';
 import { handler as upsert } from '#functions/routes/upsert-route.handler';
@@ -238,6 +239,77 @@ describe('the deactivate guard', () => {
       if (!splitOk) expect((split as PromiseRejectedResult).reason).toBeInstanceOf(VersionUnavailableError);
       else expect(off).toMatchObject({ value: { status: 409 } });
     }
+  });
+});
+
+describe('bulk changes (POST /api/v1/routes/batch) and splits', () => {
+  const runBatch = (operations: unknown[]) =>
+    invoke(batch, { method: 'POST', path: '/api/v1/routes/batch', body: { operations } });
+
+  it('refuses a batch deactivating a version the split names (409 naming the split), applying nothing', async () => {
+    const key = uniqueSplit();
+    await withRoutes(key, ['v2', 'v3', 'v4']);
+    await repo.putSplit(key, { v2: 90, v3: 10 }, ctx);
+
+    const refused = await runBatch([
+      { op: 'create', ...key, version: 'v4', url: 'https://changed.example.com/' },
+      { op: 'deactivate', ...key, version: 'v3' },
+    ]);
+    expect(refused).toMatchObject({
+      status: 409,
+      body: { error: 'version_in_split', split: `${key.tenant}/payments/prod`, version: 'v3' },
+    });
+    // All or nothing: the first operation rolled back with the refused one.
+    expect((await repo.loadSplitState(key)).split?.targets.map((t) => t.version)).toEqual(['v2', 'v3']);
+    const v4 = await invoke(resolve, {
+      path: '/api/v1/routes/resolve',
+      query: { ...query(key), version: 'v4' },
+    });
+    expect(v4.body).toEqual({ url: url('v4') });
+
+    await repo.putSplit(key, { v2: 100 }, ctx);
+    expect(await runBatch([{ op: 'deactivate', ...key, version: 'v3' }])).toMatchObject({
+      status: 200,
+      body: { results: [{ outcome: 'deactivated' }] },
+    });
+  });
+
+  it("bumps the split's cache revision when a batch changes a named version's URL, and resolve follows", async () => {
+    const key = uniqueSplit();
+    await withRoutes(key, ['v2', 'v3']);
+    await put({ ...key, weights: { v3: 100 } });
+    expect((await resolveNoVersion(key, { key: 'k' })).body).toMatchObject({ url: url('v3') }); // cached now
+    const before = await repo.loadSplitState(key);
+
+    const applied = await runBatch([
+      { op: 'create', ...key, version: 'v3', url: 'https://v3-moved.example.com/' },
+      { op: 'create', ...key, version: 'v2', url: 'https://v2-moved.example.com/' },
+    ]);
+    expect(applied).toMatchObject({
+      status: 200,
+      body: { results: [{ outcome: 'updated' }, { outcome: 'updated' }] },
+    });
+
+    const after = await repo.loadSplitState(key);
+    expect(after.cacheRevision).toBe(before.cacheRevision + 1); // v3 is in the split, v2 is not
+    expect(after.split?.targets).toEqual([
+      { version: 'v3', weight: 100, url: 'https://v3-moved.example.com/' },
+    ]);
+    // The entry cached before the batch is older than the bumped revision: it cannot be refilled over
+    // what warming stores, and (as after a single update) the split answers the new URL once warmed.
+    const redis = createRedisClient(getConfig().cache);
+    try {
+      await new Promise((r) => redis.once('ready', r));
+      const cache = new RedisRouteCache(redis);
+      expect(await cache.putIfNewer(splitCacheKeyOf(key), splitEntryOf(after), 60_000)).toBe(true);
+      expect(await cache.putIfNewer(splitCacheKeyOf(key), splitEntryOf(before), 60_000)).toBe(false);
+    } finally {
+      redis.disconnect();
+    }
+    expect((await resolveNoVersion(key, { key: 'k' })).body).toMatchObject({
+      url: 'https://v3-moved.example.com/',
+      version: 'v3',
+    });
   });
 });
 
