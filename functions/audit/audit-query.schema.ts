@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { splitKeySchema, weightsSchema } from '#functions/splits/split.schema';
+import { splitKeySchema } from '#functions/splits/split.schema';
 import { ValidationError } from '#shared/domain/errors';
 import { parseOrThrow, routeKeySchema } from '#shared/domain/route.schema';
 import { intParam } from '#shared/middleware/route-params';
@@ -103,6 +103,7 @@ export const parseAuditQuery = (
 };
 
 const routeStateSchema = z.enum(['active', 'inactive']);
+const auditWeightsSchema = z.record(z.string(), z.number().int());
 
 /** An audit document as the API returns it (auditEventBody builds it; docs/openapi.json shows it). */
 export const auditEventSchema = z
@@ -126,8 +127,8 @@ export const auditEventSchema = z
     occurred_at: z.iso.datetime(),
     processed_at: z.iso.datetime(),
     /** split_changed only: the weights after (null: deleted) and before (null: created). */
-    weights: weightsSchema.nullable().optional(),
-    previous_weights: weightsSchema.nullable().optional(),
+    weights: auditWeightsSchema.nullable().optional(),
+    previous_weights: auditWeightsSchema.nullable().optional(),
   })
   .meta({ id: 'AuditEvent' });
 

@@ -29,14 +29,13 @@ import {
   routeListResponseSchema,
   routeWriteResponseSchema,
 } from '#functions/routes/route-response.schema';
+import { putSplitBodySchema, splitKeySchema } from '#functions/splits/split.schema';
 import {
-  putSplitBodySchema,
   resolveQuerySchema,
   resolveSplitResponseSchema,
-  splitKeySchema,
   splitResponseSchema,
   splitWriteResponseSchema,
-} from '#functions/splits/split.schema';
+} from '#functions/splits/split-response.schema';
 import { routeKeySchema, upsertRouteBodySchema } from '#shared/domain/route.schema';
 
 /** Request headers an operation reads besides Authorization and X-Correlation-ID (which every one reads). */

@@ -1,4 +1,4 @@
-import { reportCacheError } from '#shared/composition/cache-clients';
+import { getAdmitDeps, reportCacheError } from '#shared/composition/cache-clients';
 import { getIdempotencyStore } from '#shared/composition/idempotency-clients';
 import { getAfterCommitPublisher } from '#shared/composition/publish-clients';
 import { getRouteCache } from '#shared/composition/route-cache-clients';
@@ -8,10 +8,11 @@ import { EndpointNotFoundError } from '#shared/domain/errors';
 import { etagOf, writePreconditionOf } from '#shared/domain/etag';
 import { parseOrThrow } from '#shared/domain/route.schema';
 import type { SplitWriteResult } from '#shared/domain/split';
-import { principalOf } from '#shared/middleware/authorize';
+import { authorize, principalOf } from '#shared/middleware/authorize';
 import { type HttpRequest, type JsonResponse, json } from '#shared/middleware/http';
 import { httpHandler, jsonBody } from '#shared/middleware/http-handler';
 import { withIdempotencyKey } from '#shared/middleware/idempotency-key';
+import { enforceRateLimit } from '#shared/middleware/rate-limit';
 import { queryParams } from '#shared/middleware/route-params';
 import { writeContextOf } from '#shared/middleware/write-context';
 import { appMetrics } from '#shared/observability/metrics';
@@ -19,7 +20,6 @@ import { timedWrite } from '#shared/observability/timed-write';
 import { type ChangeSplitDeps, deleteSplit, putSplit } from '#shared/use-cases/change-split.use-case';
 import { functionManifest } from '../function-manifest.ts';
 import { accessOf } from '../route-table.ts';
-import { admitWrite } from '../routes/write-deps.ts';
 import { putSplitBodySchema, splitKeySchema, splitWriteBody } from './split.schema.ts';
 
 requireBindings(functionManifest.changeSplit);
@@ -33,6 +33,11 @@ const deps: ChangeSplitDeps = {
   ...getAfterCommitPublisher(),
 };
 const idempotency = getIdempotencyStore();
+const admitDeps = getAdmitDeps();
+
+/** As a route write (functions/routes/write-deps.ts admitWrite): the token covers the tenant, and the buckets. */
+const admitWrite = (req: HttpRequest, tenant: string) =>
+  enforceRateLimit(admitDeps, authorize(req, tenant), { tenant, operation: 'write' });
 
 /** The headers a replay must match too, and the method: PUT and DELETE share the path (and a key). */
 const replayPayload = (req: HttpRequest) => ({

@@ -1,7 +1,7 @@
 import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { DependencyUnavailableError } from '#shared/domain/errors';
 import type { OutboxEvent } from '#shared/domain/outbox-event';
-import { encodeOutboxEvent } from '#shared/events/split-event.schema';
+import { encodeOutboxEvent } from '#shared/events/split-event.encode';
 import type { EventPublisher } from '#shared/ports/event-publisher.port';
 import { groupCommit } from '../group-commit.ts';
 import { isTopicMissing } from './kafka-errors.ts';

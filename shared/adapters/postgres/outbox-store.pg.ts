@@ -4,7 +4,7 @@ import { groupCommit } from '../group-commit.ts';
 import { mapPgError } from './pg-errors.ts';
 import type { PgPool } from './pg-pool.ts';
 import { eventFromOutboxRow, type OutboxRowJson } from './route-repository.pg.ts';
-import { type SplitOutboxRowJson, splitEventFromOutboxRow } from './split-repository.pg.ts';
+import { type SplitOutboxRowJson, splitEventFromOutboxRow } from './split-outbox-row.pg.ts';
 
 const eventOf = (row: OutboxRowJson | SplitOutboxRowJson): OutboxEvent =>
   row.event_type === 'split_changed' ? splitEventFromOutboxRow(row) : eventFromOutboxRow(row);

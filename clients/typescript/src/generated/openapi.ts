@@ -1285,6 +1285,7 @@ export interface operations {
                     tenant: string;
                     service: string;
                     env: string;
+                    /** @description Version name: integer weight 0-100; 1 to 10 versions, summing to 100 */
                     weights: {
                         [key: string]: number;
                     };
