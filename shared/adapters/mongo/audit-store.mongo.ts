@@ -109,7 +109,8 @@ const toRecord = (d: AuditDocument): AuditRecord => ({
   changedBy: d.changed_by,
   changedByTokenId: d.changed_by_token_id ?? null,
   correlationId: d.correlation_id ?? null,
-  batchId: d.batch_id ?? null,
+  // Only a bulk change's events have one, as in the record the consumer stored (toAuditRecord).
+  ...(d.batch_id ? { batchId: d.batch_id } : {}),
   occurredAt: d.occurred_at,
   processedAt: d.processed_at,
   metadata: d.metadata ?? {},
