@@ -92,7 +92,7 @@ const toRecord = (d: AuditDocument): AuditRecord => ({
   changedBy: d.changed_by,
   changedByTokenId: d.changed_by_token_id ?? null,
   correlationId: d.correlation_id ?? null,
-  batchId: d.batch_id ?? null,
+  ...(d.batch_id ? { batchId: d.batch_id } : {}),
   occurredAt: d.occurred_at,
   processedAt: d.processed_at,
   metadata: d.metadata ?? {},

@@ -153,6 +153,8 @@ const ROLES_EXPECTED: Record<string, { own: [number, number, number]; other: [nu
   'POST /api/v1/routes/deactivate': { own: [403, 200, 200], other: [403, 403, 200] },
   // After the deactivations there is an earlier revision to restore; the admin's rollback re-deactivates.
   'POST /api/v1/routes/rollback': { own: [403, 200, 200], other: [403, 403, 200] },
+  // A bulk change of one create (the same route as the single create above: unchanged by then).
+  'POST /api/v1/routes/batch': { own: [403, 200, 200], other: [403, 403, 200] },
   'GET /api/v1/audit/route': { own: [403, 200, 200], other: [403, 403, 200] },
   'GET /api/v1/audit/recent': { own: [403, 200, 200], other: [403, 200, 200] },
   'GET /api/v1/audit/action': { own: [403, 200, 200], other: [403, 200, 200] },
@@ -177,6 +179,8 @@ const requestFor = (method: string, path: string, key: typeof OWN): Omit<Call, '
     case 'POST /api/v1/routes/deactivate':
     case 'POST /api/v1/routes/rollback':
       return { method, path, body: key };
+    case 'POST /api/v1/routes/batch':
+      return { method, path, body: { operations: [{ op: 'create', ...key, url: 'https://m.example.com' }] } };
     case 'GET /api/v1/audit/recent':
       return { path, query: { days: '1', limit: '1000' } };
     case 'GET /api/v1/audit/action':
