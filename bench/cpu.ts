@@ -62,12 +62,14 @@ const groups = (runnerPid: number): Record<string, number[]> => {
     postgres: [],
     redis: [],
     kafka: [],
+    mongo: [],
   };
   for (const pid of all) {
     const cmd = commandOf(pid);
     if (/^postgres[: ]|\/postgres /.test(cmd)) out.postgres!.push(Number(pid));
     else if (/^redis-server /.test(cmd)) out.redis!.push(Number(pid));
     else if (/ kafka\.Kafka /.test(cmd)) out.kafka!.push(Number(pid));
+    else if (/ MongoLauncher /.test(cmd)) out.mongo!.push(Number(pid)); // the Mongo-wire audit store
   }
   return out;
 };

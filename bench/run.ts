@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const suites = ['core.ts', 'propagation.ts', 'cloud.ts', 'client.ts'].filter((f) =>
+const suites = ['core.ts', 'split.ts', 'propagation.ts', 'writes.ts', 'cloud.ts', 'client.ts'].filter((f) =>
   existsSync(`${here}${f}`),
 );
 let failed = false;

@@ -24,6 +24,9 @@ export const functionManifest: Readonly<Record<AppFunctionId, Bindings>> = {
   routeQuery: { database: true, cache: true },
   upsertRoute: { database: true, cache: true, kafkaProducer: producer, idempotencyTable: true },
   setRouteState: { database: true, cache: true, kafkaProducer: producer, idempotencyTable: true },
+  batchRoutes: { database: true, cache: true, kafkaProducer: producer, idempotencyTable: true },
+  splitQuery: { database: true, cache: true },
+  changeSplit: { database: true, cache: true, kafkaProducer: producer, idempotencyTable: true },
   // Readiness probes Postgres (critical), the cache and Kafka (informational; metadata only).
   health: { database: true, cache: true, kafkaProbe: { topic: ROUTE_EVENTS_TOPIC } },
   auditQuery: { auditStore: true, cache: true },

@@ -33,6 +33,11 @@ export const lambdaFunctions = {
     handler: 'handler',
     description: 'Activate, deactivate or roll back a route',
   },
+  batchRoutes: {
+    entry: 'functions/routes/batch-routes.handler.ts',
+    handler: 'handler',
+    description: 'Bulk changes: up to 500 creates, activations and deactivations in one transaction',
+  },
   health: {
     entry: 'functions/health/health.handler.ts',
     handler: 'handler',
@@ -42,6 +47,16 @@ export const lambdaFunctions = {
     entry: 'functions/audit/audit-query.handler.ts',
     handler: 'handler',
     description: 'Audit trail queries (DocumentDB)',
+  },
+  splitQuery: {
+    entry: 'functions/splits/split-query.handler.ts',
+    handler: 'handler',
+    description: 'Read the weighted traffic split of a tenant/service/env (Postgres)',
+  },
+  changeSplit: {
+    entry: 'functions/splits/change-split.handler.ts',
+    handler: 'handler',
+    description: 'Set or delete the weighted traffic split of a tenant/service/env',
   },
   tokens: {
     entry: 'functions/admin/tokens.handler.ts',
@@ -87,7 +102,7 @@ export const consumerFunctions = {
   cacheWarming: {
     entry: 'functions/consumers/cache-warming.handler.ts',
     handler: 'handler',
-    description: 'Re-read changed routes from Postgres and cache them',
+    description: 'Cache changed routes at their revision from the events (rollbacks re-read)',
     consumerGroup: 'traffic-manager-cache-warming',
   },
   audit: {
@@ -126,8 +141,12 @@ export type FunctionId = keyof typeof lambdaFunctions;
 /** What a route requires: a permission a token's role must grant, or nothing (health probes). */
 export type Access = Permission | 'public';
 
+/** The methods the API uses; API Gateway, the local runners and the authorizer policy take them from here. */
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
 export interface HttpRoute {
-  readonly method: 'GET' | 'POST';
+  readonly method: HttpMethod;
   readonly path: string;
   readonly fn: FunctionId;
   /**
@@ -157,6 +176,9 @@ export const httpRoutes: readonly HttpRoute[] = [
     permission: 'resolve',
     operation: 'read',
   },
+  { method: 'GET', path: '/api/v1/splits', fn: 'splitQuery', permission: 'resolve', operation: 'read' },
+  { method: 'PUT', path: '/api/v1/splits', fn: 'changeSplit', permission: 'write', operation: 'write' },
+  { method: 'DELETE', path: '/api/v1/splits', fn: 'changeSplit', permission: 'write', operation: 'write' },
   { method: 'POST', path: '/api/v1/routes', fn: 'upsertRoute', permission: 'write', operation: 'write' },
   {
     method: 'POST',
@@ -176,6 +198,13 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: 'POST',
     path: '/api/v1/routes/rollback',
     fn: 'setRouteState',
+    permission: 'write',
+    operation: 'write',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/routes/batch',
+    fn: 'batchRoutes',
     permission: 'write',
     operation: 'write',
   },

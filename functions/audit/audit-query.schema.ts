@@ -1,9 +1,14 @@
 import * as z from 'zod';
+import { splitKeySchema } from '#functions/splits/split.schema';
 import { ValidationError } from '#shared/domain/errors';
-import { ROUTE_ACTIONS } from '#shared/domain/route';
 import { parseOrThrow, routeKeySchema } from '#shared/domain/route.schema';
 import { intParam } from '#shared/middleware/route-params';
-import type { AuditCursor, AuditFilter, AuditRecord } from '#shared/ports/audit-store.port';
+import {
+  AUDIT_ACTIONS,
+  type AuditCursor,
+  type AuditFilter,
+  type AuditRecord,
+} from '#shared/ports/audit-store.port';
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
@@ -26,7 +31,7 @@ const pageSchema = z.object({
 
 const actionSchema = z
   .string({ error: required })
-  .pipe(z.enum(ROUTE_ACTIONS, { error: `must be one of ${ROUTE_ACTIONS.join(', ')}` }));
+  .pipe(z.enum(AUDIT_ACTIONS, { error: `must be one of ${AUDIT_ACTIONS.join(', ')}` }));
 
 /** The query parameters each audit path reads (everything else in the query string is ignored). */
 export const AUDIT_PATHS = {
@@ -98,15 +103,18 @@ export const parseAuditQuery = (
 };
 
 const routeStateSchema = z.enum(['active', 'inactive']);
+const auditWeightsSchema = z.record(z.string(), z.number().int());
 
 /** An audit document as the API returns it (auditEventBody builds it; docs/openapi.json shows it). */
 export const auditEventSchema = z
   .object({
     event_id: z.uuid(),
-    event_type: z.literal('route_changed'),
-    action: z.enum(ROUTE_ACTIONS),
-    route: routeKeySchema,
-    url: z.string(),
+    event_type: z.enum(['route_changed', 'split_changed']),
+    action: z.enum(AUDIT_ACTIONS),
+    /** A split_changed event's key has no version. */
+    route: z.union([routeKeySchema, splitKeySchema]),
+    /** Null for split_changed. */
+    url: z.string().nullable(),
     previous_url: z.string().nullable(),
     previous_state: routeStateSchema.nullable(),
     revision: z.number().int(),
@@ -114,8 +122,13 @@ export const auditEventSchema = z
     changed_by: z.string(),
     changed_by_token_id: z.string().nullable(),
     correlation_id: z.string().nullable(),
+    /** The bulk change (POST /api/v1/routes/batch) the event was part of; null for single writes. */
+    batch_id: z.string().nullable(),
     occurred_at: z.iso.datetime(),
     processed_at: z.iso.datetime(),
+    /** split_changed only: the weights after (null: deleted) and before (null: created). */
+    weights: auditWeightsSchema.nullable().optional(),
+    previous_weights: auditWeightsSchema.nullable().optional(),
   })
   .meta({ id: 'AuditEvent' });
 
@@ -145,7 +158,11 @@ export const auditEventBody = (r: AuditRecord): AuditEventBody => ({
   changed_by: r.changedBy,
   changed_by_token_id: r.changedByTokenId,
   correlation_id: r.correlationId,
+  batch_id: r.batchId ?? null,
   occurred_at: r.occurredAt.toISOString(),
   processed_at: r.processedAt.toISOString(),
+  ...(r.eventType === 'split_changed'
+    ? { weights: r.weights ?? null, previous_weights: r.previousWeights ?? null }
+    : {}),
   // Not r.metadata: where the event was read (Kafka partition and offset) hints at other tenants' volume.
 });

@@ -9,7 +9,7 @@ requireBindings(functionManifest.cacheWarming);
 
 const deps = getWarmCacheDeps();
 
-/** MSK `route-events` → re-read each changed route from Postgres and cache it at its revision. */
+/** MSK `route-events` → cache each changed route's state at its revision (from the event; rollbacks re-read). */
 export const handler = mskHandler(
   { consumer: 'cache-warming', failureDestination: getFailureDestination },
   async (events) => {

@@ -7,6 +7,7 @@ import {
   type ZodOpenApiResponsesObject,
 } from 'zod-openapi';
 import { type HttpRoute, httpRoutes, isPublic } from '#functions/route-table';
+import { ROUTE_KEY_MAX_LENGTH } from '#functions/splits/split.schema';
 import { SAFE_ID } from '#shared/middleware/correlation-id';
 import { errorBodySchema } from '#shared/middleware/error-body.schema';
 import { IDEMPOTENCY_KEY_PATTERN } from '#shared/middleware/idempotency-key';
@@ -42,6 +43,13 @@ const PARAMETERS: Record<RequestHeader | 'X-Correlation-ID', oas31.ParameterObje
     description:
       'One key per logical write, reused on its retries: a retry gets the first answer back with `Idempotent-Replayed: true`.',
     schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN.source },
+  },
+  'X-Route-Key': {
+    name: 'X-Route-Key',
+    in: 'header',
+    description:
+      'Resolve without `version`: the caller’s stickiness key (the same as `key`; send one of them). The same key gets the same version while the split’s weights stand.',
+    schema: { type: 'string', minLength: 1, maxLength: ROUTE_KEY_MAX_LENGTH },
   },
   'X-Correlation-ID': {
     name: 'X-Correlation-ID',

@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import * as z from 'zod';
 import {
   createdTokenSchema,
   createTokenBodySchema,
@@ -16,6 +16,11 @@ import {
   readinessSchema,
   resilienceSchema,
 } from '#functions/health/health.schema';
+import {
+  batchRejectedSchema,
+  batchRequestSchema,
+  batchResponseSchema,
+} from '#functions/routes/batch-routes.schema';
 import { rollbackRouteBodySchema } from '#functions/routes/rollback-route.schema';
 import { listRoutesQuerySchema } from '#functions/routes/route-query.schema';
 import {
@@ -24,10 +29,17 @@ import {
   routeListResponseSchema,
   routeWriteResponseSchema,
 } from '#functions/routes/route-response.schema';
+import { putSplitBodySchema, splitKeySchema } from '#functions/splits/split.schema';
+import {
+  resolveQuerySchema,
+  resolveSplitResponseSchema,
+  splitResponseSchema,
+  splitWriteResponseSchema,
+} from '#functions/splits/split-response.schema';
 import { routeKeySchema, upsertRouteBodySchema } from '#shared/domain/route.schema';
 
 /** Request headers an operation reads besides Authorization and X-Correlation-ID (which every one reads). */
-export type RequestHeader = 'If-None-Match' | 'If-Match' | 'Idempotency-Key';
+export type RequestHeader = 'If-None-Match' | 'If-Match' | 'Idempotency-Key' | 'X-Route-Key';
 
 /** Response headers beyond X-Correlation-ID (on every answer) and the ones the error answers add. */
 export type ResponseHeader = 'ETag' | 'Cache-Control' | 'Idempotent-Replayed';
@@ -39,7 +51,7 @@ export interface ResponseSpec {
   readonly headers?: readonly ResponseHeader[];
 }
 
-export type Tag = 'routes' | 'audit' | 'tokens' | 'health' | 'meta';
+export type Tag = 'routes' | 'splits' | 'audit' | 'tokens' | 'health' | 'meta';
 
 export interface OperationSpec {
   /** Stable: the TypeScript client's types are keyed by it. */
@@ -96,19 +108,26 @@ const routeWriteErrors = {
 export const operations: Readonly<Record<string, OperationSpec>> = {
   'GET /api/v1/routes/resolve': {
     operationId: 'resolveRoute',
-    summary: 'Resolve a route to its endpoint URL',
-    description: 'The active route’s URL, from the cache or Postgres. Revalidate with `If-None-Match`.',
+    summary: 'Resolve a route to its endpoint URL, or let the split choose the version',
+    description:
+      'With `version`: the active route’s URL, from the cache or Postgres; revalidate with `If-None-Match`. ' +
+      'Without `version`: the (tenant, service, env)’s split chooses one, by a hash of `key` (or `X-Route-Key`) ' +
+      'when given (sticky) or at random by weight; 404 `no_split` when there is none.',
     tag: 'routes',
-    query: routeKeySchema,
-    headers: ['If-None-Match'],
+    query: resolveQuerySchema,
+    headers: ['If-None-Match', 'X-Route-Key'],
     responses: {
       200: {
-        description: 'The active route’s URL',
-        schema: resolveRouteResponseSchema,
+        description:
+          'With `version`: `{url}` with an ETag. Without: `{url, version, split_revision, sticky}` (no ETag)',
+        schema: z.union([resolveRouteResponseSchema, resolveSplitResponseSchema]),
         headers: READ_HEADERS,
       },
       304: notModified,
-      404: { description: 'No active route with this key (`route_not_found`); no ETag' },
+      404: {
+        description:
+          'No active route with this key (`route_not_found`), or no split without a version (`no_split`); no ETag',
+      },
     },
   },
   'GET /api/v1/routes': {
@@ -175,6 +194,77 @@ export const operations: Readonly<Record<string, OperationSpec>> = {
         description:
           'Nothing to roll back to (`nothing_to_roll_back`), or the Idempotency-Key is in use (`idempotency_in_progress`)',
       },
+    },
+  },
+  'POST /api/v1/routes/batch': {
+    operationId: 'batchRoutes',
+    summary: 'Apply 1-500 creates, activations and deactivations in one transaction, all or nothing',
+    description:
+      'Each change is its own event (in order, sharing `batch_id`). When any operation is invalid or refers ' +
+      'to a missing route, nothing is applied and every failing operation is named by index.',
+    tag: 'routes',
+    headers: ['Idempotency-Key'],
+    body: batchRequestSchema,
+    responses: {
+      200: { description: 'All applied: one result per operation, in order', schema: batchResponseSchema },
+      400: { description: 'Invalid operations (`validation_error`), by index', schema: batchRejectedSchema },
+      404: {
+        description: 'Operations naming missing routes (`route_not_found`)',
+        schema: batchRejectedSchema,
+      },
+      409: {
+        description:
+          'A route named twice (`batch_conflict`), or the Idempotency-Key is in use (`idempotency_in_progress`)',
+        schema: batchRejectedSchema,
+      },
+      422: idempotencyKeyReused,
+    },
+  },
+  'GET /api/v1/splits': {
+    operationId: 'getSplit',
+    summary: 'Read the traffic split of a (tenant, service, env)',
+    tag: 'splits',
+    query: splitKeySchema,
+    headers: ['If-None-Match'],
+    responses: {
+      200: { description: 'The split', schema: splitResponseSchema, headers: READ_HEADERS },
+      304: notModified,
+      404: { description: 'No split (`no_split`)' },
+    },
+  },
+  'PUT /api/v1/splits': {
+    operationId: 'putSplit',
+    summary: 'Create or replace a split: integer weights 0-100 summing to 100, 1-10 active versions',
+    tag: 'splits',
+    headers: ['If-Match', 'If-None-Match', 'Idempotency-Key'],
+    body: putSplitBodySchema,
+    responses: {
+      200: {
+        description: 'Updated, or unchanged',
+        schema: splitWriteResponseSchema,
+        headers: WRITE_HEADERS,
+      },
+      201: { description: 'Created', schema: splitWriteResponseSchema, headers: WRITE_HEADERS },
+      409: {
+        description:
+          'A version is not an existing active route (`version_unavailable`), or the Idempotency-Key is in use',
+      },
+      412: preconditionFailed,
+      422: idempotencyKeyReused,
+    },
+  },
+  'DELETE /api/v1/splits': {
+    operationId: 'deleteSplit',
+    summary: 'Remove a split',
+    tag: 'splits',
+    query: splitKeySchema,
+    headers: ['If-Match', 'Idempotency-Key'],
+    responses: {
+      200: { description: 'Deleted', schema: splitWriteResponseSchema, headers: WRITE_HEADERS },
+      404: { description: 'No split (`no_split`)' },
+      409: idempotencyInProgress,
+      412: preconditionFailed,
+      422: idempotencyKeyReused,
     },
   },
   'GET /api/v1/audit/route': {

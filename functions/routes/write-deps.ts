@@ -1,23 +1,46 @@
+import { randomUUID } from 'node:crypto';
 import { getAdmitDeps, reportCacheError } from '#shared/composition/cache-clients';
-import { getRouteRepository } from '#shared/composition/clients';
+import { getRouteBatchWriter, getRouteRepository } from '#shared/composition/clients';
 import { getAfterCommitPublisher } from '#shared/composition/publish-clients';
 import { getRouteCache } from '#shared/composition/route-cache-clients';
 import { getConfig } from '#shared/config/config';
 import { authorize } from '#shared/middleware/authorize';
 import type { HttpRequest } from '#shared/middleware/http';
 import { enforceRateLimit } from '#shared/middleware/rate-limit';
+import type { ApplyBatchDeps } from '#shared/use-cases/apply-batch.use-case';
 import type { ChangeRouteDeps } from '#shared/use-cases/change-route.use-case';
+
+/** The post-write tombstone outlives any entry it must outrank. */
+const tombstoneTtlMs = (): number => {
+  const { cache } = getConfig();
+  return Math.max(cache.positiveTtlMs, cache.negativeTtlMs) * (1 + cache.jitterRatio);
+};
 
 /** Composition root shared by the write functions. */
 export const writeDeps = (): ChangeRouteDeps => {
-  const { cache } = getConfig();
   return {
     repository: getRouteRepository(),
     cache: getRouteCache(),
-    tombstoneTtlMs: Math.max(cache.positiveTtlMs, cache.negativeTtlMs) * (1 + cache.jitterRatio),
+    tombstoneTtlMs: tombstoneTtlMs(),
     onCacheError: reportCacheError,
+    afterCommitInBackground: !getConfig().kafka.publishBeforeAnswer,
     // Publishes the change's event after commit, bounded by PUBLISH_TIMEOUT_MS; never fails the write.
     ...getAfterCommitPublisher(),
+  };
+};
+
+/** Composition root of the bulk-change function: the single writes' cache and publisher, one transaction. */
+export const batchDeps = (): ApplyBatchDeps => {
+  const { afterCommitAll, publishLeaseMs } = getAfterCommitPublisher();
+  return {
+    writer: getRouteBatchWriter(),
+    cache: getRouteCache(),
+    tombstoneTtlMs: tombstoneTtlMs(),
+    onCacheError: reportCacheError,
+    newBatchId: randomUUID,
+    afterCommitInBackground: !getConfig().kafka.publishBeforeAnswer,
+    publishLeaseMs,
+    afterCommitAll,
   };
 };
 

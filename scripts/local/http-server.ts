@@ -7,6 +7,7 @@ import { BulkheadRejectedError, bulkhead } from 'cockatiel';
 import type { GatewayResponseSpec } from '#functions/gateway-responses';
 import {
   type FunctionId,
+  HTTP_METHODS,
   type HttpRoute,
   httpRoutes,
   isPublic,
@@ -225,7 +226,10 @@ export const startLocalServer = async (root: string, options: LocalServerOptions
   // CONNECT (no route of ours): a JSON 405, on the bare socket node hands over; unanswered, it would hang.
   server.on('connect', (req, socket) => {
     const body = JSON.stringify({ error: 'method_not_allowed', message: 'CONNECT is not supported' });
-    answerOnSocket(socket, 405, body, { allow: 'GET, POST', [CORRELATION_HEADER]: correlationIdOf(req) });
+    answerOnSocket(socket, 405, body, {
+      allow: HTTP_METHODS.join(', '),
+      [CORRELATION_HEADER]: correlationIdOf(req),
+    });
   });
   // Node answers an Expect other than 100-continue with a bare 417; ours is JSON like every other answer.
   server.on('checkExpectation', (req, res) => {

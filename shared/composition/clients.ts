@@ -1,9 +1,11 @@
 import { createPgPool, type PgPool } from '#shared/adapters/postgres/pg-pool';
+import { PgRouteBatchWriter } from '#shared/adapters/postgres/route-batch.pg';
 import { PgRouteRepository } from '#shared/adapters/postgres/route-repository.pg';
 import { getConfig } from '#shared/config/config';
 import type { CacheEntry } from '#shared/domain/cache-entry';
 import { logger } from '#shared/observability/logger';
 import { appMetrics } from '#shared/observability/metrics';
+import type { RouteBatchWriter } from '#shared/ports/route-batch.port';
 import type { RouteRepository } from '#shared/ports/route-repository.port';
 import { GuardedRouteRepository } from '#shared/resilience/guarded-adapters';
 import { guardFor, retryBudget } from '#shared/resilience/registry';
@@ -36,6 +38,18 @@ export const getRouteRepository = (): RouteRepository => {
   return repository;
 };
 
+let batchWriter: RouteBatchWriter | undefined;
+
+/** Bulk changes behind the database's breaker; like single writes, never retried here. */
+export const getRouteBatchWriter = (): RouteBatchWriter => {
+  if (!batchWriter) {
+    const inner = new PgRouteBatchWriter(getPgPool());
+    const guard = guardFor('database');
+    batchWriter = { applyBatch: (operations, ctx) => guard.execute(() => inner.applyBatch(operations, ctx)) };
+  }
+  return batchWriter;
+};
+
 export const getResolveSingleFlight = (): SingleFlight<CacheEntry> => {
   singleFlight ??= new SingleFlight<CacheEntry>();
   return singleFlight;
@@ -46,5 +60,6 @@ export const closeClients = async (): Promise<void> => {
   const closing = pool?.end();
   pool = undefined;
   repository = undefined;
+  batchWriter = undefined;
   await closing?.catch(() => {});
 };

@@ -5,15 +5,16 @@ import { logThrottle } from '#shared/adapters/kafka/log-throttle';
 import { PgOutboxStore } from '#shared/adapters/postgres/outbox-store.pg';
 import { getConfig } from '#shared/config/config';
 import { DependencyUnavailableError } from '#shared/domain/errors';
-import type { RouteWriteResult } from '#shared/domain/route';
 import { logger } from '#shared/observability/logger';
 import { appMetrics } from '#shared/observability/metrics';
 import type { EventPublisher } from '#shared/ports/event-publisher.port';
 import type { OutboxStore } from '#shared/ports/outbox.port';
 import {
+  type CommittedWrite,
   type PublishAfterCommitDeps,
   type PublishOutboxDeps,
   publishAfterCommit,
+  publishAllAfterCommit,
 } from '#shared/use-cases/publish-outbox.use-case';
 import type { RelayOutboxDeps } from '#shared/use-cases/relay-outbox.use-case';
 import { getPgPool } from './clients.ts';
@@ -68,7 +69,9 @@ const publishDeps = (): PublishOutboxDeps => ({
  * matters when a writer dies mid-publish, as the time a relay waits before taking over.
  */
 export const getAfterCommitPublisher = (): {
-  readonly afterCommit: (result: RouteWriteResult) => Promise<void>;
+  readonly afterCommit: (result: CommittedWrite) => Promise<void>;
+  /** A bulk change's leased events, in one publish (issue 15). */
+  readonly afterCommitAll: (results: readonly CommittedWrite[]) => Promise<void>;
   readonly publishLeaseMs: number;
 } => {
   const { kafka, database } = getConfig();
@@ -80,6 +83,7 @@ export const getAfterCommitPublisher = (): {
   };
   return {
     afterCommit: (result) => publishAfterCommit(deps, result),
+    afterCommitAll: (results) => publishAllAfterCommit(deps, results),
     publishLeaseMs: kafka.publishTimeoutMs + database.queryTimeoutMs + 1000,
   };
 };

@@ -75,6 +75,12 @@ const envSchema = z.object({
   [ENV.kafka.topic]: z.string().default(ROUTE_EVENTS_TOPIC),
   /** Upper bound on the write path's after-commit publish; the relay picks up whatever is left. */
   PUBLISH_TIMEOUT_MS: int(50, 30_000).default(1000),
+  /**
+   * Whether a write answers only after its after-commit publish ended (true) or at once, the publish
+   * going on behind the answer (false; a long-lived process only). Delivery does not depend on it: the
+   * event is committed in the outbox and the relay publishes it if the writer does not (issue 15).
+   */
+  PUBLISH_BEFORE_ANSWER: bool.default(true),
   /** Used by the create-topic custom resource; -1 takes the broker's default.replication.factor. */
   KAFKA_TOPIC_PARTITIONS: int(1, 1000).default(6),
   KAFKA_TOPIC_REPLICATION_FACTOR: int(-1, 10).default(-1),
@@ -111,6 +117,8 @@ const envSchema = z.object({
 
   /** Largest accepted request body, bytes. */
   MAX_BODY_BYTES: int(256, 1_048_576).default(16_384),
+  /** Largest accepted bulk change (POST /api/v1/routes/batch: up to 500 operations), bytes. */
+  MAX_BATCH_BODY_BYTES: int(256, 1_048_576).default(1_048_576),
 
   /** Where the migrate custom resource finds migrations/ (copied next to the Lambda bundle). */
   MIGRATIONS_DIR: z.string().optional(),
@@ -207,6 +215,7 @@ const toConfig = (e: z.output<typeof envSchema>, lambda: boolean) => {
       clientId: e.KAFKA_CLIENT_ID,
       topic: e.ROUTE_EVENTS_TOPIC,
       publishTimeoutMs: e.PUBLISH_TIMEOUT_MS,
+      publishBeforeAnswer: e.PUBLISH_BEFORE_ANSWER,
       topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
       topicReplicationFactor: e.KAFKA_TOPIC_REPLICATION_FACTOR,
       region: e.AWS_REGION,
@@ -229,7 +238,7 @@ const toConfig = (e: z.output<typeof envSchema>, lambda: boolean) => {
     migrationsDir: e.MIGRATIONS_DIR,
     metrics: { backend: e.METRICS_BACKEND, namespace: e.METRICS_NAMESPACE },
     tracing: e.TRACING,
-    http: { maxBodyBytes: e.MAX_BODY_BYTES },
+    http: { maxBodyBytes: e.MAX_BODY_BYTES, maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES },
     awsRegion: e.AWS_REGION,
     idempotency: {
       table: e.IDEMPOTENCY_TABLE ?? local?.idempotencyTable,
@@ -281,6 +290,13 @@ export const parseConfig = (env: Record<string, string | undefined>): Config => 
   if (isLambdaEnv(env) && config.metrics.backend === 'prometheus') {
     throw new ConfigError(
       'invalid configuration: METRICS_BACKEND=prometheus is for the local runner; in Lambda use emf or none',
+    );
+  }
+  // A frozen container cannot finish a publish behind its answer: the event would wait for the lease to
+  // run out and the relay (seconds), so Lambda always publishes before answering.
+  if (isLambdaEnv(env) && !config.kafka.publishBeforeAnswer) {
+    throw new ConfigError(
+      'invalid configuration: PUBLISH_BEFORE_ANSWER=false is for the local runner; a Lambda container is frozen after its answer',
     );
   }
   if (config.failure.destination === 'sqs' && !config.failure.queueUrl) {

@@ -163,6 +163,33 @@ export class DependencyUnavailableError extends AppError {
   }
 }
 
+const BATCH_CODES = { 400: 'validation_error', 404: 'route_not_found', 409: 'batch_conflict' } as const;
+
+/**
+ * A bulk change that applied nothing (issue 15): every failing operation named by index and reason in
+ * `failures`. 400 when any operation is invalid, else 409 when operations conflict (one route twice),
+ * else 404 when some refer to routes that do not exist.
+ */
+export class BatchRejectedError extends AppError {
+  readonly status: keyof typeof BATCH_CODES;
+  readonly code: string;
+  readonly failures: readonly { readonly index: number; readonly error: string; readonly message: string }[];
+
+  constructor(
+    status: keyof typeof BATCH_CODES,
+    failures: readonly { readonly index: number; readonly error: string; readonly message: string }[],
+  ) {
+    const first = failures[0];
+    super(
+      `${failures.length} of the batch's operations failed, nothing was applied${first ? `; operations[${first.index}]: ${first.message}` : ''}`,
+      { failures },
+    );
+    this.status = status;
+    this.code = BATCH_CODES[status];
+    this.failures = failures;
+  }
+}
+
 /** A request with the same Idempotency-Key is still being processed. */
 export class IdempotencyInProgressError extends AppError {
   readonly status = 409;
@@ -173,4 +200,30 @@ export class IdempotencyInProgressError extends AppError {
 export class IdempotencyKeyReusedError extends AppError {
   readonly status = 422;
   readonly code = 'idempotency_key_reused';
+}
+
+/** A resolve without a version for a (tenant, service, env) that has no split; GET/DELETE of no split. */
+export class SplitNotFoundError extends AppError {
+  readonly status = 404;
+  readonly code = 'no_split';
+}
+
+/** A split names a version that is not an existing, active route: 409 naming the version. */
+export class VersionUnavailableError extends AppError {
+  readonly status = 409;
+  readonly code = 'version_unavailable';
+
+  constructor(message: string, version: string) {
+    super(message, { version });
+  }
+}
+
+/** Deactivating a version a split names: 409 naming the split, until the split is changed. */
+export class VersionInSplitError extends AppError {
+  readonly status = 409;
+  readonly code = 'version_in_split';
+
+  constructor(message: string, split: string, version: string) {
+    super(message, { split, version });
+  }
 }

@@ -12,6 +12,12 @@ export interface Rate {
 export interface Bucket extends Rate {
   readonly scope: RateLimitScope;
   readonly key: string;
+  /**
+   * Tokens one request takes from this bucket (default 1): a bulk change is charged one per operation
+   * (issue 15). A request costing more than the burst is admitted when the bucket is full and leaves it
+   * in debt, so the tenant waits out its share rather than never getting through.
+   */
+  readonly cost?: number;
 }
 
 export type RateDecision =
@@ -64,6 +70,38 @@ export const bucketsFor = (
   return buckets;
 };
 
+/**
+ * A bulk change's buckets (issue 15): each tenant's bucket for the operation charged that tenant's share
+ * (its number of operations), and the token's bucket charged them all; taken together, all or nothing.
+ */
+export const bucketsForShares = (
+  policy: RateLimitPolicy,
+  principal: Principal,
+  operation: Exclude<LimitedOperation, 'admin'>,
+  shares: ReadonlyMap<string, number>,
+): Bucket[] => {
+  const buckets: Bucket[] = [];
+  let total = 0;
+  for (const [tenant, count] of shares) {
+    total += count;
+    buckets.push({
+      scope: 'tenant',
+      key: `tm:rl:v1:tenant:${lengthPrefixed(tenant, operation)}`,
+      ...policy.tenant[operation],
+      cost: count,
+    });
+  }
+  if (principal.tokenId !== null) {
+    buckets.push({
+      scope: 'token',
+      key: `tm:rl:v1:token:${lengthPrefixed(principal.tokenId)}`,
+      ...policy.role[principal.role],
+      cost: total,
+    });
+  }
+  return buckets;
+};
+
 export interface BucketState {
   readonly tokens: number;
   /** When `tokens` was last computed, epoch ms. */
@@ -76,6 +114,8 @@ export interface BucketState {
  * 2. if any holds less than one token, deny with the longest wait until one is there, taking nothing;
  * 3. otherwise take from each the same number of tokens: `wanted`, or as many whole tokens as the
  *    emptiest bucket holds if that is fewer (a lease, see rate-limiter.leased.ts; one for a request).
+ * A bucket with a `cost` needs min(cost, burst) tokens in step 2 and gives `cost` per request taken in
+ * step 3 (it may go below zero: a debt later requests wait out); costly requests are taken one at a time.
  */
 export const takeFromBuckets = (
   buckets: readonly Bucket[],
@@ -93,12 +133,18 @@ export const takeFromBuckets = (
   let taken = wanted;
   for (const [i, b] of buckets.entries()) {
     const tokens = refilled[i]!.tokens;
-    taken = Math.min(taken, Math.floor(tokens));
-    if (tokens >= 1) continue;
-    const wait = Math.ceil(((1 - tokens) * 1000) / b.perSecond);
+    const cost = b.cost ?? 1;
+    const need = Math.min(cost, b.burst);
+    taken = Math.min(taken, Math.max(1, Math.floor(tokens / cost)));
+    if (tokens >= need) continue;
+    const wait = Math.ceil(((need - tokens) * 1000) / b.perSecond);
     if (denied.allowed || wait > denied.retryAfterMs)
       denied = { allowed: false, scope: b.scope, retryAfterMs: wait };
   }
   if (!denied.allowed) return { decision: denied, taken: 0, states: refilled };
-  return { decision: ALLOWED, taken, states: refilled.map((s) => ({ tokens: s.tokens - taken, at: now })) };
+  return {
+    decision: ALLOWED,
+    taken,
+    states: refilled.map((s, i) => ({ tokens: s.tokens - (buckets[i]!.cost ?? 1) * taken, at: now })),
+  };
 };

@@ -59,6 +59,8 @@ export interface RouteChangedEvent extends RouteKey {
   readonly changedByTokenId?: string | null;
   readonly occurredAt: string;
   readonly correlationId: string | null;
+  /** Set on every event of one POST /api/v1/routes/batch (the same id); absent for single writes. */
+  readonly batchId?: string | null;
 }
 
 export type WriteOutcome = RouteAction | 'unchanged';

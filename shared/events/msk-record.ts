@@ -1,5 +1,5 @@
 import type { MSKEvent, MSKRecord } from 'aws-lambda';
-import type { RouteChangedEvent } from '#shared/domain/route';
+import type { OutboxEvent } from '#shared/domain/outbox-event';
 import {
   EVENT_HEADERS,
   fromWireEvent,
@@ -7,10 +7,11 @@ import {
   ROUTE_EVENT_SCHEMA_VERSION,
   routeEventSchema,
 } from './route-event.schema.ts';
+import { fromSplitWireEvent, SPLIT_CHANGED, splitEventSchema } from './split-event.schema.ts';
 
 /** A record that decoded into a valid event, with where it came from. */
 export interface ConsumedEvent {
-  readonly event: RouteChangedEvent;
+  readonly event: OutboxEvent;
   readonly topic: string;
   readonly partition: number;
   readonly offset: number;
@@ -51,7 +52,7 @@ export const recordHeaders = (record: Pick<MSKRecord, 'headers'>): Record<string
 export const decodeMskRecord = (record: MSKRecord): DecodeResult => {
   const headers = recordHeaders(record);
   const type = headers[EVENT_HEADERS.eventType];
-  if (type !== undefined && type !== ROUTE_CHANGED)
+  if (type !== undefined && type !== ROUTE_CHANGED && type !== SPLIT_CHANGED)
     return { ok: false, reason: `unknown event type ${type}` };
   const version = headers[EVENT_HEADERS.schemaVersion];
   if (version !== undefined && version !== String(ROUTE_EVENT_SCHEMA_VERSION)) {
@@ -65,12 +66,16 @@ export const decodeMskRecord = (record: MSKRecord): DecodeResult => {
   } catch {
     return { ok: false, reason: 'value is not UTF-8 JSON' };
   }
-  const parsed = routeEventSchema.safeParse(json);
+  // The header names the type; without one (an older producer) the body's event_type does.
+  const bodyType = (json as { event_type?: unknown } | null)?.event_type;
+  const isSplit = (type ?? bodyType) === SPLIT_CHANGED;
+  const parsed = isSplit ? splitEventSchema.safeParse(json) : routeEventSchema.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'value'}: ${i.message}`);
     return { ok: false, reason: `schema: ${issues.join('; ')}` };
   }
-  const event = fromWireEvent(parsed.data);
+  const event: OutboxEvent =
+    parsed.data.event_type === SPLIT_CHANGED ? fromSplitWireEvent(parsed.data) : fromWireEvent(parsed.data);
   return {
     ok: true,
     value: {

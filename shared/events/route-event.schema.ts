@@ -12,7 +12,8 @@ import { NAME_PATTERN, URL_MAX_LENGTH } from '#shared/domain/route.schema';
  * and `restored_revision` were added within version 1: a consumer built before them refuses such an event
  * as malformed (failure destination, kept for redrive) rather than misreading it. `changed_by_token_id`
  * is additive (optional, nullable): events written before it decode as before, and an older consumer
- * ignores it (zod strips unknown keys).
+ * ignores it (zod strips unknown keys). `batch_id` (issue 15) is additive the same way: present only on
+ * the events of a bulk change.
  */
 export const ROUTE_EVENT_SCHEMA_VERSION = 1;
 export const ROUTE_CHANGED = 'route_changed';
@@ -50,6 +51,8 @@ export const routeEventSchema = z.object({
   /** RFC 3339, UTC (`Z`). */
   occurred_at: z.iso.datetime({ offset: false }),
   correlation_id: z.string().max(256).nullable(),
+  /** Every event of one bulk change (POST /api/v1/routes/batch) shares it; absent from single writes. */
+  batch_id: z.uuid().nullable().optional(),
 });
 
 export type RouteEventWire = z.infer<typeof routeEventSchema>;
@@ -72,6 +75,7 @@ export const toWireEvent = (e: RouteChangedEvent): RouteEventWire => ({
   changed_by_token_id: e.changedByTokenId ?? null,
   occurred_at: e.occurredAt,
   correlation_id: e.correlationId,
+  ...(e.batchId ? { batch_id: e.batchId } : {}),
 });
 
 export const fromWireEvent = (w: RouteEventWire): RouteChangedEvent => ({
@@ -91,6 +95,7 @@ export const fromWireEvent = (w: RouteEventWire): RouteChangedEvent => ({
   ...(w.changed_by_token_id != null ? { changedByTokenId: w.changed_by_token_id } : {}),
   occurredAt: w.occurred_at,
   correlationId: w.correlation_id,
+  ...(w.batch_id != null ? { batchId: w.batch_id } : {}),
 });
 
 /**

@@ -122,10 +122,16 @@ const toResult = (res: JsonResponse, correlationId: string): HttpResult =>
  * The one middy chain for API Gateway (REST, proxy) events: the caller's principal and role (unless the
  * function's routes are public), request parsing and limits, then the route function, then typed errors
  * mapped to JSON, correlation id on every response and log line. `access` is what the function's routes
- * require (`accessOf` in functions/route-table.ts).
+ * require (`accessOf` in functions/route-table.ts). `options.maxBodyBytes` replaces MAX_BODY_BYTES for
+ * a function whose bodies are larger by design (bulk changes).
  */
-export const httpHandler = (access: Permission | 'public', fn: RouteFn) => {
-  const { http, exposeErrorDetails } = getConfig();
+export const httpHandler = (
+  access: Permission | 'public',
+  fn: RouteFn,
+  options: { readonly maxBodyBytes?: number } = {},
+) => {
+  const { http: configured, exposeErrorDetails } = getConfig();
+  const http = { maxBodyBytes: options.maxBodyBytes ?? configured.maxBodyBytes };
   // No early-timeout race: every dependency call has its own timeout far inside the function's, and the
   // race cost a timer and three promises per request.
   const chain = middy<HttpEvent, HttpResult, Error, Context & State>({ timeoutEarlyInMillis: 0 })

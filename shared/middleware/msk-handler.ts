@@ -78,7 +78,9 @@ export const mskHandler = (options: MskHandlerOptions, fn: ConsumerFn) => {
     await fn(events);
     const at = now();
     for (const e of events) {
-      appMetrics.eventPropagation(consumer, Math.max(0, (at - Date.parse(e.event.occurredAt)) / 1000));
+      const seconds = Math.max(0, (at - Date.parse(e.event.occurredAt)) / 1000);
+      appMetrics.eventPropagation(consumer, seconds);
+      if (e.event.eventType === 'split_changed') appMetrics.splitPropagation(consumer, seconds);
       runWithCorrelationId(e.correlationId ?? e.event.eventId, () =>
         logger.debug('event applied', {
           consumer,

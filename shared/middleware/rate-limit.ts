@@ -2,7 +2,7 @@ import type { Principal } from '#shared/domain/auth';
 import { RateLimitedError } from '#shared/domain/errors';
 import type { RateDecision, RateLimitTarget } from '#shared/domain/rate-limit';
 import { appMetrics } from '#shared/observability/metrics';
-import { type AdmitDeps, admitRequest } from '#shared/use-cases/admit-request.use-case';
+import { type AdmitDeps, admitRequest, admitShares } from '#shared/use-cases/admit-request.use-case';
 
 /**
  * Turns a pending limiter decision into a check that throws a 429 (and counts it) when the request is
@@ -30,3 +30,13 @@ export const enforceRateLimit = (
   principal: Principal,
   target: RateLimitTarget,
 ): Promise<void> => rateLimitCheck(admitRequest(deps, principal, target, 'local'))();
+
+/**
+ * A bulk change's admission: each tenant charged its number of operations, the token all of them, at
+ * once (429 naming the bucket that waits longest). Falls back to this process's buckets like writes.
+ */
+export const enforceShares = (
+  deps: AdmitDeps,
+  principal: Principal,
+  shares: ReadonlyMap<string, number>,
+): Promise<void> => rateLimitCheck(admitShares(deps, principal, shares, 'local'))();

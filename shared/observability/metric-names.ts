@@ -8,7 +8,15 @@ import { CACHE_OUTCOMES } from '#shared/use-cases/resolve-route.use-case';
 
 export const METRICS_NAMESPACE = 'TrafficManager';
 
-export const WRITE_OPERATIONS = ['upsert', 'activate', 'deactivate', 'rollback'] as const;
+export const WRITE_OPERATIONS = [
+  'upsert',
+  'activate',
+  'deactivate',
+  'rollback',
+  'batch',
+  'split_put',
+  'split_delete',
+] as const;
 export type WriteOperation = (typeof WRITE_OPERATIONS)[number];
 
 /** The route-events consumers (one Lambda function and consumer group each). */
@@ -18,6 +26,21 @@ export type ConsumerName = (typeof CONSUMER_NAMES)[number];
 /** How a resolve ended: its cache outcome, or `error` when it failed. */
 export const RESOLVE_OUTCOMES = [...CACHE_OUTCOMES, 'error'] as const;
 export type ResolveOutcome = (typeof RESOLVE_OUTCOMES)[number];
+
+/**
+ * A split's versions by their position (1-10) in its fixed order: resolves per chosen version with a
+ * bounded label (version names are the tenants' own, so never a label).
+ */
+export const SPLIT_SLOTS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'] as const;
+export type SplitSlot = (typeof SPLIT_SLOTS)[number];
+
+/** The bounded label of a 0-based slot (a split has at most 10 versions). */
+export const splitSlotOf = (slot: number): SplitSlot =>
+  SPLIT_SLOTS[Math.min(Math.max(slot, 0), SPLIT_SLOTS.length - 1)]!;
+
+/** A resolve without a version chose by the caller's key (sticky) or at random. */
+export const SPLIT_CHOICES = ['sticky', 'random'] as const;
+export type SplitChoice = (typeof SPLIT_CHOICES)[number];
 
 /** The names that do not vary. */
 export const METRIC = {
@@ -38,6 +61,8 @@ export const METRIC = {
    * logged — a metric anyone can graph must not tell a caller why its token failed (issue 16.7).
    */
   authRejected: 'AuthRejected',
+  /** Split writes that changed a split (created, updated or deleted it). */
+  splitChanges: 'SplitChanges',
 } as const;
 
 /** One counter per resolve outcome. */
@@ -72,6 +97,10 @@ export const METRIC_OF = {
   consumerFailedRecords: family('ConsumerFailedRecords', CONSUMER_NAMES),
   eventPropagation: family('EventPropagation', CONSUMER_NAMES),
   rateLimited: family('RateLimited', RATE_LIMIT_SCOPES),
+  splitResolveSlot: family('SplitResolveSlot', SPLIT_SLOTS),
+  splitResolveChoice: family('SplitResolve', SPLIT_CHOICES),
+  /** From a split change's commit to the consumer having applied it. */
+  splitPropagation: family('SplitPropagation', CONSUMER_NAMES),
 } as const;
 
 /** A name from this module: what the emitter and the stack's `appMetric` accept. */

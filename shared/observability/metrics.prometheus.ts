@@ -1,5 +1,5 @@
 import client from 'prom-client';
-import type { ResolveOutcome } from './metric-names.ts';
+import { type ResolveOutcome, splitSlotOf } from './metric-names.ts';
 import type { AppMetrics } from './metrics.ts';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -86,6 +86,16 @@ const createPrometheusMetrics = (): AppMetrics => {
   );
   // No reason label: why a token failed is logged, never published (issue 16.7).
   const authRejected = counter('auth_rejected_total', 'API tokens refused by the authorizer');
+  // Slot: the version's position (1-10) in its split's order; never the version's name (unbounded).
+  const splitResolves = counter('split_resolve_total', 'Resolves without a version', ['slot', 'choice']);
+  const splitChanges = counter('split_changes_total', 'Split writes that changed a split');
+  const splitPropagation = new client.Histogram({
+    name: 'split_propagation_seconds',
+    help: 'From a split change commit to the consumer having applied it',
+    labelNames: ['consumer'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [r],
+  });
   return {
     resolve(cache, seconds) {
       resolveTotal.inc();
@@ -130,6 +140,15 @@ const createPrometheusMetrics = (): AppMetrics => {
     },
     authRejected() {
       authRejected.inc();
+    },
+    splitResolve(slot, choice) {
+      splitResolves.inc({ slot: splitSlotOf(slot), choice });
+    },
+    splitChanged() {
+      splitChanges.inc();
+    },
+    splitPropagation(consumer, seconds) {
+      splitPropagation.observe({ consumer }, seconds);
     },
     flush() {},
   };

@@ -8,6 +8,8 @@ import {
   type MetricName,
   RESOLVE_OUTCOME_METRIC,
   type ResolveOutcome,
+  type SplitChoice,
+  splitSlotOf,
   type WriteOperation,
 } from './metric-names.ts';
 
@@ -37,6 +39,12 @@ export interface AppMetrics {
   rateLimiterError(): void;
   /** A token the authorizer refused (401); the reason goes to the log only. */
   authRejected(): void;
+  /** A resolve without a version chose the version at `slot` (0-based position in the split's order). */
+  splitResolve(slot: number, choice: SplitChoice): void;
+  /** A split write changed a split. */
+  splitChanged(): void;
+  /** From a split change's commit to the consumer having applied it. */
+  splitPropagation(consumer: ConsumerName, seconds: number): void;
   /** Called once per invocation (EMF flushes its buffer here). */
   flush(): void;
 }
@@ -93,6 +101,16 @@ export const createEmfMetrics = (namespace: string, serviceName: string): AppMet
     authRejected() {
       count(METRIC.authRejected);
     },
+    splitResolve(slot, choice) {
+      count(METRIC_OF.splitResolveSlot(splitSlotOf(slot)));
+      count(METRIC_OF.splitResolveChoice(choice));
+    },
+    splitChanged() {
+      count(METRIC.splitChanges);
+    },
+    splitPropagation(consumer, seconds) {
+      ms(METRIC_OF.splitPropagation(consumer), seconds);
+    },
     flush() {
       m.publishStoredMetrics();
     },
@@ -113,6 +131,9 @@ const noMetrics: AppMetrics = {
   rateLimited() {},
   rateLimiterError() {},
   authRejected() {},
+  splitResolve() {},
+  splitChanged() {},
+  splitPropagation() {},
   flush() {},
 };
 

@@ -1,4 +1,4 @@
-import type { RouteChangedEvent } from '#shared/domain/route';
+import type { OutboxEvent } from '#shared/domain/outbox-event';
 
 /**
  * Publishes route events to the event log (Kafka / MSK). `publish` resolves only once the broker has
@@ -6,6 +6,6 @@ import type { RouteChangedEvent } from '#shared/domain/route';
  * `DependencyUnavailableError('kafka', …)` when the broker is slow or down.
  */
 export interface EventPublisher {
-  publish(events: readonly RouteChangedEvent[]): Promise<void>;
+  publish(events: readonly OutboxEvent[]): Promise<void>;
   close(): Promise<void>;
 }

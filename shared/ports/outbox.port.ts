@@ -1,4 +1,4 @@
-import type { RouteChangedEvent } from '#shared/domain/route';
+import type { OutboxEvent } from '#shared/domain/outbox-event';
 
 /**
  * Rows of the transactional outbox (`route_events`) claimed for publishing. The claim holds row locks
@@ -6,7 +6,7 @@ import type { RouteChangedEvent } from '#shared/domain/route';
  */
 export interface OutboxClaim {
   /** In publishing order: by route, oldest first; one route's events are never split across claims. */
-  readonly events: readonly RouteChangedEvent[];
+  readonly events: readonly OutboxEvent[];
   /** Records the broker's acknowledgement (`published_at`) and releases the claim. */
   markPublished(): Promise<void>;
   /** Gives the rows back unpublished, noting the failure on them. */

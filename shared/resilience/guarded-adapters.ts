@@ -14,6 +14,21 @@ import type { TokenStore } from '#shared/ports/token-store.port';
 import type { DependencyGuard } from './dependency-guard.ts';
 import type { RetryBudget } from './retry-budget.ts';
 
+/** A read behind the breaker, retried once when it found the dependency unavailable and the budget allows. */
+export const guardedRead = async <T>(
+  guard: DependencyGuard,
+  budget: RetryBudget,
+  fn: () => Promise<T>,
+): Promise<T> => {
+  budget.recordAttempt();
+  try {
+    return await guard.execute(fn);
+  } catch (err) {
+    if (!(err instanceof DependencyUnavailableError) || guard.isOpen || !budget.tryRetry()) throw err;
+    return guard.execute(fn);
+  }
+};
+
 /**
  * The route repository behind its breaker. Reads are retried once when the budget allows (a read is
  * safe to repeat); writes are not retried here (the caller gets a 503 and may retry with the same
@@ -38,15 +53,8 @@ export class GuardedRouteRepository implements RouteRepository {
     return this.read(() => this.inner.listRoutes(query));
   }
 
-  private async read<T>(fn: () => Promise<T>): Promise<T> {
-    this.budget.recordAttempt();
-    try {
-      return await this.guard.execute(fn);
-    } catch (err) {
-      if (!(err instanceof DependencyUnavailableError) || this.guard.isOpen || !this.budget.tryRetry())
-        throw err;
-      return this.guard.execute(fn);
-    }
+  private read<T>(fn: () => Promise<T>): Promise<T> {
+    return guardedRead(this.guard, this.budget, fn);
   }
 
   upsertRoute(key: RouteKey, url: string, ctx: WriteContext): Promise<RouteWriteResult> {

@@ -1,7 +1,9 @@
 import type { Principal } from '#shared/domain/auth';
 import {
   ALLOWED,
+  type Bucket,
   bucketsFor,
+  bucketsForShares,
   type RateDecision,
   type RateLimitPolicy,
   type RateLimitTarget,
@@ -37,7 +39,28 @@ export const admitRequest = async (
   onFailure: OnLimiterFailure,
 ): Promise<RateDecision> => {
   if (!deps.policy) return ALLOWED;
-  const buckets = bucketsFor(deps.policy, principal, target);
+  return admitBuckets(deps, bucketsFor(deps.policy, principal, target), onFailure);
+};
+
+/**
+ * Whether a bulk change may proceed: each tenant's write bucket gives that tenant's share of the
+ * operations and the token's bucket gives them all, atomically (see `bucketsForShares`).
+ */
+export const admitShares = async (
+  deps: AdmitDeps,
+  principal: Principal,
+  shares: ReadonlyMap<string, number>,
+  onFailure: OnLimiterFailure,
+): Promise<RateDecision> => {
+  if (!deps.policy) return ALLOWED;
+  return admitBuckets(deps, bucketsForShares(deps.policy, principal, 'write', shares), onFailure);
+};
+
+const admitBuckets = async (
+  deps: AdmitDeps,
+  buckets: readonly Bucket[],
+  onFailure: OnLimiterFailure,
+): Promise<RateDecision> => {
   if (buckets.length === 0) return ALLOWED;
   if (!deps.shared) return deps.local.take(buckets);
   try {

@@ -16,6 +16,11 @@ export interface ChangeRouteDeps {
    */
   readonly afterCommit?: (result: RouteWriteResult) => unknown;
   /**
+   * Answer without waiting for `afterCommit` (it goes on behind the answer). Only where the process lives
+   * on after answering (not Lambda); delivery does not depend on it (the relay publishes what is left).
+   */
+  readonly afterCommitInBackground?: boolean;
+  /**
    * How long a write reserves publishing its own event (RouteWriteResult.publishLeased) for
    * `afterCommit`; 0 or absent leaves every event to the relay.
    */
@@ -31,7 +36,10 @@ const withLease = (deps: ChangeRouteDeps, ctx: WriteContext): WriteContext =>
  * miss and reload, and a reader still holding the old row cannot put it back (older revision).
  * A cache failure here does not fail the write; the invalidation consumer and the TTL bound it.
  */
-const invalidate = async (deps: ChangeRouteDeps, result: RouteWriteResult): Promise<void> => {
+export const invalidate = async (
+  deps: Pick<ChangeRouteDeps, 'cache' | 'tombstoneTtlMs' | 'onCacheError'>,
+  result: RouteWriteResult,
+): Promise<void> => {
   if (!deps.cache || !result.event) return;
   try {
     await deps.cache.putIfNewer(
@@ -48,7 +56,8 @@ const invalidate = async (deps: ChangeRouteDeps, result: RouteWriteResult): Prom
 const afterWrite = async (deps: ChangeRouteDeps, result: RouteWriteResult): Promise<RouteWriteResult> => {
   if (result.event) {
     await invalidate(deps, result);
-    await deps.afterCommit?.(result);
+    if (deps.afterCommitInBackground) void Promise.resolve(deps.afterCommit?.(result)).catch(() => {});
+    else await deps.afterCommit?.(result);
   }
   return result;
 };

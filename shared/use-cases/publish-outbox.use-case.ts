@@ -1,5 +1,5 @@
 import { DependencyUnavailableError } from '#shared/domain/errors';
-import type { RouteChangedEvent, RouteWriteResult } from '#shared/domain/route';
+import type { OutboxEvent } from '#shared/domain/outbox-event';
 import type { EventPublisher } from '#shared/ports/event-publisher.port';
 import type { OutboxStore } from '#shared/ports/outbox.port';
 
@@ -8,7 +8,7 @@ export interface PublishOutboxDeps {
   readonly publisher: EventPublisher;
   /** Longest a claim waits for the broker's acknowledgement before giving its rows back. */
   readonly publishTimeoutMs: number;
-  readonly onPublished?: (events: readonly RouteChangedEvent[]) => void;
+  readonly onPublished?: (events: readonly OutboxEvent[]) => void;
   readonly onPublishFailed?: (count: number, err: unknown) => void;
 }
 
@@ -55,6 +55,12 @@ export const publishOutbox = async (
   return { claimed: count, published: count };
 };
 
+/** What a committed write (route or split) hands the after-commit publisher. */
+export interface CommittedWrite {
+  readonly event: OutboxEvent | null;
+  readonly publishLeased: boolean;
+}
+
 export interface PublishAfterCommitDeps extends PublishOutboxDeps {
   /** Stops trying while Kafka is down (an open circuit refuses at once). */
   readonly guard: <T>(fn: () => Promise<T>) => Promise<T>;
@@ -73,19 +79,26 @@ export interface PublishAfterCommitDeps extends PublishOutboxDeps {
  * circuit end the lease instead, so a relay takes the event next (it is in the outbox already,
  * committed with the change). Should even that fail, the lease runs out and a relay takes it then.
  */
-export const publishAfterCommit = async (
+export const publishAfterCommit = (deps: PublishAfterCommitDeps, result: CommittedWrite): Promise<void> =>
+  publishAllAfterCommit(deps, [result]);
+
+/**
+ * `publishAfterCommit` for the changes of one bulk change (issue 15): their leased events go out in one
+ * publish call, in the batch's order, and are acknowledged with one UPDATE; the same bounds and fallbacks.
+ */
+export const publishAllAfterCommit = async (
   deps: PublishAfterCommitDeps,
-  result: RouteWriteResult,
+  results: readonly CommittedWrite[],
 ): Promise<void> => {
-  const event = result.event;
-  if (!event || !result.publishLeased) return;
-  const ids = [event.eventId];
+  const events = results.flatMap((r) => (r.event && r.publishLeased ? [r.event] : []));
+  if (events.length === 0) return;
+  const ids = events.map((e) => e.eventId);
   try {
     await deps.guard(async () => {
       try {
-        await withTimeout(deps.publisher.publish([event]), deps.publishTimeoutMs);
+        await withTimeout(deps.publisher.publish(events), deps.publishTimeoutMs);
       } catch (err) {
-        deps.onPublishFailed?.(1, err); // counted and logged; an open circuit (no attempt) is not
+        deps.onPublishFailed?.(events.length, err); // counted and logged; an open circuit (no attempt) is not
         throw err;
       }
     });
@@ -94,7 +107,7 @@ export const publishAfterCommit = async (
     await deps.outbox.releaseLeases(ids, err instanceof Error ? err.message : String(err)).catch(() => {});
     return;
   }
-  deps.onPublished?.([event]);
+  deps.onPublished?.(events);
   // Acknowledged: a failure to record it only means a relay publishes it again once the lease runs out
   // (consumers are idempotent).
   await deps.outbox.markLeasedPublished(ids).catch((err) => deps.onSkipped?.(err));

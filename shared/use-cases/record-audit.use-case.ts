@@ -1,4 +1,4 @@
-import type { RouteChangedEvent } from '#shared/domain/route';
+import { isSplitEvent, type OutboxEvent } from '#shared/domain/outbox-event';
 import type { AuditRecord, AuditStore } from '#shared/ports/audit-store.port';
 
 export interface RecordAuditDeps {
@@ -8,7 +8,7 @@ export interface RecordAuditDeps {
 
 /** An event and, when it came from Kafka, where it was read (kept in the document's metadata). */
 export interface AuditInput {
-  readonly event: RouteChangedEvent;
+  readonly event: OutboxEvent;
   readonly topic?: string;
   readonly partition?: number;
   readonly offset?: number;
@@ -16,25 +16,44 @@ export interface AuditInput {
 
 export const toAuditRecord = (input: AuditInput, processedAt: Date): AuditRecord => {
   const { event } = input;
-  return {
+  const common = {
     eventId: event.eventId,
-    eventType: event.eventType,
-    action: event.action,
-    route: { tenant: event.tenant, service: event.service, env: event.env, version: event.version },
-    url: event.url,
-    previousUrl: event.previousUrl,
-    previousState: event.previousState,
     revision: event.revision,
-    restoredRevision: event.restoredRevision ?? null,
     changedBy: event.changedBy,
     changedByTokenId: event.changedByTokenId ?? null,
     correlationId: event.correlationId,
+    ...(!isSplitEvent(event) && event.batchId ? { batchId: event.batchId } : {}),
     occurredAt: new Date(event.occurredAt),
     processedAt,
     metadata:
       input.topic === undefined
         ? {}
         : { source: { topic: input.topic, partition: input.partition, offset: input.offset } },
+  };
+  if (isSplitEvent(event)) {
+    // A split's trail: its (tenant, service, env), no URL or state, the weights before and after.
+    return {
+      ...common,
+      eventType: event.eventType,
+      action: event.action,
+      route: { tenant: event.tenant, service: event.service, env: event.env },
+      url: null,
+      previousUrl: null,
+      previousState: null,
+      restoredRevision: null,
+      weights: event.weights,
+      previousWeights: event.previousWeights,
+    };
+  }
+  return {
+    ...common,
+    eventType: event.eventType,
+    action: event.action,
+    route: { tenant: event.tenant, service: event.service, env: event.env, version: event.version },
+    url: event.url,
+    previousUrl: event.previousUrl,
+    previousState: event.previousState,
+    restoredRevision: event.restoredRevision ?? null,
   };
 };
 

@@ -72,7 +72,12 @@ export const resolveRoute = async (
   return answer(entry, cacheUsable ? 'miss' : 'bypass');
 };
 
-const fill = async (deps: ResolveRouteDeps, cacheKey: string, entry: CacheEntry): Promise<void> => {
+/** Stores a loaded entry with its TTL (positive or negative); a cache failure is reported, never thrown. */
+export const fill = async (
+  deps: Pick<ResolveRouteDeps, 'cache' | 'policy' | 'onCacheError'>,
+  cacheKey: string,
+  entry: CacheEntry,
+): Promise<void> => {
   const { positiveTtlMs, negativeTtlMs, jitterRatio } = deps.policy;
   const base = entry.kind === 'active' ? positiveTtlMs : negativeTtlMs;
   try {

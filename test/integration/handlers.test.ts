@@ -152,12 +152,16 @@ describe('bad input', () => {
   it('names the missing query parameter on resolve', async () => {
     const res = await invoke(resolve, {
       path: '/api/v1/routes/resolve',
-      query: { tenant: 'a', service: 's', env: 'e' },
+      query: { tenant: 'a', service: 's', version: 'v1' },
     });
     expect(res).toMatchObject({
       status: 400,
-      body: { error: 'validation_error', field: 'version', rule: 'required' },
+      body: { error: 'validation_error', field: 'env', rule: 'required' },
     });
+    // Without a version, resolve asks the (tenant, service, env)'s split (issue 14): env is required there too.
+    expect(
+      await invoke(resolve, { path: '/api/v1/routes/resolve', query: { tenant: 'a', service: 's' } }),
+    ).toMatchObject({ status: 400, body: { field: 'env', rule: 'required' } });
   });
 
   it('rejects a query parameter given twice', async () => {

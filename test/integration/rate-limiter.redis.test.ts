@@ -55,6 +55,19 @@ describe('RedisRateLimiter (token buckets in one Lua script)', () => {
     expect(Number(await redis.hget(tenant.key, 't'))).toBeCloseTo(8, 0);
   });
 
+  it("charges a request's cost: beyond the burst it is admitted on a full bucket and leaves a debt", async () => {
+    const tenant = { ...bucket(10, 5), cost: 3 };
+    expect((await limiter.take([tenant])).allowed).toBe(true); // 5 → 2
+    expect(await limiter.take([tenant])).toMatchObject({ allowed: false }); // needs 3
+    const big = { ...bucket(10, 5), cost: 25 };
+    expect((await limiter.take([big])).allowed).toBe(true); // full: admitted, 5 → -20
+    const next = await limiter.take([{ ...big, cost: 1 }]);
+    expect(next).toMatchObject({ allowed: false, scope: 'tenant' });
+    // 21 tokens short at 10/s.
+    expect(!next.allowed && next.retryAfterMs).toBeGreaterThan(2000);
+    expect(Number(await redis.pttl(big.key))).toBeGreaterThan(2500); // the debt outlives a burst's refill
+  });
+
   it('keeps tenants apart, even ones whose names look like another key', async () => {
     const run = randomUUID().slice(0, 8);
     const policy = {

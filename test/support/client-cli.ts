@@ -44,12 +44,16 @@ export const spawnCli = async (
   args: readonly string[],
   env: Record<string, string>,
   timeoutMs = 20_000,
+  /** Written to the CLI's standard input, which is then closed (`--file -`). */
+  input?: string,
 ): Promise<CliRun> => {
   try {
-    const { stdout, stderr } = await promisify(execFile)(CLIENT_BIN, [...args], {
+    const running = promisify(execFile)(CLIENT_BIN, [...args], {
       env: { PATH: process.env.PATH ?? '', ...env },
       timeout: timeoutMs,
     });
+    if (input !== undefined) running.child.stdin?.end(input);
+    const { stdout, stderr } = await running;
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: unknown; stdout?: string; stderr?: string };

@@ -16,7 +16,15 @@ describe('the authorizer policy', () => {
       arn('GET', '/api/v1/routes/resolve'),
       arn('GET', '/api/v1/routes'),
       arn('GET', '/api/v1/routes/detail'),
+      arn('GET', '/api/v1/splits'),
     ]);
+    // Split writes are write routes: PUT and DELETE on the same path, each its own method ARN.
+    const writer = allowedMethodArns('writer', arn('GET', '/api/v1/routes/resolve'));
+    expect(writer).toContain(arn('PUT', '/api/v1/splits'));
+    expect(writer).toContain(arn('DELETE', '/api/v1/splits'));
+    expect(allowedMethodArns('resolver', arn('GET', '/api/v1/splits'))).not.toContain(
+      arn('PUT', '/api/v1/splits'),
+    );
     expect(allowedMethodArns('admin', arn('GET', '/api/v1/routes/resolve'))).toHaveLength(guarded.length);
   });
 

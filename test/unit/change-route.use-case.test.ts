@@ -80,6 +80,35 @@ describe('upsertRoute', () => {
     });
   });
 
+  it('answers before the publish ends when told to publish in the background, tombstone already written', async () => {
+    const cache = new MemoryRouteCache();
+    const { deps } = setup(cache);
+    let release!: () => void;
+    const publishing = new Promise<void>((r) => {
+      release = r;
+    });
+    let published = false;
+    const background: ChangeRouteDeps = {
+      ...deps,
+      afterCommitInBackground: true,
+      afterCommit: async () => {
+        await publishing;
+        published = true;
+      },
+    };
+    const key = uniqueRouteKey();
+
+    const result = await upsertRoute(background, key, 'https://a.example.com', ctx);
+
+    expect(result.outcome).toBe('created');
+    expect(published).toBe(false); // answered while the publish still waits for the broker
+    expect(cache.peek(cacheKeyOf(key))).toEqual({ kind: 'tombstone', revision: 1 }); // read-your-write kept
+    release();
+    await publishing;
+    await new Promise((r) => setImmediate(r));
+    expect(published).toBe(true);
+  });
+
   it('succeeds when the cache is down, reporting the cache failure', async () => {
     const down: RouteCache = {
       name: 'down',

@@ -184,6 +184,14 @@ describe('parseConfig in a Lambda (AWS_LAMBDA_FUNCTION_NAME set)', () => {
     );
     expect(parseConfig({ METRICS_BACKEND: 'prometheus' }).metrics.backend).toBe('prometheus');
   });
+
+  it('always publishes before answering: a frozen container could not finish a publish behind the answer', () => {
+    expect(() => parseConfig({ ...LAMBDA, PUBLISH_BEFORE_ANSWER: 'false' })).toThrow(
+      /PUBLISH_BEFORE_ANSWER=false is for the local runner/,
+    );
+    expect(parseConfig(LAMBDA).kafka.publishBeforeAnswer).toBe(true);
+    expect(parseConfig({ PUBLISH_BEFORE_ANSWER: 'false' }).kafka.publishBeforeAnswer).toBe(false);
+  });
 });
 
 describe('parseConfig outside Lambda', () => {

@@ -5,6 +5,8 @@ import {
   EMITTED_METRIC_NAMES,
   METRICS_NAMESPACE,
   RESOLVE_OUTCOMES,
+  SPLIT_CHOICES,
+  SPLIT_SLOTS,
   WRITE_OPERATIONS,
 } from '#shared/observability/metric-names';
 import { type AppMetrics, createEmfMetrics } from '#shared/observability/metrics';
@@ -111,6 +113,14 @@ const everyCall: { readonly [K in keyof AppMetrics]: (m: AppMetrics) => void } =
   },
   rateLimiterError: (m) => m.rateLimiterError(),
   authRejected: (m) => m.authRejected(),
+  splitResolve: (m) => {
+    for (let slot = 0; slot < SPLIT_SLOTS.length; slot++)
+      for (const c of SPLIT_CHOICES) m.splitResolve(slot, c);
+  },
+  splitChanged: (m) => m.splitChanged(),
+  splitPropagation: (m) => {
+    for (const consumer of CONSUMER_NAMES) m.splitPropagation(consumer, 0.2);
+  },
   flush: () => {}, // flushLines flushes
 };
 

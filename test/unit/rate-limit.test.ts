@@ -9,6 +9,7 @@ import {
   type Bucket,
   type BucketState,
   bucketsFor,
+  bucketsForShares,
   type RateLimitPolicy,
   takeFromBuckets,
 } from '#shared/domain/rate-limit';
@@ -122,6 +123,59 @@ describe('takeFromBuckets (the rule the Redis script implements)', () => {
     const second = takeFromBuckets([tenant, tokenBucket], first.states, 0);
     expect(second.decision).toMatchObject({ allowed: false, scope: 'token' });
     expect(second.states[0]!.tokens).toBe(4);
+  });
+});
+
+describe('bulk changes: a cost per bucket (issue 15)', () => {
+  it('charges each tenant its share and the token every operation, in one decision', () => {
+    const buckets = bucketsForShares(
+      policy,
+      token,
+      'write',
+      new Map([
+        ['team-a', 3],
+        ['team-b', 1],
+      ]),
+    );
+    expect(buckets.map((b) => [b.scope, b.key, b.cost])).toEqual([
+      ['tenant', 'tm:rl:v1:tenant:6:team-a|5:write', 3],
+      ['tenant', 'tm:rl:v1:tenant:6:team-b|5:write', 1],
+      ['token', 'tm:rl:v1:token:16:abcdefghijklmnop', 4],
+    ]);
+    const r = takeFromBuckets(buckets, [undefined, undefined, undefined], 0);
+    expect(r.decision).toBe(ALLOWED);
+    expect(r.states.map((s) => s.tokens)).toEqual([7, 9, 16]);
+  });
+
+  it('denies a costly request the bucket cannot cover, taking nothing from any bucket', () => {
+    const tenant = { ...bucket('t', 5, 10), cost: 4 };
+    const other = bucket('o', 5, 10);
+    const r = takeFromBuckets([tenant, other], [{ tokens: 2, at: 0 }, undefined], 0);
+    expect(r.decision).toEqual({ allowed: false, scope: 'tenant', retryAfterMs: 400 });
+    expect(r.states.map((s) => s.tokens)).toEqual([2, 10]);
+  });
+
+  it('admits a request costing more than the burst on a full bucket, and its debt delays the next', () => {
+    const b = { ...bucket('t', 5, 10), cost: 30 };
+    const first = takeFromBuckets([b], [undefined], 0);
+    expect(first.decision).toBe(ALLOWED);
+    expect(first.states[0]!.tokens).toBe(-20);
+    const next = takeFromBuckets([{ ...b, cost: 1 }], first.states, 1000);
+    // 5 tokens back after a second, 16 more to reach one: 3.2 s.
+    expect(next.decision).toEqual({ allowed: false, scope: 'tenant', retryAfterMs: 3200 });
+  });
+
+  it('charges a costly request in the shared buckets directly, never from a local lease', async () => {
+    let now = 0;
+    const shared = new FakeSharedBuckets(() => now);
+    const leased = new LeasedRateLimiter(shared, { leaseMs: 50, maxKeys: 100 }, () => now);
+    const b = bucket('t', 100, 100);
+    for (let i = 0; i < 20; i++) await leased.take([b]); // builds up a lease of several tokens
+    const before = shared.calls;
+    expect(await leased.take([{ ...b, cost: 50 }])).toBe(ALLOWED);
+    expect(shared.calls).toBe(before + 1);
+    now += 1;
+    expect(await leased.take([{ ...b, cost: 60 }])).toMatchObject({ allowed: false });
   });
 });
 

@@ -29,7 +29,10 @@ type Friendly<Q, Numeric extends string, Flag extends string = never> = Omit<Q, 
   [K in Numeric & keyof Q]?: number;
 } & { [K in Flag & keyof Q]?: boolean };
 
-export type RouteKey = QueryOf<'resolveRoute'>;
+/** One route: `getRoute`'s query (resolve's `version` is optional: without it the split chooses). */
+export type RouteKey = QueryOf<'getRoute'>;
+/** A (tenant, service, env): what a split belongs to. */
+export type ServiceKey = QueryOf<'getSplit'>;
 export type Route = Schemas['Route'];
 export type RouteDetail = ResponseOf<'getRoute'>;
 export type RouteList = ResponseOf<'listRoutes'>;
@@ -37,6 +40,19 @@ export type RouteWriteResponse = ResponseOf<'createRoute'>;
 export type CreateRouteBody = BodyOf<'createRoute'>;
 export type RollbackRouteBody = BodyOf<'rollbackRoute'>;
 export type ListRoutesQuery = Friendly<QueryOf<'listRoutes'>, 'limit', 'active'>;
+
+export type BatchRoutesBody = BodyOf<'batchRoutes'>;
+export type BatchOperation = BatchRoutesBody['operations'][number];
+export type BatchRoutesResponse = ResponseOf<'batchRoutes'>;
+/** A refused batch's answer (400/404/409): every failing operation by index. */
+export type BatchFailureBody = JsonOf<operations['batchRoutes']['responses'][400]>;
+
+/** Resolve without a version: the version the split chose for the key (or at random without one). */
+export type SplitResolution = Extract<ResponseOf<'resolveRoute'>, { version: string }>;
+export type Split = ResponseOf<'getSplit'>;
+export type PutSplitBody = BodyOf<'putSplit'>;
+export type SplitWriteResponse = ResponseOf<'putSplit'>;
+export type SplitDeleted = ResponseOf<'deleteSplit'>;
 
 export type AuditEvent = Schemas['AuditEvent'];
 export type AuditPage = ResponseOf<'getRouteAudit'>;

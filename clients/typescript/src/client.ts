@@ -4,6 +4,8 @@ import type {
   AuditByActionQuery,
   AuditByTimeRangeQuery,
   AuditPage,
+  BatchRoutesBody,
+  BatchRoutesResponse,
   CreateRouteBody,
   CreateTokenBody,
   Health,
@@ -12,6 +14,7 @@ import type {
   Liveness,
   OpenApiDocument,
   OperationId,
+  PutSplitBody,
   Readiness,
   RecentAuditQuery,
   Resilience,
@@ -23,6 +26,11 @@ import type {
   RouteKey,
   RouteList,
   RouteWriteResponse,
+  ServiceKey,
+  Split,
+  SplitDeleted,
+  SplitResolution,
+  SplitWriteResponse,
   TokenAuditPage,
   TokenAuditQuery,
   TokenCreated,
@@ -72,6 +80,32 @@ export interface ResolvedRoute {
   readonly source: 'cache' | 'revalidated' | 'api' | 'stale';
 }
 
+/**
+ * A resolve without a version: the version the service's split chose. No ETag: such answers cannot be
+ * revalidated, only asked again.
+ */
+export interface ResolvedVersion {
+  readonly url: string;
+  readonly version: string;
+  /** The split's revision the choice was made under. */
+  readonly splitRevision: number;
+  /** true when chosen by the key (the same key gets the same version while the weights stand). */
+  readonly sticky: boolean;
+  /**
+   * `cache`: from memory, asked within `maxAgeMs`; `api`: a new answer; `stale`: the API failed and this
+   * answer was received within `staleIfErrorMs`. Answers without a key are random: never cached.
+   */
+  readonly source: 'cache' | 'api' | 'stale';
+}
+
+export interface ResolveByKeyOptions extends CallOptions {
+  /**
+   * The caller's stickiness key (a user or session id), sent as `X-Route-Key` (it stays out of URLs and
+   * access logs). Without one the API picks at random by weight, and the answer is not cached.
+   */
+  readonly key?: string;
+}
+
 export interface WriteOptions extends CallOptions {
   /** Change the route only if it is still at this revision (a number, or an ETag such as `"7"`): else 412. */
   readonly ifMatch?: number | string;
@@ -89,6 +123,10 @@ export interface WriteOptions extends CallOptions {
 export const OPERATION_METHODS = {
   resolveRoute: 'resolve',
   listRoutes: 'listRoutes',
+  batchRoutes: 'batchRoutes',
+  getSplit: 'getSplit',
+  putSplit: 'putSplit',
+  deleteSplit: 'deleteSplit',
   getRoute: 'getRoute',
   createRoute: 'createRoute',
   activateRoute: 'activateRoute',
@@ -109,9 +147,21 @@ export const OPERATION_METHODS = {
   getOpenApi: 'getOpenApi',
 } as const satisfies Record<OperationId, keyof TrafficManagerClient>;
 
+/** What a cached resolve-without-version answer holds. */
+interface SplitAnswer {
+  readonly url: string;
+  readonly version: string;
+  readonly splitRevision: number;
+}
+
 /** Length-prefixed, so no four names can spell another four's key (and cheaper than JSON on the hot path). */
 const routeCacheKey = (k: RouteKey): string =>
   `${k.tenant.length}:${k.tenant}${k.service.length}:${k.service}${k.env.length}:${k.env}${k.version}`;
+/** Every split answer of a service starts with this (the route key's shape, without the version). */
+const serviceCacheKey = (k: ServiceKey): string =>
+  `${k.tenant.length}:${k.tenant}${k.service.length}:${k.service}${k.env.length}:${k.env}`;
+const serviceOf = (k: ServiceKey): ServiceKey => ({ tenant: k.tenant, service: k.service, env: k.env });
+const serviceLabel = (k: ServiceKey): string => `${k.tenant}/${k.service}/${k.env}`;
 const routeLabel = (k: RouteKey): string => `${k.tenant}/${k.service}/${k.env}/${k.version}`;
 const keyOf = (k: RouteKey): RouteKey => ({
   tenant: k.tenant,
@@ -148,6 +198,9 @@ export class TrafficManagerClient {
   readonly #transport: Transport;
   readonly #cache: ResolveCache;
   readonly #flights = new SingleFlight<ResolvedRoute | null>();
+  /** Resolve-without-version answers with a key, per (tenant, service, env, key): no ETag to revalidate. */
+  readonly #splitCache: ResolveCache<SplitAnswer>;
+  readonly #splitFlights = new SingleFlight<ResolvedVersion | null>();
   readonly #stats = emptyStats();
   readonly #emit: ((event: ClientEvent) => void) | undefined;
 
@@ -155,6 +208,7 @@ export class TrafficManagerClient {
     const now = options.now ?? Date.now;
     this.#emit = options.onEvent;
     this.#cache = new ResolveCache({ ...DEFAULT_RESOLVE_CACHE, ...options.cache }, now);
+    this.#splitCache = new ResolveCache<SplitAnswer>({ ...DEFAULT_RESOLVE_CACHE, ...options.cache }, now);
     this.#transport = new Transport({
       baseUrl: options.baseUrl,
       token: options.token,
@@ -178,6 +232,7 @@ export class TrafficManagerClient {
   /** Drops every remembered resolve answer. */
   clearCache(): void {
     this.#cache.clear();
+    this.#splitCache.clear();
   }
 
   /**
@@ -265,6 +320,93 @@ export class TrafficManagerClient {
     return { url, etag: etag ?? '', source: 'api' };
   }
 
+  /**
+   * `GET /api/v1/routes/resolve` without a version: the URL of the version the service's split chooses
+   * for `options.key`, or null when the service has no split (404 `no_split`).
+   *
+   * These answers carry no ETag, so they are not revalidated. With a key, the answer is kept per
+   * (tenant, service, env, key) for `maxAgeMs` (a 404 for `negativeMaxAgeMs`) and served for
+   * `staleIfErrorMs` while the API fails; concurrent callers with the same key share one request. A
+   * weight change therefore reaches this process within `maxAgeMs`, as a route change does. Without a key
+   * the choice is random by weight on every call: nothing is cached and nothing stale is served.
+   * This client's own writes (split or route) of the service drop its remembered answers.
+   */
+  resolveByKey(service: ServiceKey, options: ResolveByKeyOptions = {}): Promise<ResolvedVersion | null> {
+    const { key, signal, ...shared } = options;
+    const label = serviceLabel(service);
+    if (key === undefined) {
+      const call = this.#fetchResolveByKey(service, undefined, undefined, label, shared);
+      return signal ? untilAborted(call, signal) : call;
+    }
+    const cacheKey = serviceCacheKey(service) + key;
+    const lookup = this.#splitCache.lookup(cacheKey);
+    if (lookup.state === 'fresh') {
+      this.#stats.hits++;
+      this.#emit?.({ type: 'hit', route: label, found: lookup.answer.found });
+      const { answer } = lookup;
+      return Promise.resolve(answer.found ? resolvedVersion(answer, true, 'cache') : null);
+    }
+    const flight = this.#splitFlights.run(
+      cacheKey,
+      () => this.#fetchResolveByKey(service, key, cacheKey, label, shared),
+      () => {
+        this.#stats.coalesced++;
+        this.#emit?.({ type: 'coalesced', route: label });
+      },
+    );
+    return signal ? untilAborted(flight, signal) : flight;
+  }
+
+  async #fetchResolveByKey(
+    service: ServiceKey,
+    key: string | undefined,
+    cacheKey: string | undefined,
+    label: string,
+    options: CallOptions,
+  ): Promise<ResolvedVersion | null> {
+    this.#stats.misses++;
+    this.#emit?.({ type: 'miss', route: label });
+    let res: Awaited<ReturnType<Transport['send']>>;
+    try {
+      res = await this.#transport.send({
+        ...options,
+        method: 'GET',
+        path: '/api/v1/routes/resolve',
+        query: { ...serviceOf(service) },
+        // A header keeps the key (often a user id) out of URLs and access logs.
+        headers: key === undefined ? {} : { 'x-route-key': key },
+        retryMode: 'safe',
+        accept: [404],
+      });
+    } catch (err) {
+      const stale =
+        cacheKey !== undefined && isOutage(err as TrafficManagerError)
+          ? this.#splitCache.staleAnswer(cacheKey)
+          : undefined;
+      if (!stale) throw err;
+      this.#stats.staleAnswers++;
+      this.#emit?.({ type: 'stale', route: label, ageMs: stale.ageMs });
+      return stale.answer.found ? resolvedVersion(stale.answer, true, 'stale') : null;
+    }
+    if (res.status === 404) {
+      if (cacheKey !== undefined) this.#splitCache.store(cacheKey, { found: false });
+      return null;
+    }
+    const body = res.body as Partial<SplitResolution> | undefined;
+    if (
+      res.status !== 200 ||
+      typeof body?.url !== 'string' ||
+      typeof body.version !== 'string' ||
+      typeof body.split_revision !== 'number'
+    ) {
+      throw new TypeError(`resolve ${label}: unexpected answer ${res.status} ${JSON.stringify(res.body)}`);
+    }
+    const answer: SplitAnswer = { url: body.url, version: body.version, splitRevision: body.split_revision };
+    const sticky = body.sticky === true;
+    if (cacheKey !== undefined && sticky) this.#splitCache.store(cacheKey, { found: true, ...answer });
+    return resolvedVersion(answer, sticky, 'api');
+  }
+
   /** `GET /api/v1/routes`: one page of a tenant's routes (pass `next_cursor` back as `cursor`). */
   async listRoutes(query: ListRoutesQuery, options: CallOptions = {}): Promise<RouteList> {
     return this.#get<RouteList>('/api/v1/routes', { ...query }, options);
@@ -297,15 +439,34 @@ export class TrafficManagerClient {
     options: WriteOptions & { readonly createOnly?: boolean } = {},
   ): Promise<RouteWriteResponse> {
     const { createOnly, ...rest } = options;
-    return this.#write('/api/v1/routes', body, rest, createOnly ? { 'if-none-match': '*' } : {});
+    return this.#routeWrite('/api/v1/routes', body, rest, createOnly ? { 'if-none-match': '*' } : {});
+  }
+
+  /**
+   * `POST /api/v1/routes/batch`: 1–500 creates, activations and deactivations in one transaction, all or
+   * nothing. A refused batch throws the status's error with every failing operation in
+   * `err.body.failures` (`{index, error, message}`). One Idempotency-Key per call, the same on its retries.
+   */
+  async batchRoutes(
+    body: BatchRoutesBody,
+    options: Omit<WriteOptions, 'ifMatch'> = {},
+  ): Promise<BatchRoutesResponse> {
+    return this.#write<BatchRoutesResponse>(
+      { method: 'POST', path: '/api/v1/routes/batch', body },
+      options,
+      {},
+      () => {
+        for (const op of body.operations) this.#forgetRoute(op);
+      },
+    );
   }
 
   async activateRoute(route: RouteKey, options: WriteOptions = {}): Promise<RouteWriteResponse> {
-    return this.#write('/api/v1/routes/activate', keyOf(route), options);
+    return this.#routeWrite('/api/v1/routes/activate', keyOf(route), options);
   }
 
   async deactivateRoute(route: RouteKey, options: WriteOptions = {}): Promise<RouteWriteResponse> {
-    return this.#write('/api/v1/routes/deactivate', keyOf(route), options);
+    return this.#routeWrite('/api/v1/routes/deactivate', keyOf(route), options);
   }
 
   /**
@@ -313,7 +474,40 @@ export class TrafficManagerClient {
    * (`nothing_to_roll_back`) when there is none.
    */
   async rollbackRoute(body: RollbackRouteBody, options: WriteOptions = {}): Promise<RouteWriteResponse> {
-    return this.#write('/api/v1/routes/rollback', body, options);
+    return this.#routeWrite('/api/v1/routes/rollback', body, options);
+  }
+
+  /** `GET /api/v1/splits`: the service's split with its revision; NotFoundError (`no_split`) when none. */
+  async getSplit(service: ServiceKey, options: CallOptions = {}): Promise<Split> {
+    return this.#get<Split>('/api/v1/splits', { ...serviceOf(service) }, options);
+  }
+
+  /**
+   * `PUT /api/v1/splits`: set the service's weights (integers summing to 100, each naming an active
+   * route; else ConflictError `version_unavailable`). `createOnly` sends `If-None-Match: *` (412 when a
+   * split exists); `ifMatch` makes the change conditional on the split's revision.
+   */
+  async putSplit(
+    body: PutSplitBody,
+    options: WriteOptions & { readonly createOnly?: boolean } = {},
+  ): Promise<SplitWriteResponse> {
+    const { createOnly, ...rest } = options;
+    return this.#write<SplitWriteResponse>(
+      { method: 'PUT', path: '/api/v1/splits', body },
+      rest,
+      createOnly ? { 'if-none-match': '*' } : {},
+      () => this.#splitCache.forgetPrefix(serviceCacheKey(body)),
+    );
+  }
+
+  /** `DELETE /api/v1/splits`: resolve without a version answers 404 `no_split` afterwards. */
+  async deleteSplit(service: ServiceKey, options: WriteOptions = {}): Promise<SplitDeleted> {
+    return this.#write<SplitDeleted>(
+      { method: 'DELETE', path: '/api/v1/splits', query: { ...serviceOf(service) } },
+      options,
+      {},
+      () => this.#splitCache.forgetPrefix(serviceCacheKey(service)),
+    );
   }
 
   /** `GET /api/v1/audit/route`: a route's changes, newest first. */
@@ -405,12 +599,30 @@ export class TrafficManagerClient {
     return res.body as T;
   }
 
-  async #write(
+  /** A route write: this process's next resolve of the route, and of its service by key, asks the API. */
+  async #routeWrite(
     path: ApiPath,
     body: RouteKey,
     options: WriteOptions,
     extraHeaders: Record<string, string> = {},
   ): Promise<RouteWriteResponse> {
+    return this.#write<RouteWriteResponse>({ method: 'POST', path, body }, options, extraHeaders, () =>
+      this.#forgetRoute(body),
+    );
+  }
+
+  #forgetRoute(route: RouteKey): void {
+    this.#cache.forget(routeCacheKey(route));
+    // A split's answers carry the chosen version's URL: they may have changed too.
+    this.#splitCache.forgetPrefix(serviceCacheKey(route));
+  }
+
+  async #write<T>(
+    request: Pick<RequestSpec, 'method' | 'path' | 'body' | 'query'> & { readonly path: ApiPath },
+    options: WriteOptions,
+    extraHeaders: Record<string, string>,
+    forget: () => void,
+  ): Promise<T> {
     const { ifMatch, idempotencyKey, ...call } = options;
     const headers: Record<string, string> = {
       // One key per logical write, the same on every retry of it.
@@ -419,18 +631,23 @@ export class TrafficManagerClient {
     };
     if (ifMatch !== undefined) headers['if-match'] = etagOf(ifMatch);
     try {
-      const res = await this.#transport.send({
-        ...call,
-        method: 'POST',
-        path,
-        body,
-        headers,
-        retryMode: 'safe',
-      });
-      return res.body as RouteWriteResponse;
+      const res = await this.#transport.send({ ...call, ...request, headers, retryMode: 'safe' });
+      return res.body as T;
     } finally {
-      // Whatever happened, this process's next resolve of the route asks the API: read your own writes.
-      this.#cache.forget(routeCacheKey(body));
+      // Whatever happened, this process's next resolve of what was written asks the API: read your own writes.
+      forget();
     }
   }
 }
+
+const resolvedVersion = (
+  answer: SplitAnswer,
+  sticky: boolean,
+  source: ResolvedVersion['source'],
+): ResolvedVersion => ({
+  url: answer.url,
+  version: answer.version,
+  splitRevision: answer.splitRevision,
+  sticky,
+  source,
+});

@@ -23,30 +23,32 @@ export const DEFAULT_RESOLVE_CACHE: ResolveCachePolicy = {
   maxEntries: 10_000,
 };
 
-/** What the API last said about one route, and when it last confirmed it. */
-export type CachedAnswer =
-  | {
-      readonly found: true;
-      readonly url: string;
-      /** The route's entity tag (`"7"`), sent back as `If-None-Match`. */
-      readonly etag: string;
-      readonly confirmedAt: number;
-    }
+/** What a found route answer holds. */
+export interface RouteAnswer {
+  readonly url: string;
+  /** The route's entity tag (`"7"`), sent back as `If-None-Match`. */
+  readonly etag: string;
+}
+
+/** What the API last said about one key, and when it last confirmed it; `V` is what a found answer holds. */
+export type CachedAnswer<V = RouteAnswer> =
+  | (V & { readonly found: true; readonly confirmedAt: number })
   | { readonly found: false; readonly confirmedAt: number };
 
-export type Lookup =
+export type Lookup<V = RouteAnswer> =
   /** Use it as it is. */
-  | { readonly state: 'fresh'; readonly answer: CachedAnswer }
-  /** Ask again: with `If-None-Match: etag` when `answer.found`. */
-  | { readonly state: 'expired'; readonly answer: CachedAnswer }
+  | { readonly state: 'fresh'; readonly answer: CachedAnswer<V> }
+  /** Ask again: with `If-None-Match: etag` when `answer.found` (route answers). */
+  | { readonly state: 'expired'; readonly answer: CachedAnswer<V> }
   | { readonly state: 'absent' };
 
 /**
- * The in-process answer store behind `resolve`: pure bookkeeping over a clock, no I/O (the client decides
- * what to send from `lookup` and tells the store what came back).
+ * The in-process answer store behind `resolve` (and, with its own entries, `resolveByKey`): pure
+ * bookkeeping over a clock, no I/O (the client decides what to send from `lookup` and tells the store what
+ * came back).
  */
-export class ResolveCache {
-  readonly #entries = new Map<string, CachedAnswer>();
+export class ResolveCache<V = RouteAnswer> {
+  readonly #entries = new Map<string, CachedAnswer<V>>();
 
   constructor(
     private readonly policy: ResolveCachePolicy,
@@ -57,7 +59,7 @@ export class ResolveCache {
     return this.#entries.size;
   }
 
-  lookup(key: string): Lookup {
+  lookup(key: string): Lookup<V> {
     const answer = this.#entries.get(key);
     if (!answer) return { state: 'absent' };
     const maxAge = answer.found ? this.policy.maxAgeMs : this.policy.negativeMaxAgeMs;
@@ -66,9 +68,9 @@ export class ResolveCache {
       : { state: 'expired', answer };
   }
 
-  /** A 200 (found, with its ETag) or a 404 (not found) just now. */
-  store(key: string, answer: { found: true; url: string; etag: string } | { found: false }): CachedAnswer {
-    const stored: CachedAnswer = { ...answer, confirmedAt: this.now() };
+  /** A 200 (found) or a 404 (not found) just now. */
+  store(key: string, answer: (V & { readonly found: true }) | { readonly found: false }): CachedAnswer<V> {
+    const stored = { ...answer, confirmedAt: this.now() } as CachedAnswer<V>;
     this.#entries.delete(key); // re-inserted last: eviction takes the least recently stored
     if (this.#entries.size >= this.policy.maxEntries) {
       const oldest = this.#entries.keys().next();
@@ -79,16 +81,21 @@ export class ResolveCache {
   }
 
   /** A 304 for `answer`: the same answer, confirmed now (stored again if it was evicted meanwhile). */
-  confirm(key: string, answer: CachedAnswer & { found: true }): CachedAnswer {
-    return this.store(key, { found: true, url: answer.url, etag: answer.etag });
+  confirm(key: string, answer: CachedAnswer<V> & { found: true }): CachedAnswer<V> {
+    return this.store(key, answer);
   }
 
   /** The answer to serve while the API fails, if it was confirmed within `staleIfErrorMs`. */
-  staleAnswer(key: string): { answer: CachedAnswer; ageMs: number } | undefined {
+  staleAnswer(key: string): { answer: CachedAnswer<V>; ageMs: number } | undefined {
     const answer = this.#entries.get(key);
     if (!answer) return undefined;
     const ageMs = this.now() - answer.confirmedAt;
     return ageMs <= this.policy.staleIfErrorMs ? { answer, ageMs } : undefined;
+  }
+
+  /** Every entry whose key starts with `prefix` (a write changed what they say). O(entries): writes only. */
+  forgetPrefix(prefix: string): void {
+    for (const key of this.#entries.keys()) if (key.startsWith(prefix)) this.#entries.delete(key);
   }
 
   forget(key: string): void {

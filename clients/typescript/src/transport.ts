@@ -41,7 +41,7 @@ export interface CallOptions {
 type QueryValue = string | number | boolean | null | undefined;
 
 export interface RequestSpec extends CallOptions {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly path: string;
   readonly query?: Readonly<Record<string, QueryValue>>;
   readonly body?: unknown;

@@ -43,6 +43,8 @@ export class LeasedRateLimiter implements RateLimiter {
 
   async take(buckets: readonly Bucket[]): Promise<RateDecision> {
     if (buckets.length === 0) return ALLOWED;
+    // A request with its own cost (a bulk change) is charged in the shared buckets directly, never leased.
+    if (buckets.some((b) => (b.cost ?? 1) !== 1)) return (await this.shared.takeUpTo(buckets, 1)).decision;
     const lease = this.leaseFor(buckets.map((b) => b.key).join('\n'));
     for (;;) {
       const now = this.now();

@@ -40,7 +40,7 @@ export class RedisRateLimiter implements LeasableRateLimiter {
         buckets.length,
         ...buckets.map((b) => b.key),
         wanted,
-        ...buckets.flatMap((b) => [b.perSecond, b.burst]),
+        ...buckets.flatMap((b) => [b.perSecond, b.burst, b.cost ?? 1]),
       )
       .catch((err: unknown) => {
         throw new DependencyUnavailableError('cache', 'rate limiter store is unavailable', { cause: err });

@@ -1,7 +1,7 @@
 import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { DependencyUnavailableError } from '#shared/domain/errors';
-import type { RouteChangedEvent } from '#shared/domain/route';
-import { encodeRouteEvent } from '#shared/events/route-event.schema';
+import type { OutboxEvent } from '#shared/domain/outbox-event';
+import { encodeOutboxEvent } from '#shared/events/split-event.encode';
 import type { EventPublisher } from '#shared/ports/event-publisher.port';
 import { groupCommit } from '../group-commit.ts';
 import { isTopicMissing } from './kafka-errors.ts';
@@ -59,20 +59,20 @@ export class KafkaEventPublisher implements EventPublisher {
     void connecting?.then((p) => p.disconnect()).catch(() => undefined);
   }
 
-  private readonly send = groupCommit<RouteChangedEvent>((events) => this.sendNow(events), MAX_BATCH);
+  private readonly send = groupCommit<OutboxEvent>((events) => this.sendNow(events), MAX_BATCH);
 
-  publish(events: readonly RouteChangedEvent[]): Promise<void> {
+  publish(events: readonly OutboxEvent[]): Promise<void> {
     return this.send(events);
   }
 
-  private async sendNow(events: readonly RouteChangedEvent[]): Promise<void> {
+  private async sendNow(events: readonly OutboxEvent[]): Promise<void> {
     try {
       const producer = await this.connect();
       await producer.send({
         topic: this.topic,
         acks: -1,
         messages: events.map((e) => {
-          const m = encodeRouteEvent(e);
+          const m = encodeOutboxEvent(e);
           return { key: m.key, value: m.value, headers: m.headers };
         }),
       });

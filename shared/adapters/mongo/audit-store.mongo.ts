@@ -7,18 +7,21 @@ import {
   MongoServerError,
 } from 'mongodb';
 import { DependencyUnavailableError } from '#shared/domain/errors';
-import type { RouteAction, RouteState } from '#shared/domain/route';
-import type { AuditQuery, AuditRecord, AuditStore } from '#shared/ports/audit-store.port';
+import type { RouteState } from '#shared/domain/route';
+import type { Weights } from '#shared/domain/split';
+import type { AuditAction, AuditQuery, AuditRecord, AuditStore } from '#shared/ports/audit-store.port';
 
 export const AUDIT_COLLECTION = 'route_audit';
 
 /** The stored document: the seed's §3.5 shape (snake_case) plus revision and correlation_id. */
 export interface AuditDocument {
   event_id: string;
-  event_type: 'route_changed';
-  action: RouteAction;
-  route: { tenant: string; service: string; env: string; version: string };
-  url: string;
+  event_type: 'route_changed' | 'split_changed';
+  action: AuditAction;
+  /** No version for split_changed. */
+  route: { tenant: string; service: string; env: string; version?: string };
+  /** Null for split_changed. */
+  url: string | null;
   previous_url: string | null;
   previous_state: RouteState | null;
   revision: number;
@@ -28,9 +31,14 @@ export interface AuditDocument {
   /** Absent from documents written before it existed; null with auth off. */
   changed_by_token_id?: string | null;
   correlation_id: string | null;
+  /** The bulk change the event was part of; null or absent for single writes. */
+  batch_id?: string | null;
   occurred_at: Date;
   processed_at: Date;
   metadata: Record<string, unknown>;
+  /** split_changed only. */
+  weights?: Weights | null;
+  previous_weights?: Weights | null;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -58,11 +66,19 @@ export const AUDIT_INDEXES = [
   { name: 'event_id_unique', key: { event_id: 1 }, unique: true },
 ] as const;
 
+/** A route's four names, or a split's three (no version key at all, so route queries never match it). */
+const routeOf = (r: { tenant: string; service: string; env: string; version?: string | undefined }) => ({
+  tenant: r.tenant,
+  service: r.service,
+  env: r.env,
+  ...(r.version !== undefined ? { version: r.version } : {}),
+});
+
 const asStoredDocument = (r: AuditRecord): AuditDocument => ({
   event_id: r.eventId,
   event_type: r.eventType,
   action: r.action,
-  route: { tenant: r.route.tenant, service: r.route.service, env: r.route.env, version: r.route.version },
+  route: routeOf(r.route),
   url: r.url,
   previous_url: r.previousUrl,
   previous_state: r.previousState,
@@ -71,17 +87,21 @@ const asStoredDocument = (r: AuditRecord): AuditDocument => ({
   changed_by: r.changedBy,
   changed_by_token_id: r.changedByTokenId,
   correlation_id: r.correlationId,
+  batch_id: r.batchId ?? null,
   occurred_at: r.occurredAt,
   processed_at: r.processedAt,
   metadata: r.metadata,
+  ...(r.eventType === 'split_changed'
+    ? { weights: r.weights ?? null, previous_weights: r.previousWeights ?? null }
+    : {}),
 });
 
 const toRecord = (d: AuditDocument): AuditRecord => ({
   eventId: d.event_id,
   eventType: d.event_type,
   action: d.action,
-  route: { tenant: d.route.tenant, service: d.route.service, env: d.route.env, version: d.route.version },
-  url: d.url,
+  route: routeOf(d.route),
+  url: d.url ?? null,
   previousUrl: d.previous_url ?? null,
   previousState: d.previous_state ?? null,
   revision: d.revision,
@@ -89,9 +109,14 @@ const toRecord = (d: AuditDocument): AuditRecord => ({
   changedBy: d.changed_by,
   changedByTokenId: d.changed_by_token_id ?? null,
   correlationId: d.correlation_id ?? null,
+  // Only a bulk change's events have one, as in the record the consumer stored (toAuditRecord).
+  ...(d.batch_id ? { batchId: d.batch_id } : {}),
   occurredAt: d.occurred_at,
   processedAt: d.processed_at,
   metadata: d.metadata ?? {},
+  ...(d.event_type === 'split_changed'
+    ? { weights: d.weights ?? null, previousWeights: d.previous_weights ?? null }
+    : {}),
 });
 
 const writeErrorsOf = (err: MongoBulkWriteError): { code: number }[] => {

@@ -1,8 +1,13 @@
+import type { OutboxEvent } from '#shared/domain/outbox-event';
 import type { OutboxBacklog, OutboxClaim, OutboxStore } from '#shared/ports/outbox.port';
 import { groupCommit } from '../group-commit.ts';
 import { mapPgError } from './pg-errors.ts';
 import type { PgPool } from './pg-pool.ts';
 import { eventFromOutboxRow, type OutboxRowJson } from './route-repository.pg.ts';
+import { type SplitOutboxRowJson, splitEventFromOutboxRow } from './split-outbox-row.pg.ts';
+
+const eventOf = (row: OutboxRowJson | SplitOutboxRowJson): OutboxEvent =>
+  row.event_type === 'split_changed' ? splitEventFromOutboxRow(row) : eventFromOutboxRow(row);
 
 /*
  * The ordering rule (one rule for relays and the write path alike):
@@ -128,7 +133,10 @@ export class PgOutboxStore implements OutboxStore {
         await finish('COMMIT');
         return null;
       }
-      const { rows } = await client.query<OutboxRowJson>(CLAIM_TAILS, [heads.rows.map((r) => r.id), limit]);
+      const { rows } = await client.query<OutboxRowJson | SplitOutboxRowJson>(CLAIM_TAILS, [
+        heads.rows.map((r) => r.id),
+        limit,
+      ]);
       const ids = rows.map((r) => r.id);
       const close = async (sql: string, values: unknown[]): Promise<void> => {
         try {
@@ -139,7 +147,7 @@ export class PgOutboxStore implements OutboxStore {
         }
       };
       return {
-        events: rows.map(eventFromOutboxRow),
+        events: rows.map(eventOf),
         markPublished: () => close(MARK_PUBLISHED, [ids]),
         release: (error: string) => close(NOTE_FAILURE, [ids, error]),
       };

@@ -1,10 +1,20 @@
-import { type Dependency, DependencyUnavailableError, ValidationError } from '#shared/domain/errors';
+import {
+  type Dependency,
+  DependencyUnavailableError,
+  ValidationError,
+  VersionInSplitError,
+} from '#shared/domain/errors';
 
 interface PgLikeError {
   code?: string;
   constraint?: string;
   message?: string;
+  detail?: string;
+  hint?: string;
 }
+
+/** Raised by the split guard trigger (migration 1763830000000): DETAIL names the split, HINT the version. */
+const VERSION_IN_SPLIT = 'TM409';
 
 // SQLSTATE classes that mean "the database is unavailable", not "the request is wrong".
 const UNAVAILABLE_CLASSES = ['08', '53', '57', '58'];
@@ -24,7 +34,9 @@ export const mapPgError = (err: unknown, dependency: Dependency = 'database'): n
   if (isUnavailable(err)) {
     throw new DependencyUnavailableError(dependency, `${dependency} is unavailable`, { cause: err });
   }
-  const { code, constraint } = (err ?? {}) as PgLikeError;
+  const { code, constraint, message, detail, hint } = (err ?? {}) as PgLikeError;
+  if (code === VERSION_IN_SPLIT)
+    throw new VersionInSplitError(message ?? 'version is in a split', detail ?? '', hint ?? '');
   if (code === '23514' && constraint) {
     const field = constraint.split('_')[1] ?? 'body';
     throw new ValidationError([{ field, rule: 'format', message: `violates ${constraint}` }]);

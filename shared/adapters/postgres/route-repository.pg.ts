@@ -16,7 +16,7 @@ import type { RouteRepository } from '#shared/ports/route-repository.port';
 import { mapPgError } from './pg-errors.ts';
 import type { PgPool } from './pg-pool.ts';
 
-interface WriteRow {
+export interface WriteRow {
   outcome: WriteOutcome | 'precondition_failed' | 'nothing_to_roll_back';
   url: string;
   is_active: boolean;
@@ -46,6 +46,8 @@ export interface OutboxRowJson {
   changed_by_token_id?: string | null;
   correlation_id: string | null;
   occurred_at: string;
+  /** The batch the change was part of (absent from rows written before migration 1763840000000). */
+  batch_id?: string | null;
   /** Set when the write leased the event to its writer (tm_publish_lease). */
   lease_until?: string | null;
 }
@@ -67,9 +69,10 @@ export const eventFromOutboxRow = (row: OutboxRowJson): RouteChangedEvent => ({
   ...(row.changed_by_token_id != null ? { changedByTokenId: row.changed_by_token_id } : {}),
   occurredAt: new Date(row.occurred_at).toISOString(),
   correlationId: row.correlation_id,
+  ...(row.batch_id != null ? { batchId: row.batch_id } : {}),
 });
 
-const toResult = (key: RouteKey, row: WriteRow): RouteWriteResult => {
+export const toResult = (key: RouteKey, row: WriteRow): RouteWriteResult => {
   if (row.outcome === 'precondition_failed') {
     throw new PreconditionFailedError(
       row.revision === null
@@ -93,7 +96,7 @@ const toResult = (key: RouteKey, row: WriteRow): RouteWriteResult => {
 };
 
 /** The precondition as the write functions take it: (p_condition, p_if_match). */
-const conditionOf = (ctx: WriteContext): [string | null, number[] | null] => {
+export const conditionOf = (ctx: WriteContext): [string | null, number[] | null] => {
   const p = ctx.precondition;
   if (!p) return [null, null];
   return p.kind === 'revision' ? ['revision', [...p.revisions]] : [p.kind, null];
@@ -103,7 +106,7 @@ const conditionOf = (ctx: WriteContext): [string | null, number[] | null] => {
  * The arguments every write function takes, in order: the route, what this write sets (URL, active flag or
  * target revision), the author and correlation, the publish lease, the precondition, the acting token.
  */
-const writeArgs = (key: RouteKey, what: unknown, ctx: WriteContext): unknown[] => [
+export const writeArgs = (key: RouteKey, what: unknown, ctx: WriteContext): unknown[] => [
   key.tenant,
   key.service,
   key.env,
@@ -126,11 +129,11 @@ const FIND_ROUTE = {
           WHERE t.name = $1 AND s.name = $2 AND en.name = $3 AND e.version = $4`,
 };
 // The write, its outbox row and its publish lease: one function, one transaction, one round trip.
-const UPSERT_ROUTE = {
+export const UPSERT_ROUTE = {
   name: 'tm_upsert_route_v4',
   text: 'SELECT * FROM tm_upsert_route($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
 };
-const SET_ACTIVE = {
+export const SET_ACTIVE = {
   name: 'tm_set_route_active_v4',
   text: 'SELECT * FROM tm_set_route_active($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
 };

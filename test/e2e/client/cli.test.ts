@@ -1,4 +1,7 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditPage, RouteList } from '#client/api';
 import { newTokenParts } from '#shared/adapters/auth/token-hasher.hmac';
@@ -16,8 +19,13 @@ import { type EventsRunner, startEventsRunner } from '../events/runner.ts';
 const ADMIN = formatToken(newTokenParts());
 let runner: EventsRunner;
 
-const cli = (args: string[], env: Record<string, string> = {}): Promise<CliRun> =>
-  spawnCli(args, { TRAFFIC_MANAGER_URL: runner.api.url, TRAFFIC_MANAGER_TOKEN: ADMIN, ...env });
+const cli = (args: string[], env: Record<string, string> = {}, input?: string): Promise<CliRun> =>
+  spawnCli(
+    args,
+    { TRAFFIC_MANAGER_URL: runner.api.url, TRAFFIC_MANAGER_TOKEN: ADMIN, ...env },
+    20_000,
+    input,
+  );
 
 const json = <T = Record<string, unknown>>(run: CliRun) => JSON.parse(run.stdout) as T;
 const spec = (k: { tenant: string; service: string; env: string; version: string }) =>
@@ -100,6 +108,86 @@ describe('traffic-manager routes', () => {
     expect(json<RouteList>(all).routes.map((r) => r.version)).toEqual(['v1', 'v2', 'v3']);
     const inactive = await cli(['routes', 'list', '--tenant', key.tenant, '--active', 'false', '--json']);
     expect(json<RouteList>(inactive).routes.map((r) => r.version)).toEqual(['v2']);
+  });
+});
+
+describe('traffic-manager routes batch, splits and resolve without a version', () => {
+  it('applies a batch from a file and from stdin, all or nothing, naming every failing index', async () => {
+    const key = { ...uniqueRouteKey(), version: 'v1' };
+    const dir = await mkdtemp(join(tmpdir(), 'tm-cli-batch-'));
+    const file = join(dir, 'ops.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        operations: ['v1', 'v2'].map((version) => ({
+          op: 'create',
+          ...key,
+          version,
+          url: `https://${version}.example.com/`,
+        })),
+      }),
+    );
+    const applied = await cli(['routes', 'batch', '--file', file]);
+    expect(applied).toMatchObject({ code: 0, stderr: '' });
+    const lines = applied.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^INDEX +OUTCOME +ROUTE +REVISION +ACTIVE +URL$/);
+    expect(lines[1]).toMatch(new RegExp(`^0 +created +${spec(key)} +1 +yes +https://v1\\.example\\.com/$`));
+    expect(lines[3]).toMatch(/^batch [0-9a-f-]{36}: 2 operation\(s\) applied$/);
+
+    // Standard input, the bare array: one missing route refuses the batch (exit 3), nothing applied.
+    const ops = [
+      { op: 'deactivate', ...key },
+      { op: 'activate', ...key, version: 'v9' },
+    ];
+    const refused = await cli(['routes', 'batch', '--file', '-', '--json'], {}, JSON.stringify(ops));
+    expect(refused.code).toBe(3);
+    expect(JSON.parse(refused.stderr)).toMatchObject({
+      error: 'route_not_found',
+      exit_code: 3,
+      body: { failures: [{ index: 1, error: 'route_not_found' }] },
+    });
+    expect((await cli(['routes', 'resolve', spec(key)])).stdout).toBe('https://v1.example.com/\n');
+    const ok = await cli(['routes', 'batch', '--file', '-', '--json'], {}, JSON.stringify(ops.slice(0, 1)));
+    expect(json(ok)).toMatchObject({ results: [{ outcome: 'deactivated', route: { revision: 2 } }] });
+  });
+
+  it('puts, reads and deletes a split, resolves by key without --version, and refuses a guarded deactivate', async () => {
+    const key = uniqueRouteKey();
+    const service = `${key.tenant}/${key.service}/${key.env}`;
+    for (const version of ['v2', 'v3']) {
+      await cli(['routes', 'create', spec({ ...key, version }), '--url', `https://${version}.example.com/`]);
+    }
+    const none = await cli(['splits', 'get', service]);
+    expect(none.code).toBe(3);
+    expect((await cli(['routes', 'resolve', service, '--key', 'user-1'])).code).toBe(3);
+
+    const put = await cli(['splits', 'put', service, '--weights', 'v2=90,v3=10', '--create-only']);
+    expect(put).toMatchObject({ code: 0, stdout: `created: ${service} revision 1, v2=90,v3=10\n` });
+    expect((await cli(['splits', 'put', service, '--weights', 'v2=100', '--create-only'])).code).toBe(4);
+    const got = await cli(['splits', 'get', service]);
+    expect(got.stdout).toMatch(/^weights: +v2=90,v3=10$/m);
+    expect(got.stdout).toMatch(/^etag: +"1"$/m);
+
+    const chosen = json<{ url: string; version: string; split_revision: number; sticky: boolean }>(
+      await cli(['routes', 'resolve', service, '--key', 'user-1', '--json']),
+    );
+    expect(chosen).toMatchObject({ split_revision: 1, sticky: true });
+    expect(chosen.url).toBe(`https://${chosen.version}.example.com/`);
+    const flags = ['--tenant', key.tenant, '--service', key.service, '--env', key.env];
+    for (let i = 0; i < 3; i++) {
+      expect((await cli(['routes', 'resolve', ...flags, '--key', 'user-1'])).stdout).toBe(`${chosen.url}\n`);
+    }
+    expect(json(await cli(['routes', 'resolve', service, '--json']))).toMatchObject({ sticky: false });
+
+    const guarded = await cli(['routes', 'deactivate', spec({ ...key, version: 'v3' })]);
+    expect(guarded.code).toBe(5);
+    expect(guarded.stderr).toMatch(/split/);
+
+    expect((await cli(['splits', 'delete', service, '--if-match', '7'])).code).toBe(4);
+    expect((await cli(['splits', 'delete', service, '--if-match', '1'])).stdout).toMatch(/^deleted: /);
+    const gone = await cli(['routes', 'resolve', service, '--json']);
+    expect(gone.code).toBe(3);
+    expect(JSON.parse(gone.stderr)).toMatchObject({ error: 'no_split' });
   });
 });
 

@@ -151,6 +151,98 @@ describe('the client against the running API', () => {
   });
 });
 
+describe('bulk changes and splits through the client', () => {
+  it('applies a batch (replayed under its Idempotency-Key), refusing a missing route by index', async () => {
+    const tm = client();
+    const key = uniqueRouteKey();
+    const operations = ['v2', 'v3'].map((version) => ({
+      op: 'create' as const,
+      ...key,
+      version,
+      url: `https://${version}.example.com/`,
+    }));
+    const first = await tm.batchRoutes({ operations }, { idempotencyKey: `batch-${key.tenant}` });
+    expect(first.results.map((r) => [r.outcome, r.route.version, r.route.revision])).toEqual([
+      ['created', 'v2', 1],
+      ['created', 'v3', 1],
+    ]);
+    const replay = await tm.batchRoutes({ operations }, { idempotencyKey: `batch-${key.tenant}` });
+    expect(replay.batch_id).toBe(first.batch_id);
+
+    const refused = await tm
+      .batchRoutes({
+        operations: [
+          { op: 'deactivate', ...key, version: 'v2' },
+          { op: 'activate', ...key, version: 'v9' },
+        ],
+      })
+      .catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(NotFoundError);
+    expect((refused as NotFoundError).body?.failures).toEqual([
+      expect.objectContaining({ index: 1, error: 'route_not_found' }),
+    ]);
+    expect((await tm.getRoute({ ...key, version: 'v2' })).is_active).toBe(true);
+  });
+
+  it('sets, reads and deletes a split; resolveByKey is sticky per key, reads its writes, and a guarded deactivate is a conflict', async () => {
+    const tm = client();
+    const key = uniqueRouteKey();
+    const service = { tenant: key.tenant, service: key.service, env: key.env };
+    await tm.batchRoutes({
+      operations: ['v2', 'v3'].map((version) => ({
+        op: 'create' as const,
+        ...key,
+        version,
+        url: `https://${version}.example.com/`,
+      })),
+    });
+    expect(await tm.resolveByKey(service, { key: 'user-1' })).toBeNull(); // no split (remembered)
+    await expect(tm.getSplit(service)).rejects.toBeInstanceOf(NotFoundError);
+
+    const created = await tm.putSplit({ ...service, weights: { v2: 50, v3: 50 } }, { createOnly: true });
+    expect(created).toMatchObject({
+      outcome: 'created',
+      split: { weights: { v2: 50, v3: 50 }, revision: 1 },
+    });
+    await expect(
+      tm.putSplit({ ...service, weights: { v2: 100 } }, { createOnly: true }),
+    ).rejects.toBeInstanceOf(PreconditionFailedError);
+    expect(await tm.getSplit(service)).toMatchObject({ weights: { v2: 50, v3: 50 }, revision: 1 });
+
+    // Its own write dropped the remembered 404: the split answers at once.
+    const chosen = await tm.resolveByKey(service, { key: 'user-1' });
+    expect(chosen).toMatchObject({ sticky: true, splitRevision: 1, source: 'api' });
+    expect(chosen?.url).toBe(`https://${chosen?.version}.example.com/`);
+    expect(await tm.resolveByKey(service, { key: 'user-1' })).toMatchObject({ source: 'cache' });
+    const uncached = client({ cache: { maxAgeMs: 0 } });
+    for (let i = 0; i < 3; i++) {
+      expect(await uncached.resolveByKey(service, { key: 'user-1' })).toMatchObject({
+        version: chosen?.version,
+        source: 'api',
+      });
+    }
+    expect(await tm.resolveByKey(service)).toMatchObject({ sticky: false, source: 'api' });
+
+    await expect(tm.deactivateRoute({ ...key, version: 'v3' })).rejects.toMatchObject({
+      status: 409,
+      code: 'version_in_split',
+    });
+    await expect(
+      tm.batchRoutes({ operations: [{ op: 'deactivate', ...key, version: 'v3' }] }),
+    ).rejects.toBeInstanceOf(ConflictError);
+
+    const moved = await tm.putSplit({ ...service, weights: { v2: 100 } }, { ifMatch: 1 });
+    expect(moved).toMatchObject({ outcome: 'updated', split: { revision: 2 } });
+    expect(await tm.resolveByKey(service, { key: 'user-1' })).toMatchObject({
+      version: 'v2',
+      splitRevision: 2,
+    });
+    await expect(tm.deleteSplit(service, { ifMatch: 1 })).rejects.toBeInstanceOf(PreconditionFailedError);
+    expect(await tm.deleteSplit(service, { ifMatch: 2 })).toMatchObject({ outcome: 'deleted' });
+    expect(await tm.resolveByKey(service, { key: 'user-1' })).toBeNull();
+  });
+});
+
 describe('resolve: the in-process cache against the API', () => {
   it('sends one request, then none while fresh, then a conditional one answered 304', async () => {
     const key = uniqueRouteKey();

@@ -46,9 +46,9 @@ const call = async (
 const q = (k: object, extra: Record<string, string> = {}) =>
   new URLSearchParams({ ...(k as Record<string, string>), ...extra }).toString();
 
-const mint = async (role: string, tenants: string[] | '*') => {
+const mint = async (role: string, tenants: string[] | '*', principal = `cloud-${role}`) => {
   const res = await call('POST', '/api/v1/admin/tokens', {
-    body: { principal: `cloud-${role}`, role, tenants, expires_in_days: 1 },
+    body: { principal, role, tenants, expires_in_days: 1 },
   });
   expect(res.status, JSON.stringify(res.json)).toBe(201);
   return res.json.secret as string;
@@ -101,6 +101,70 @@ describe('the local cloud (AUTH_MODE=on, as in AWS)', () => {
     ).text();
     for (const name of ['resolve_requests_total', 'write_success_total', 'events_published_total']) {
       expect(metrics).toMatch(new RegExp(`^${name} [1-9]`, 'm'));
+    }
+  });
+
+  it('applies a bulk change across tenants in one transaction, each change audited with the batch id', async () => {
+    const a = uniqueRouteKey();
+    const b = uniqueRouteKey();
+    const writer = await mint('writer', [a.tenant, b.tenant], 'cloud-bulk-writer');
+    const narrow = await mint('writer', [a.tenant], 'cloud-narrow-writer');
+    const operations = [
+      { op: 'create', ...a, url: 'https://a.example.com' },
+      { op: 'create', ...b, url: 'https://b.example.com' },
+      { op: 'create', ...a, version: 'v3', url: 'https://a3.example.com' },
+    ];
+    // A token that does not cover every tenant in the batch changes nothing.
+    expect((await call('POST', '/api/v1/routes/batch', { token: narrow, body: { operations } })).status).toBe(
+      403,
+    );
+    // A missing route anywhere rolls the whole batch back, naming it.
+    const missing = await call('POST', '/api/v1/routes/batch', {
+      token: writer,
+      body: { operations: [...operations, { op: 'deactivate', ...b, version: 'v9' }] },
+    });
+    expect(missing.status).toBe(404);
+    expect(missing.json.failures).toMatchObject([{ index: 3, error: 'route_not_found' }]);
+    expect((await call('GET', `/api/v1/routes/resolve?${q(a)}`, { token: writer })).status).toBe(404);
+
+    const twice = await call('POST', '/api/v1/routes/batch', {
+      token: writer,
+      body: { operations: [...operations, { op: 'deactivate', ...a }] },
+    });
+    expect(twice.status, JSON.stringify(twice.json)).toBe(409); // a named twice: nothing applied
+    expect(twice.json.failures).toMatchObject([{ index: 3, error: 'duplicate_route' }]);
+    const applied = await call('POST', '/api/v1/routes/batch', {
+      token: writer,
+      body: { operations },
+      headers: { 'Idempotency-Key': `batch-${a.tenant}` },
+    });
+    expect(applied.status, JSON.stringify(applied.json)).toBe(200);
+    expect(applied.json.results.map((r: { outcome: string }) => r.outcome)).toEqual([
+      'created',
+      'created',
+      'created',
+    ]);
+    const replay = await call('POST', '/api/v1/routes/batch', {
+      token: writer,
+      body: { operations },
+      headers: { 'Idempotency-Key': `batch-${a.tenant}` },
+    });
+    expect(replay.json).toEqual(applied.json);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect((await call('GET', `/api/v1/routes/resolve?${q(b)}`, { token: writer })).json).toEqual({
+      url: 'https://b.example.com',
+    });
+
+    // outbox → Kafka → the audit function → the audit API: each change its own event, with the batch id.
+    for (const key of [a, b, { ...a, version: 'v3' }]) {
+      const events = await eventually(
+        async () => {
+          const page = await call('GET', `/api/v1/audit/route?${q(key)}`, { token: writer });
+          return page.json.count === 1 && (page.json.events as Record<string, unknown>[]);
+        },
+        { timeoutMs: 30_000, what: 'the batch audit document' },
+      );
+      expect(events[0]).toMatchObject({ action: 'created', batch_id: applied.json.batch_id });
     }
   });
 

@@ -148,11 +148,19 @@ const ROLES_EXPECTED: Record<string, { own: [number, number, number]; other: [nu
   'GET /api/v1/routes/resolve': { own: [200, 200, 200], other: [403, 403, 200] },
   'GET /api/v1/routes': { own: [200, 200, 200], other: [403, 403, 200] },
   'GET /api/v1/routes/detail': { own: [200, 200, 200], other: [403, 403, 200] },
+  // Splits (issue 14), in table order: GET before any split (404 no_split once allowed), PUT (the writer
+  // creates, the admin's is unchanged), DELETE (the writer deletes, so the admin finds none).
+  'GET /api/v1/splits': { own: [404, 404, 404], other: [403, 403, 404] },
+  'PUT /api/v1/splits': { own: [403, 2, 2], other: [403, 403, 2] },
+  'DELETE /api/v1/splits': { own: [403, 200, 404], other: [403, 403, 200] },
   'POST /api/v1/routes': { own: [403, 2, 2], other: [403, 403, 2] },
   'POST /api/v1/routes/activate': { own: [403, 200, 200], other: [403, 403, 200] },
   'POST /api/v1/routes/deactivate': { own: [403, 200, 200], other: [403, 403, 200] },
   // After the deactivations there is an earlier revision to restore; the admin's rollback re-deactivates.
   'POST /api/v1/routes/rollback': { own: [403, 200, 200], other: [403, 403, 200] },
+  // Bulk changes (issue 15): one deactivate per batch (unchanged: the rollback left the route inactive, as
+  // the rate-limit test below expects it); every tenant of the batch must be covered by the token.
+  'POST /api/v1/routes/batch': { own: [403, 200, 200], other: [403, 403, 200] },
   'GET /api/v1/audit/route': { own: [403, 200, 200], other: [403, 403, 200] },
   'GET /api/v1/audit/recent': { own: [403, 200, 200], other: [403, 200, 200] },
   'GET /api/v1/audit/action': { own: [403, 200, 200], other: [403, 200, 200] },
@@ -171,12 +179,23 @@ const requestFor = (method: string, path: string, key: typeof OWN): Omit<Call, '
       return { path, query: { ...key } };
     case 'GET /api/v1/routes':
       return { path, query: { tenant: key.tenant } };
+    case 'GET /api/v1/splits':
+    case 'DELETE /api/v1/splits':
+      return { method, path, query: { tenant: key.tenant, service: key.service, env: key.env } };
+    case 'PUT /api/v1/splits':
+      return {
+        method,
+        path,
+        body: { tenant: key.tenant, service: key.service, env: key.env, weights: { [key.version]: 100 } },
+      };
     case 'POST /api/v1/routes':
       return { method, path, body: { ...key, url: 'https://m.example.com' } };
     case 'POST /api/v1/routes/activate':
     case 'POST /api/v1/routes/deactivate':
     case 'POST /api/v1/routes/rollback':
       return { method, path, body: key };
+    case 'POST /api/v1/routes/batch':
+      return { method, path, body: { operations: [{ op: 'deactivate', ...key }] } };
     case 'GET /api/v1/audit/recent':
       return { path, query: { days: '1', limit: '1000' } };
     case 'GET /api/v1/audit/action':

@@ -50,7 +50,7 @@ const auditDocs = (key: RouteKey) =>
     .toArray();
 
 describe('consumer handlers against Redis, Postgres and the audit store', () => {
-  it('warms from Postgres at the current revision, and invalidation never lets an older revision win', async () => {
+  it('warms from the event at its revision, and neither consumer lets an older revision win', async () => {
     const key = uniqueRouteKey();
     const created = await repository.upsertRoute(key, 'https://v1.example.com', ctx);
     const updated = await repository.upsertRoute(key, 'https://v2.example.com', ctx);
@@ -64,10 +64,13 @@ describe('consumer handlers against Redis, Postgres and the audit store', () => 
     expect(await cached(key)).toEqual({ kind: 'tombstone', revision: 2 });
 
     await warming(mskEvent([rev1]), context);
+    expect(await cached(key)).toEqual({ kind: 'tombstone', revision: 2 }); // older: refused
+
+    await warming(mskEvent([rev1, rev2]), context);
     expect(await cached(key)).toEqual({ kind: 'active', revision: 2, url: 'https://v2.example.com' });
 
-    await repository.setRouteActive(key, false, ctx);
-    await warming(mskEvent([rev1, rev2]), context);
+    const off = await repository.setRouteActive(key, false, ctx);
+    await warming(mskEvent([rev2, mskRecord(off!.event!, { topic, offset: 2 })]), context);
     expect(await cached(key)).toEqual({ kind: 'inactive', revision: 3 });
   });
 

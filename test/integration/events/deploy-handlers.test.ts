@@ -54,10 +54,10 @@ describe('deploy custom resources', () => {
       context,
     );
 
-    // Global setup already migrated the test database: nothing is pending.
+    // Global setup already migrated the test database: nothing is pending (and no app user is named).
     expect(result).toEqual({
       PhysicalResourceId: 'traffic-manager-migrations',
-      Data: { Applied: '', Count: 0 },
+      Data: { Applied: '', Count: 0, AppUser: '' },
     });
   });
 });

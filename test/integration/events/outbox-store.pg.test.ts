@@ -3,7 +3,8 @@ import { PgOutboxStore } from '#shared/adapters/postgres/outbox-store.pg';
 import { createPgPool, type PgPool } from '#shared/adapters/postgres/pg-pool';
 import { PgRouteRepository } from '#shared/adapters/postgres/route-repository.pg';
 import { getConfig } from '#shared/config/config';
-import type { RouteChangedEvent, RouteKey } from '#shared/domain/route';
+import type { OutboxEvent } from '#shared/domain/outbox-event';
+import type { RouteKey } from '#shared/domain/route';
 import { publishAfterCommit, publishOutbox } from '#shared/use-cases/publish-outbox.use-case';
 import { uniqueRouteKey } from '#test/support/fixtures';
 import { createPrivateDatabase, type PrivateDatabase } from './private-database.ts';
@@ -39,7 +40,7 @@ const drainAll = async () => {
   }
 };
 
-const revisions = (events: readonly RouteChangedEvent[], key: RouteKey) =>
+const revisions = (events: readonly OutboxEvent[], key: RouteKey) =>
   events.filter((e) => e.tenant === key.tenant).map((e) => e.revision);
 
 describe('PgOutboxStore', () => {
@@ -213,9 +214,9 @@ describe('PgOutboxStore', () => {
   it('keeps every route in revision order with writers, relays and after-commit publishers all racing', async () => {
     await drainAll();
     const routes = Array.from({ length: 12 }, () => uniqueRouteKey());
-    const published: RouteChangedEvent[] = [];
+    const published: OutboxEvent[] = [];
     const publisher = {
-      publish: async (events: readonly RouteChangedEvent[]) => {
+      publish: async (events: readonly OutboxEvent[]) => {
         await new Promise((r) => setTimeout(r, Math.random() * 5));
         published.push(...events);
       },

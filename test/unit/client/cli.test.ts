@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EXIT, exitCodeOf } from '#client/cli/exit-codes';
 import { table } from '#client/cli/format';
-import { runCli } from '#client/cli/run';
+import { parseBatchFile, parseWeights, runCli } from '#client/cli/run';
 import { errorForStatus, UnavailableError } from '#client/errors';
 
 // What the CLI decides without an API (the spawned CLI against the real one: test/e2e/client/cli.test.ts).
@@ -95,5 +95,42 @@ describe('table', () => {
         ],
       ),
     ).toBe(['A          LONGER  C', 'x          -       last', 'wide cell  a,b     7'].join('\n'));
+  });
+});
+
+describe('batch files, weights and services', () => {
+  it('reads {operations} or a bare array, and names a file that is neither', () => {
+    const op = { op: 'activate', tenant: 't', service: 's', env: 'e', version: 'v1' };
+    expect(parseBatchFile(JSON.stringify({ operations: [op] }), 'ops.json')).toEqual([op]);
+    expect(parseBatchFile(JSON.stringify([op]), 'ops.json')).toEqual([op]);
+    expect(() => parseBatchFile('{"ops": []}', 'ops.json')).toThrow(/ops\.json must hold/);
+    expect(() => parseBatchFile('nope', 'standard input')).toThrow(/standard input is not JSON/);
+  });
+
+  it('parses --weights v2=90,v3=10 and refuses what is not version=integer', () => {
+    expect(parseWeights('v2=90, v3=10')).toEqual({ v2: 90, v3: 10 });
+    expect(() => parseWeights('v2=90,v3')).toThrow(/v2=90,v3=10/);
+    expect(() => parseWeights('v2=9.5')).toThrow(/--weights/);
+    expect(() => parseWeights('v2=50,v2=50')).toThrow(/v2 twice/);
+  });
+
+  it('refuses bad split and batch arguments with exit 2 before any request', async () => {
+    expect(await run(['splits', 'get', 't/s'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/tenant\/service\/env/),
+    });
+    expect(await run(['splits', 'put', 't/s/e'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--weights/),
+    });
+    expect(await run(['routes', 'batch'])).toMatchObject({ code: 2, err: expect.stringMatching(/--file/) });
+    expect(await run(['routes', 'batch', '--file', '/nonexistent/ops.json'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/cannot read \/nonexistent\/ops\.json/),
+    });
+    expect(await run(['routes', 'resolve', 't/s/e/v1', '--key', 'k'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--key/),
+    });
   });
 });

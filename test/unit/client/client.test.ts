@@ -301,3 +301,141 @@ describe('writes', () => {
     expect(await h.client.resolve(ROUTE)).toMatchObject({ url: 'https://b.example.com', source: 'api' });
   });
 });
+
+describe('writes of batches and splits', () => {
+  const SERVICE = { tenant: 't', service: 's', env: 'prod' };
+
+  it('sends a batch with one Idempotency-Key reused on its retries, and a refusal carries every failure', async () => {
+    const operations = [
+      { op: 'create' as const, ...ROUTE, url: 'https://a.example.com' },
+      { op: 'deactivate' as const, ...ROUTE, version: 'v0' },
+    ];
+    const applied = { status: 200, body: { batch_id: 'b', results: [] } };
+    const refused = {
+      status: 409,
+      body: { error: 'batch_conflict', message: 'm', failures: [{ index: 1, error: 'duplicate_route' }] },
+    };
+    const h = harness([{ status: 503 }, applied, refused]);
+    expect(await h.client.batchRoutes({ operations })).toEqual({ batch_id: 'b', results: [] });
+    expect(h.sent.map((s) => [s.method, s.url.pathname])).toEqual([
+      ['POST', '/prod/api/v1/routes/batch'],
+      ['POST', '/prod/api/v1/routes/batch'],
+    ]);
+    expect(h.sent[0]!.headers['idempotency-key']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(h.sent[1]!.headers['idempotency-key']).toBe(h.sent[0]!.headers['idempotency-key']);
+    expect(h.sent[0]!.body).toEqual({ operations });
+    const err = await h.client.batchRoutes({ operations }, { idempotencyKey: 'release-7' }).catch((e) => e);
+    expect(err).toMatchObject({ status: 409, code: 'batch_conflict' });
+    expect(err.body.failures).toEqual([{ index: 1, error: 'duplicate_route' }]);
+    expect(h.sent[2]!.headers['idempotency-key']).toBe('release-7');
+  });
+
+  it('puts a split with PUT, If-Match or If-None-Match: *, and deletes it with its key in the query', async () => {
+    const h = harness([{ status: 503 }, { status: 201, body: { outcome: 'created' } }, { status: 200 }]);
+    await h.client.putSplit({ ...SERVICE, weights: { v1: 90, v2: 10 } }, { createOnly: true });
+    await h.client.deleteSplit(SERVICE, { ifMatch: 3 });
+    expect(h.sent.map((s) => s.method)).toEqual(['PUT', 'PUT', 'DELETE']);
+    expect(h.sent[0]!.headers['if-none-match']).toBe('*');
+    expect(h.sent[1]!.headers['idempotency-key']).toBe(h.sent[0]!.headers['idempotency-key']);
+    expect(h.sent[1]!.body).toEqual({ ...SERVICE, weights: { v1: 90, v2: 10 } });
+    expect(h.sent[2]!.url.pathname).toBe('/prod/api/v1/splits');
+    expect(Object.fromEntries(h.sent[2]!.url.searchParams)).toEqual(SERVICE);
+    expect(h.sent[2]!.headers).toMatchObject({ 'if-match': '"3"' });
+    expect(h.sent[2]!.body).toBeUndefined();
+  });
+});
+
+describe('resolveByKey (resolve without a version)', () => {
+  const SERVICE = { tenant: 't', service: 's', env: 'prod' };
+  const chosen = (version: string, sticky = true, revision = 1): Answer => ({
+    status: 200,
+    body: { url: `https://${version}.example.com`, version, split_revision: revision, sticky },
+  });
+
+  it('sends the key as X-Route-Key without a version, and keeps the answer per key for maxAgeMs', async () => {
+    const h = harness([chosen('v2'), chosen('v3'), chosen('v2', true, 2)]);
+    const first = await h.client.resolveByKey(SERVICE, { key: 'user-1' });
+    expect(first).toEqual({
+      url: 'https://v2.example.com',
+      version: 'v2',
+      splitRevision: 1,
+      sticky: true,
+      source: 'api',
+    });
+    expect(await h.client.resolveByKey(SERVICE, { key: 'user-1' })).toMatchObject({ source: 'cache' });
+    expect(await h.client.resolveByKey(SERVICE, { key: 'user-2' })).toMatchObject({ version: 'v3' });
+    expect(h.sent).toHaveLength(2);
+    expect(Object.fromEntries(h.sent[0]!.url.searchParams)).toEqual(SERVICE);
+    expect(h.sent[0]!.headers['x-route-key']).toBe('user-1');
+    expect(h.sent[0]!.headers['if-none-match']).toBeUndefined();
+    h.advance(1_000);
+    // No ETag: past maxAgeMs it is asked again in full, not revalidated.
+    expect(await h.client.resolveByKey(SERVICE, { key: 'user-1' })).toMatchObject({ splitRevision: 2 });
+    expect(h.sent[2]!.headers['if-none-match']).toBeUndefined();
+  });
+
+  it('never caches a keyless (random) answer, and answers null for no_split', async () => {
+    const h = harness([
+      chosen('v2', false),
+      chosen('v3', false),
+      { status: 404, body: { error: 'no_split', message: 'no split' } },
+    ]);
+    expect(await h.client.resolveByKey(SERVICE)).toMatchObject({ version: 'v2', sticky: false });
+    expect(await h.client.resolveByKey(SERVICE)).toMatchObject({ version: 'v3', source: 'api' });
+    expect(h.sent[0]!.headers['x-route-key']).toBeUndefined();
+    expect(await h.client.resolveByKey(SERVICE, { key: 'k' })).toBeNull();
+    expect(await h.client.resolveByKey(SERVICE, { key: 'k' })).toBeNull(); // negativeMaxAgeMs
+    expect(h.sent).toHaveLength(3);
+  });
+
+  it('serves the last keyed answer while the API fails, within staleIfErrorMs; nothing stale without a key', async () => {
+    const h = harness([chosen('v2'), ...Array.from({ length: 8 }, () => ({ status: 503 }))], {
+      retry: { maxAttempts: 2 },
+    });
+    await h.client.resolveByKey(SERVICE, { key: 'k' });
+    h.advance(30_000);
+    expect(await h.client.resolveByKey(SERVICE, { key: 'k' })).toMatchObject({
+      version: 'v2',
+      source: 'stale',
+    });
+    await expect(h.client.resolveByKey(SERVICE)).rejects.toBeInstanceOf(ServerError);
+    h.advance(31_000);
+    await expect(h.client.resolveByKey(SERVICE, { key: 'k' })).rejects.toBeInstanceOf(ServerError);
+    expect(h.client.stats().staleAnswers).toBe(1);
+  });
+
+  it("forgets the service's keyed answers when this client writes its split or one of its routes", async () => {
+    const h = harness([
+      chosen('v2'),
+      { status: 200, body: {} },
+      chosen('v3', true, 2),
+      { status: 200, body: {} },
+      chosen('v3', true, 3),
+    ]);
+    await h.client.resolveByKey(SERVICE, { key: 'k' });
+    await h.client.putSplit({ ...SERVICE, weights: { v3: 100 } });
+    expect(await h.client.resolveByKey(SERVICE, { key: 'k' })).toMatchObject({
+      version: 'v3',
+      source: 'api',
+    });
+    await h.client.batchRoutes({
+      operations: [{ op: 'create', ...SERVICE, version: 'v3', url: 'https://v3b.example.com' }],
+    });
+    expect(await h.client.resolveByKey(SERVICE, { key: 'k' })).toMatchObject({ splitRevision: 3 });
+  });
+
+  it('makes one request for concurrent lookups of one key', async () => {
+    let calls = 0;
+    const fetch = (async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 5));
+      return new Response(
+        JSON.stringify({ url: 'https://v2.example.com', version: 'v2', split_revision: 1, sticky: true }),
+      );
+    }) as unknown as typeof globalThis.fetch;
+    const h = harness([], { fetch });
+    await Promise.all(Array.from({ length: 20 }, () => h.client.resolveByKey(SERVICE, { key: 'k' })));
+    expect(calls).toBe(1);
+    expect(h.client.stats().coalesced).toBe(19);
+  });
+});

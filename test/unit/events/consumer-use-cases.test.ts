@@ -50,36 +50,74 @@ describe('invalidateCache', () => {
 });
 
 describe('warmCache', () => {
-  it('caches the route as Postgres has it now, not as the event describes it', async () => {
+  it('caches the state the event describes at its revision, without reading Postgres', async () => {
     const repository = new InMemoryRouteRepository();
     const cache = new MemoryRouteCache();
-    const key = uniqueRouteKey();
-    const ctx = { changedBy: 'a', correlationId: null };
-    await repository.upsertRoute(key, 'https://v1', ctx);
-    await repository.upsertRoute(key, 'https://v2', ctx);
+    const created = uniqueRouteKey();
+    const updatedWhileInactive = uniqueRouteKey();
 
     const result = await warmCache({ repository, cache, policy }, [
+      routeEvent({ revision: 1, url: 'https://v1' }, created),
+      routeEvent(
+        {
+          action: 'updated',
+          revision: 5,
+          url: 'https://v5',
+          previousUrl: 'https://v4',
+          previousState: 'inactive',
+        },
+        updatedWhileInactive,
+      ),
+    ]);
+
+    expect(result).toEqual({ routes: 2, stored: 2, reread: 0 });
+    expect(repository.findCalls).toBe(0);
+    expect(cache.peek(cacheKeyOf(created))).toEqual({ kind: 'active', revision: 1, url: 'https://v1' });
+    expect(cache.peek(cacheKeyOf(updatedWhileInactive))).toEqual({ kind: 'inactive', revision: 5 });
+  });
+
+  it("never puts an older event's state over a newer entry (the writer's tombstone, a later event)", async () => {
+    const cache = new MemoryRouteCache();
+    const key = uniqueRouteKey();
+    await cache.putIfNewer(cacheKeyOf(key), { kind: 'tombstone', revision: 2 }, 66_000);
+
+    const result = await warmCache({ repository: new InMemoryRouteRepository(), cache, policy }, [
       routeEvent({ revision: 1, url: 'https://v1' }, key),
     ]);
 
-    expect(result).toEqual({ routes: 1, stored: 1 });
-    expect(cache.peek(cacheKeyOf(key))).toEqual({ kind: 'active', revision: 2, url: 'https://v2' });
+    expect(result.stored).toBe(0);
+    expect(cache.peek(cacheKeyOf(key))).toEqual({ kind: 'tombstone', revision: 2 });
   });
 
-  it('caches an inactive route as a negative entry at its revision', async () => {
+  it('caches a deactivated route as a negative entry at its revision', async () => {
+    const cache = new MemoryRouteCache();
+    const key = uniqueRouteKey();
+
+    await warmCache({ repository: new InMemoryRouteRepository(), cache, policy }, [
+      routeEvent({ revision: 2, action: 'deactivated', previousState: 'active' }, key),
+    ]);
+
+    expect(cache.peek(cacheKeyOf(key))).toEqual({ kind: 'inactive', revision: 2 });
+  });
+
+  it('re-reads a rolled-back route from Postgres (the event does not carry the restored state)', async () => {
     const repository = new InMemoryRouteRepository();
     const cache = new MemoryRouteCache();
     const key = uniqueRouteKey();
     const ctx = { changedBy: 'a', correlationId: null };
     await repository.upsertRoute(key, 'https://v1', ctx);
     await repository.setRouteActive(key, false, ctx);
+    await repository.rollbackRoute(key, null, ctx);
 
-    await warmCache({ repository, cache, policy }, [routeEvent({ revision: 2, action: 'deactivated' }, key)]);
+    const result = await warmCache({ repository, cache, policy }, [
+      routeEvent({ action: 'rolled_back', revision: 3, url: 'https://v1', restoredRevision: 1 }, key),
+    ]);
 
-    expect(cache.peek(cacheKeyOf(key))).toEqual({ kind: 'inactive', revision: 2 });
+    expect(result).toEqual({ routes: 1, stored: 1, reread: 1 });
+    expect(cache.peek(cacheKeyOf(key))).toEqual({ kind: 'active', revision: 3, url: 'https://v1' });
   });
 
-  it('re-reads at most `concurrency` routes at once, and warms them all', async () => {
+  it('re-reads at most `concurrency` routes at once (rollbacks), and warms them all', async () => {
     const repository = new InMemoryRouteRepository();
     const ctx = { changedBy: 'a', correlationId: null };
     const keys = Array.from({ length: 23 }, () => uniqueRouteKey());
@@ -97,10 +135,10 @@ describe('warmCache', () => {
 
     const result = await warmCache(
       { repository: slow, cache: new MemoryRouteCache(), policy, concurrency: 5 },
-      keys.map((key) => routeEvent({ revision: 1 }, key)),
+      keys.map((key) => routeEvent({ action: 'rolled_back', revision: 1 }, key)),
     );
 
-    expect(result).toEqual({ routes: 23, stored: 23 });
+    expect(result).toEqual({ routes: 23, stored: 23, reread: 23 });
     expect(most).toBe(5);
   });
 
@@ -110,8 +148,8 @@ describe('warmCache', () => {
     await repository.upsertRoute(key, 'https://v1', { changedBy: 'a', correlationId: null });
 
     await warmCache({ repository, cache: new MemoryRouteCache(), policy }, [
-      routeEvent({ revision: 1 }, key),
-      routeEvent({ revision: 1 }, key),
+      routeEvent({ action: 'rolled_back', revision: 1 }, key),
+      routeEvent({ action: 'rolled_back', revision: 1 }, key),
     ]);
 
     expect(repository.findCalls).toBe(1);
@@ -122,7 +160,9 @@ describe('warmCache', () => {
     repository.failWith = new DependencyUnavailableError('database', 'down');
 
     await expect(
-      warmCache({ repository, cache: new MemoryRouteCache(), policy }, [routeEvent()]),
+      warmCache({ repository, cache: new MemoryRouteCache(), policy }, [
+        routeEvent({ action: 'rolled_back' }),
+      ]),
     ).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 });

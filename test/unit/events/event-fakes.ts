@@ -192,7 +192,7 @@ export class InMemoryAuditStore implements AuditStore {
     const t = (r: AuditRecord) => r.occurredAt.getTime();
     return [...this.records.values()]
       .filter((r) => {
-        if (f.kind === 'route') return routeLabel(r.route) === routeLabel(f.route);
+        if (f.kind === 'route') return 'version' in r.route && routeLabel(r.route) === routeLabel(f.route);
         if (f.kind === 'action') return r.action === f.action;
         return (!f.from || t(r) >= f.from.getTime()) && (!f.to || t(r) < f.to.getTime());
       })

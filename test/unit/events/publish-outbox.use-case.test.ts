@@ -141,9 +141,9 @@ describe('publishAfterCommit', () => {
   });
 
   it('does nothing for an unchanged write', async () => {
-    const { publisher, deps, result } = setupLeased();
+    const { publisher, deps } = setupLeased();
 
-    await publishAfterCommit(deps, { ...result, outcome: 'unchanged', event: null, publishLeased: false });
+    await publishAfterCommit(deps, { event: null, publishLeased: false });
 
     expect(publisher.published).toEqual([]);
   });

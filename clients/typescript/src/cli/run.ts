@@ -1,5 +1,16 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { AuditEvent, Route, RouteKey, RouteWriteResponse, Token } from '../api.ts';
+import type {
+  AuditEvent,
+  BatchOperation,
+  BatchRoutesResponse,
+  Route,
+  RouteKey,
+  RouteWriteResponse,
+  ServiceKey,
+  Split,
+  Token,
+} from '../api.ts';
 import { TrafficManagerClient } from '../client.ts';
 import { TrafficManagerError } from '../errors.ts';
 import { EXIT, exitCodeOf } from './exit-codes.ts';
@@ -9,18 +20,31 @@ export interface CliIo {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** A file's text, or standard input's for `-` (`routes batch --file`). */
+  readonly readInput?: (path: string) => Promise<string>;
 }
 
 export const USAGE = `Usage: traffic-manager <command> [arguments] [options]
 
-Routes (ROUTE is tenant/service/env/version, or --tenant --service --env --version):
+Routes (ROUTE is tenant/service/env/version, or --tenant --service --env --version;
+SERVICE is tenant/service/env, or --tenant --service --env):
   routes list --tenant T [--service S] [--env E] [--active true|false] [--limit N] [--cursor C] [--all]
   routes get ROUTE
   routes resolve ROUTE                      prints the active route's URL
+  routes resolve SERVICE [--key K]          prints the URL of the version the split chooses for K
+                                            (random by weight without --key; --json adds the version)
   routes create ROUTE --url URL [--create-only] [--if-match REV] [--idempotency-key K]
   routes activate ROUTE [--if-match REV] [--idempotency-key K]
   routes deactivate ROUTE [--if-match REV] [--idempotency-key K]
   routes rollback ROUTE [--to-revision N] [--if-match REV] [--idempotency-key K]
+  routes batch --file OPS.json|- [--idempotency-key K]
+                                            OPS: {"operations": [{"op": "create"|"activate"|"deactivate",
+                                            tenant, service, env, version, url?}, ...]} or the bare array;
+                                            all or nothing (a refusal names each failing index)
+Traffic splits between versions:
+  splits get SERVICE
+  splits put SERVICE --weights v2=90,v3=10 [--create-only] [--if-match REV] [--idempotency-key K]
+  splits delete SERVICE [--if-match REV] [--idempotency-key K]
 Audit trail (newest first):
   audit route ROUTE [--limit N] [--cursor C]
   audit recent [--days N] [--limit N] [--cursor C]
@@ -65,6 +89,9 @@ const OPTIONS = {
   tenants: { type: 'string' },
   'expires-in-days': { type: 'string' },
   'allow-last-admin': { type: 'boolean' },
+  key: { type: 'string' },
+  file: { type: 'string' },
+  weights: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -95,7 +122,59 @@ const routeOf = (values: Values, positional: string | undefined): RouteKey => {
   return { tenant: tenant!, service: service!, env: env!, version: version! };
 };
 
-const label = (r: RouteKey) => `${r.tenant}/${r.service}/${r.env}/${r.version}`;
+/** SERVICE (tenant/service/env) as one argument or as flags; `--version` is not part of it. */
+const serviceOf = (values: Values, positional: string | undefined, command: string): ServiceKey => {
+  const parts = positional?.split('/') ?? [];
+  if (positional !== undefined && (parts.length !== 3 || parts.some((p) => p === ''))) {
+    throw new UsageError(`${command}: SERVICE must be tenant/service/env, got "${positional}"`);
+  }
+  const [tenant = values.tenant, service = values.service, env = values.env] =
+    positional === undefined ? [] : parts;
+  const missing = Object.entries({ tenant, service, env })
+    .filter(([, v]) => v === undefined)
+    .map(([k]) => `--${k}`);
+  if (missing.length > 0) {
+    throw new UsageError(`name the service as tenant/service/env or with ${missing.join(', ')}`);
+  }
+  return { tenant: tenant!, service: service!, env: env! };
+};
+
+/** `v2=90,v3=10` -> `{v2: 90, v3: 10}`; the API checks the sum and the versions. */
+export const parseWeights = (raw: string): Record<string, number> => {
+  const weights: Record<string, number> = {};
+  for (const part of raw.split(',')) {
+    const match = /^([^=\s]+)=(\d+)$/.exec(part.trim());
+    if (!match) throw new UsageError(`--weights must look like v2=90,v3=10, got "${part}"`);
+    const [, version, weight] = match as unknown as [string, string, string];
+    if (version in weights) throw new UsageError(`--weights names ${version} twice`);
+    weights[version] = Number(weight);
+  }
+  return weights;
+};
+
+/** A batch file: `{"operations": [...]}` or the bare array (the API checks each operation). */
+export const parseBatchFile = (text: string, source: string): BatchOperation[] => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${source} is not JSON: ${(err as Error).message}`);
+  }
+  const operations = Array.isArray(parsed) ? parsed : (parsed as { operations?: unknown } | null)?.operations;
+  if (!Array.isArray(operations)) {
+    throw new UsageError(`${source} must hold {"operations": [...]} or an array of operations`);
+  }
+  return operations as BatchOperation[];
+};
+
+const label = (r: ServiceKey & { version?: string }) =>
+  `${r.tenant}/${r.service}/${r.env}${r.version === undefined ? '' : `/${r.version}`}`;
+const weightsText = (weights: Split['weights']) =>
+  weights === null
+    ? '(none)'
+    : Object.entries(weights)
+        .map(([version, weight]) => `${version}=${weight}`)
+        .join(',');
 
 const routeRows = (routes: readonly Route[]) =>
   table(
@@ -115,6 +194,27 @@ const tokenRows = (tokens: readonly Token[]) =>
     tokens.map((t) => [t.id, t.principal, t.role, t.tenants, t.status, t.expires_at]),
   );
 
+const batchRows = (res: BatchRoutesResponse) =>
+  `${table(
+    ['INDEX', 'OUTCOME', 'ROUTE', 'REVISION', 'ACTIVE', 'URL'],
+    res.results.map((r, i) => [
+      i,
+      r.outcome,
+      label(r.route),
+      r.route.revision,
+      r.route.is_active ? 'yes' : 'no',
+      r.route.url,
+    ]),
+  )}\nbatch ${res.batch_id}: ${res.results.length} operation(s) applied`;
+
+const splitFields = (split: Split) =>
+  fields([
+    ['split', label(split)],
+    ['weights', weightsText(split.weights)],
+    ['revision', split.revision],
+    ['etag', `"${split.revision}"`],
+  ]);
+
 const writeLine = (res: RouteWriteResponse) => {
   const r = res.route;
   const restored = res.restored_revision !== undefined ? ` (restored revision ${res.restored_revision})` : '';
@@ -126,7 +226,12 @@ interface Output {
   readonly text: string;
 }
 
-type Command = (client: TrafficManagerClient, values: Values, args: readonly string[]) => Promise<Output>;
+type Command = (
+  client: TrafficManagerClient,
+  values: Values,
+  args: readonly string[],
+  readInput: (path: string) => Promise<string>,
+) => Promise<Output>;
 
 const writeOptions = (values: Values) => ({
   ...(values['if-match'] !== undefined ? { ifMatch: values['if-match'] } : {}),
@@ -177,6 +282,18 @@ const COMMANDS: Record<string, Command> = {
     };
   },
   'routes resolve': async (client, values, args) => {
+    // Without a version (neither /version nor --version) the service's split chooses one.
+    const versioned = values.version !== undefined || args[0]?.split('/').length === 4;
+    if (!versioned) {
+      const service = serviceOf(values, args[0], 'routes resolve');
+      const res = await client.resolveByKey(service, values.key === undefined ? {} : { key: values.key });
+      if (!res) throw new CliNotFound(`no split for ${label(service)}`, 'no_split');
+      return {
+        json: { url: res.url, version: res.version, split_revision: res.splitRevision, sticky: res.sticky },
+        text: res.url,
+      };
+    }
+    if (values.key !== undefined) throw new UsageError('--key chooses by the split: name no version');
     const route = routeOf(values, args[0]);
     const res = await client.resolve(route);
     if (!res) throw new CliNotFound(`no active route ${label(route)}`);
@@ -199,6 +316,22 @@ const COMMANDS: Record<string, Command> = {
     const res = await client.deactivateRoute(routeOf(values, args[0]), writeOptions(values));
     return { json: res, text: writeLine(res) };
   },
+  'routes batch': async (client, values, _args, readInput) => {
+    const file = values.file;
+    if (file === undefined) throw new UsageError('routes batch needs --file OPS.json (or - for stdin)');
+    const source = file === '-' ? 'standard input' : file;
+    let text: string;
+    try {
+      text = await readInput(file);
+    } catch (err) {
+      throw new UsageError(`cannot read ${source}: ${(err as Error).message}`);
+    }
+    const res = await client.batchRoutes(
+      { operations: parseBatchFile(text, source) },
+      values['idempotency-key'] !== undefined ? { idempotencyKey: values['idempotency-key'] } : {},
+    );
+    return { json: res, text: batchRows(res) };
+  },
   'routes rollback': async (client, values, args) => {
     const toRevision = int(values, 'to-revision');
     const res = await client.rollbackRoute(
@@ -206,6 +339,26 @@ const COMMANDS: Record<string, Command> = {
       writeOptions(values),
     );
     return { json: res, text: writeLine(res) };
+  },
+  'splits get': async (client, values, args) => {
+    const split = await client.getSplit(serviceOf(values, args[0], 'splits get'));
+    return { json: split, text: splitFields(split) };
+  },
+  'splits put': async (client, values, args) => {
+    const service = serviceOf(values, args[0], 'splits put');
+    if (values.weights === undefined) throw new UsageError('splits put needs --weights v2=90,v3=10');
+    const res = await client.putSplit(
+      { ...service, weights: parseWeights(values.weights) },
+      { ...writeOptions(values), ...(values['create-only'] ? { createOnly: true } : {}) },
+    );
+    return {
+      json: res,
+      text: `${res.outcome}: ${label(res.split)} revision ${res.split.revision}, ${weightsText(res.split.weights)}`,
+    };
+  },
+  'splits delete': async (client, values, args) => {
+    const res = await client.deleteSplit(serviceOf(values, args[0], 'splits delete'), writeOptions(values));
+    return { json: res, text: `${res.outcome}: ${label(res.split)} revision ${res.split.revision}` };
   },
   'audit route': async (client, values, args) => {
     const res = await client.getRouteAudit({ ...routeOf(values, args[0]), ...page(values) });
@@ -263,7 +416,22 @@ const COMMANDS: Record<string, Command> = {
 };
 
 /** resolve's "no active route" is an answer to the client (null) but an exit code to the CLI. */
-class CliNotFound extends Error {}
+class CliNotFound extends Error {
+  constructor(
+    message: string,
+    readonly code = 'route_not_found',
+  ) {
+    super(message);
+  }
+}
+
+/** The file's text, or all of standard input for `-`. */
+const readInputDefault = async (path: string): Promise<string> => {
+  if (path !== '-') return readFile(path, 'utf8');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+};
 
 /** Runs one command; resolves with the exit code (never throws). */
 export const runCli = async (argv: readonly string[], io: CliIo): Promise<number> => {
@@ -306,12 +474,12 @@ export const runCli = async (argv: readonly string[], io: CliIo): Promise<number
       timeoutMs,
       userAgent: 'traffic-manager-cli/0.1',
     });
-    const output = await command(client, values, args);
+    const output = await command(client, values, args, io.readInput ?? readInputDefault);
     io.out(values.json ? JSON.stringify(output.json, null, 2) : output.text);
     return EXIT.ok;
   } catch (err) {
     if (err instanceof UsageError) return report(EXIT.badInput, 'usage', `${err.message} (see --help)`);
-    if (err instanceof CliNotFound) return report(EXIT.notFound, 'route_not_found', err.message);
+    if (err instanceof CliNotFound) return report(EXIT.notFound, err.code, err.message);
     if (err instanceof TrafficManagerError) {
       return report(exitCodeOf(err), err.code, err.message, {
         ...(err.status !== undefined ? { status: err.status } : {}),

@@ -11,8 +11,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Resolve a route to its endpoint URL
-         * @description The active route’s URL, from the cache or Postgres. Revalidate with `If-None-Match`.
+         * Resolve a route to its endpoint URL, or let the split choose the version
+         * @description With `version`: the active route’s URL, from the cache or Postgres; revalidate with `If-None-Match`. Without `version`: the (tenant, service, env)’s split chooses one, by a hash of `key` (or `X-Route-Key`) when given (sticky) or at random by weight; 404 `no_split` when there is none.
          *
          *     Requires a token whose role grants `resolve`.
          */
@@ -73,6 +73,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/splits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read the traffic split of a (tenant, service, env)
+         * @description Requires a token whose role grants `resolve`.
+         */
+        get: operations["getSplit"];
+        /**
+         * Create or replace a split: integer weights 0-100 summing to 100, 1-10 active versions
+         * @description Requires a token whose role grants `write`.
+         */
+        put: operations["putSplit"];
+        post?: never;
+        /**
+         * Remove a split
+         * @description Requires a token whose role grants `write`.
+         */
+        delete: operations["deleteSplit"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/routes/activate": {
         parameters: {
             query?: never;
@@ -127,6 +155,28 @@ export interface paths {
          * @description Requires a token whose role grants `write`.
          */
         post: operations["rollbackRoute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/routes/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply 1-500 creates, activations and deactivations in one transaction, all or nothing
+         * @description Each change is its own event (in order, sharing `batch_id`). When any operation is invalid or refers to a missing route, nothing is applied and every failing operation is named by index.
+         *
+         *     Requires a token whose role grants `write`.
+         */
+        post: operations["batchRoutes"];
         delete?: never;
         options?: never;
         head?: never;
@@ -462,17 +512,21 @@ export interface components {
         AuditEvent: {
             /** Format: uuid */
             event_id: string;
-            /** @constant */
-            event_type: "route_changed";
             /** @enum {string} */
-            action: "created" | "updated" | "activated" | "deactivated" | "rolled_back";
+            event_type: "route_changed" | "split_changed";
+            /** @enum {string} */
+            action: "created" | "updated" | "activated" | "deactivated" | "rolled_back" | "split_changed";
             route: {
                 tenant: string;
                 service: string;
                 env: string;
                 version: string;
+            } | {
+                tenant: string;
+                service: string;
+                env: string;
             };
-            url: string;
+            url: string | null;
             previous_url: string | null;
             previous_state: ("active" | "inactive") | null;
             revision: number;
@@ -480,10 +534,17 @@ export interface components {
             changed_by: string;
             changed_by_token_id: string | null;
             correlation_id: string | null;
+            batch_id: string | null;
             /** Format: date-time */
             occurred_at: string;
             /** Format: date-time */
             processed_at: string;
+            weights?: {
+                [key: string]: number;
+            } | null;
+            previous_weights?: {
+                [key: string]: number;
+            } | null;
         };
         CreatedToken: {
             message: string;
@@ -603,6 +664,8 @@ export interface components {
         "If-Match": string;
         /** @description One key per logical write, reused on its retries: a retry gets the first answer back with `Idempotent-Replayed: true`. */
         "Idempotency-Key": string;
+        /** @description Resolve without `version`: the caller’s stickiness key (the same as `key`; send one of them). The same key gets the same version while the split’s weights stand. */
+        "X-Route-Key": string;
         /** @description Echoed on the answer and in every log line; a new one is made when absent or unsafe. */
         "X-Correlation-ID": string;
     };
@@ -631,11 +694,14 @@ export interface operations {
                 tenant: string;
                 service: string;
                 env: string;
-                version: string;
+                key?: string;
+                version?: string;
             };
             header?: {
                 /** @description On a read: the ETag of the copy you hold; 304 without a body when it is still current. On POST /api/v1/routes: `*` makes it create-only (412 if the route exists). */
                 "If-None-Match"?: components["parameters"]["If-None-Match"];
+                /** @description Resolve without `version`: the caller’s stickiness key (the same as `key`; send one of them). The same key gets the same version while the split’s weights stand. */
+                "X-Route-Key"?: components["parameters"]["X-Route-Key"];
                 /** @description Echoed on the answer and in every log line; a new one is made when absent or unsafe. */
                 "X-Correlation-ID"?: components["parameters"]["X-Correlation-ID"];
             };
@@ -644,7 +710,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The active route’s URL */
+            /** @description With `version`: `{url}` with an ETag. Without: `{url, version, split_revision, sticky}` (no ETag) */
             200: {
                 headers: {
                     "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
@@ -653,7 +719,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ResolvedRoute"];
+                    "application/json": components["schemas"]["ResolvedRoute"] | {
+                        url: string;
+                        version: string;
+                        split_revision: number;
+                        sticky: boolean;
+                    };
                 };
             };
             /** @description The `If-None-Match` entity tag is the current one: no body */
@@ -697,7 +768,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No active route with this key (`route_not_found`); no ETag */
+            /** @description No active route with this key (`route_not_found`), or no split without a version (`no_split`); no ETag */
             404: {
                 headers: {
                     "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
@@ -1047,6 +1118,444 @@ export interface operations {
             };
             /** @description No such route (`route_not_found`); no ETag */
             404: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over a rate limit (`rate_limited`) */
+            429: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable (503 `dependency_unavailable`, `overloaded`) or an internal error (500) */
+            "5XX": {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSplit: {
+        parameters: {
+            query: {
+                tenant: string;
+                service: string;
+                env: string;
+            };
+            header?: {
+                /** @description On a read: the ETag of the copy you hold; 304 without a body when it is still current. On POST /api/v1/routes: `*` makes it create-only (412 if the route exists). */
+                "If-None-Match"?: components["parameters"]["If-None-Match"];
+                /** @description Echoed on the answer and in every log line; a new one is made when absent or unsafe. */
+                "X-Correlation-ID"?: components["parameters"]["X-Correlation-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The split */
+            200: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenant: string;
+                        service: string;
+                        env: string;
+                        weights: {
+                            [key: string]: number;
+                        } | null;
+                        revision: number;
+                    };
+                };
+            };
+            /** @description The `If-None-Match` entity tag is the current one: no body */
+            304: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid: `validation_error` naming every field, or `malformed_request` */
+            400: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token (`unauthorized`) */
+            401: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token’s role or tenants do not cover this request (`forbidden`) */
+            403: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No split (`no_split`) */
+            404: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over a rate limit (`rate_limited`) */
+            429: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable (503 `dependency_unavailable`, `overloaded`) or an internal error (500) */
+            "5XX": {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putSplit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The route’s ETag as you last saw it (e.g. `"7"`): the write happens only at that revision, else 412. */
+                "If-Match"?: components["parameters"]["If-Match"];
+                /** @description On a read: the ETag of the copy you hold; 304 without a body when it is still current. On POST /api/v1/routes: `*` makes it create-only (412 if the route exists). */
+                "If-None-Match"?: components["parameters"]["If-None-Match"];
+                /** @description One key per logical write, reused on its retries: a retry gets the first answer back with `Idempotent-Replayed: true`. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+                /** @description Echoed on the answer and in every log line; a new one is made when absent or unsafe. */
+                "X-Correlation-ID"?: components["parameters"]["X-Correlation-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    tenant: string;
+                    service: string;
+                    env: string;
+                    /** @description Version name: integer weight 0-100; 1 to 10 versions, summing to 100 */
+                    weights: {
+                        [key: string]: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Updated, or unchanged */
+            200: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        message: string;
+                        /** @enum {string} */
+                        outcome: "created" | "updated" | "unchanged" | "deleted";
+                        split: {
+                            tenant: string;
+                            service: string;
+                            env: string;
+                            weights: {
+                                [key: string]: number;
+                            } | null;
+                            revision: number;
+                        };
+                    };
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        message: string;
+                        /** @enum {string} */
+                        outcome: "created" | "updated" | "unchanged" | "deleted";
+                        split: {
+                            tenant: string;
+                            service: string;
+                            env: string;
+                            weights: {
+                                [key: string]: number;
+                            } | null;
+                            revision: number;
+                        };
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` naming every field, or `malformed_request` */
+            400: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token (`unauthorized`) */
+            401: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token’s role or tenants do not cover this request (`forbidden`) */
+            403: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A version is not an existing active route (`version_unavailable`), or the Idempotency-Key is in use */
+            409: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `If-Match` / `If-None-Match` did not hold (`precondition_failed`, with `current_revision`) */
+            412: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is too large (`payload_too_large`) */
+            413: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used for another request (`idempotency_key_reused`) */
+            422: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over a rate limit (`rate_limited`) */
+            429: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable (503 `dependency_unavailable`, `overloaded`) or an internal error (500) */
+            "5XX": {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteSplit: {
+        parameters: {
+            query: {
+                tenant: string;
+                service: string;
+                env: string;
+            };
+            header?: {
+                /** @description The route’s ETag as you last saw it (e.g. `"7"`): the write happens only at that revision, else 412. */
+                "If-Match"?: components["parameters"]["If-Match"];
+                /** @description One key per logical write, reused on its retries: a retry gets the first answer back with `Idempotent-Replayed: true`. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+                /** @description Echoed on the answer and in every log line; a new one is made when absent or unsafe. */
+                "X-Correlation-ID"?: components["parameters"]["X-Correlation-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            200: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        message: string;
+                        /** @enum {string} */
+                        outcome: "created" | "updated" | "unchanged" | "deleted";
+                        split: {
+                            tenant: string;
+                            service: string;
+                            env: string;
+                            weights: {
+                                [key: string]: number;
+                            } | null;
+                            revision: number;
+                        };
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` naming every field, or `malformed_request` */
+            400: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token (`unauthorized`) */
+            401: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token’s role or tenants do not cover this request (`forbidden`) */
+            403: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No split (`no_split`) */
+            404: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A request with the same Idempotency-Key is still running (`idempotency_in_progress`) */
+            409: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `If-Match` / `If-None-Match` did not hold (`precondition_failed`, with `current_revision`) */
+            412: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used for another request (`idempotency_key_reused`) */
+            422: {
                 headers: {
                     "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
                     [name: string]: unknown;
@@ -1480,6 +1989,216 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is too large (`payload_too_large`) */
+            413: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used for another request (`idempotency_key_reused`) */
+            422: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over a rate limit (`rate_limited`) */
+            429: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable (503 `dependency_unavailable`, `overloaded`) or an internal error (500) */
+            "5XX": {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    batchRoutes: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description One key per logical write, reused on its retries: a retry gets the first answer back with `Idempotent-Replayed: true`. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+                /** @description Echoed on the answer and in every log line; a new one is made when absent or unsafe. */
+                "X-Correlation-ID"?: components["parameters"]["X-Correlation-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    operations: ({
+                        tenant: string;
+                        service: string;
+                        env: string;
+                        version: string;
+                        /** @constant */
+                        op: "create";
+                        url: string;
+                    } | {
+                        tenant: string;
+                        service: string;
+                        env: string;
+                        version: string;
+                        /** @constant */
+                        op: "activate";
+                    } | {
+                        tenant: string;
+                        service: string;
+                        env: string;
+                        version: string;
+                        /** @constant */
+                        op: "deactivate";
+                    })[];
+                };
+            };
+        };
+        responses: {
+            /** @description All applied: one result per operation, in order */
+            200: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        batch_id: string;
+                        results: {
+                            message: string;
+                            /** @enum {string} */
+                            outcome: "created" | "updated" | "unchanged" | "activated" | "deactivated";
+                            route: {
+                                tenant: string;
+                                service: string;
+                                env: string;
+                                version: string;
+                                url: string;
+                                is_active: boolean;
+                                revision: number;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid operations (`validation_error`), by index */
+            400: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "validation_error" | "route_not_found" | "batch_conflict";
+                        message: string;
+                        failures: {
+                            index: number;
+                            /** @enum {string} */
+                            error: "validation_error" | "route_not_found" | "duplicate_route";
+                            message: string;
+                            field?: string;
+                            rule?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token (`unauthorized`) */
+            401: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token’s role or tenants do not cover this request (`forbidden`) */
+            403: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Operations naming missing routes (`route_not_found`) */
+            404: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "validation_error" | "route_not_found" | "batch_conflict";
+                        message: string;
+                        failures: {
+                            index: number;
+                            /** @enum {string} */
+                            error: "validation_error" | "route_not_found" | "duplicate_route";
+                            message: string;
+                            field?: string;
+                            rule?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description A route named twice (`batch_conflict`), or the Idempotency-Key is in use (`idempotency_in_progress`) */
+            409: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["X-Correlation-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "validation_error" | "route_not_found" | "batch_conflict";
+                        message: string;
+                        failures: {
+                            index: number;
+                            /** @enum {string} */
+                            error: "validation_error" | "route_not_found" | "duplicate_route";
+                            message: string;
+                            field?: string;
+                            rule?: string;
+                        }[];
+                    };
                 };
             };
             /** @description The body is too large (`payload_too_large`) */
