@@ -12,7 +12,7 @@ const outdir = mkdtempSync(join(tmpdir(), 'tm-bundle-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 describe('the dev stage, bundled for real', () => {
-  it('bundles every function with esbuild into an ESM package with source maps', { timeout: 90_000 }, () => {
+  it('bundles every function with esbuild into an ESM package with source maps', { timeout: 180_000 }, () => {
     // The one test that runs esbuild: everything else skips bundling.
     const app = createApp({ outdir });
     const { stateless } = buildTrafficManager(app, stages.dev);
