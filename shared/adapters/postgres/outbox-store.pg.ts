@@ -52,12 +52,11 @@ const MARK_PUBLISHED = `
   UPDATE route_events SET published_at = now(), publish_attempts = publish_attempts + 1, last_error = NULL
    WHERE id = ANY($1::bigint[])`;
 
-// `published_at IS NULL`: a relay that took over an expired lease may have published the row already.
+// The mark commits without waiting for its WAL flush (see the migration): losing it means a relay
+// publishes the events again, which consumers absorb.
 const MARK_LEASED_PUBLISHED = {
-  name: 'tm_mark_leased_published',
-  text: `UPDATE route_events
-            SET published_at = now(), lease_until = NULL, publish_attempts = publish_attempts + 1, last_error = NULL
-          WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL`,
+  name: 'tm_mark_leased_published_v2',
+  text: 'SELECT tm_mark_leased_published($1::uuid[])',
 };
 
 const RELEASE_LEASES = `
@@ -125,8 +124,11 @@ export class PgOutboxStore implements OutboxStore {
       return mapPgError(err);
     };
     try {
-      // One round trip (simple protocol, two statements).
-      await client.query(`BEGIN; SET LOCAL lock_timeout = ${Math.round(this.lockTimeoutMs)}`);
+      // One round trip (simple protocol, three statements). Asynchronous commit: the transaction only
+      // marks rows published (or notes a failure); losing that in a crash means publishing them again.
+      await client.query(
+        `BEGIN; SET LOCAL lock_timeout = ${Math.round(this.lockTimeoutMs)}; SET LOCAL synchronous_commit = off`,
+      );
       const { limit } = options;
       const heads = await client.query<{ id: number }>(CLAIM_HEADS, [limit]);
       if (heads.rows.length === 0) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgOutboxStore } from '#shared/adapters/postgres/outbox-store.pg';
 import { createPgPool, type PgPool } from '#shared/adapters/postgres/pg-pool';
-import { PgRouteRepository } from '#shared/adapters/postgres/route-repository.pg';
+import { PgRouteRepository, UPSERT_ROUTE, writeArgs } from '#shared/adapters/postgres/route-repository.pg';
 import { getConfig } from '#shared/config/config';
 import type { OutboxEvent } from '#shared/domain/outbox-event';
 import type { RouteKey } from '#shared/domain/route';
@@ -171,6 +171,38 @@ describe('PgOutboxStore', () => {
       a.tenant,
     ]);
     expect(rows).toEqual([{ publish_attempts: 1 }]);
+  });
+
+  it('commits a published mark without waiting for its WAL flush, and a write synchronously', async () => {
+    const a = uniqueRouteKey();
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query({
+        ...UPSERT_ROUTE,
+        values: writeArgs(a, 'https://a1.example.com', { ...ctx, publishLeaseMs: 60_000 }),
+      });
+      const write = await client.query('SHOW synchronous_commit');
+      const { rows } = await client.query<{ event_id: string }>(
+        'SELECT event_id FROM route_events WHERE tenant = $1',
+        [a.tenant],
+      );
+      await client.query('SELECT tm_mark_leased_published($1::uuid[])', [rows.map((r) => r.event_id)]);
+      const mark = await client.query('SHOW synchronous_commit');
+      await client.query('COMMIT');
+      const after = await client.query('SHOW synchronous_commit');
+
+      expect(write.rows[0].synchronous_commit).toBe('on');
+      expect(mark.rows[0].synchronous_commit).toBe('off');
+      expect(after.rows[0].synchronous_commit).toBe('on'); // transaction-local: the next one is durable again
+    } finally {
+      client.release();
+    }
+    const { rows } = await pool.query(
+      'SELECT published_at IS NOT NULL AS published FROM route_events WHERE tenant = $1',
+      [a.tenant],
+    );
+    expect(rows).toEqual([{ published: true }]);
   });
 
   it('leaves released rows unpublished, noting the attempt and error, and counts them in the backlog', async () => {
