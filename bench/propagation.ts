@@ -2,94 +2,36 @@
 // audit document stored, through the real write handler, outbox, Kafka, event-source poller and
 // consumer handlers; then consumer throughput draining a backlog. Results: bench/results/propagation.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import type { Context, MSKEvent } from 'aws-lambda';
-import { ensureServices } from '../scripts/services/services.ts';
 import { apiEvent } from '../test/support/api-gateway.ts';
+import { benchEnvironment, type ConsumerName, root, timedConsumers } from './environment.ts';
 import { summarize } from './stats.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const DB =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/traffic_manager_bench_events';
 const WRITES = Number(process.env.BENCH_WRITES ?? 600);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 3000);
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL_WRITES ?? 200);
-const run = `bench-${Date.now().toString(36)}`;
-const topic = `tm-bench-propagation-${run}`;
 
-const services = await ensureServices();
-Object.assign(process.env, {
-  DATABASE_URL: DB,
-  KAFKA_BROKERS: services.kafkaBrokers,
-  MONGO_URL: services.mongoUrl,
-  MONGO_DATABASE: 'tm_bench_propagation',
-  ROUTE_EVENTS_TOPIC: topic,
-  METRICS_BACKEND: 'none',
-  LOG_LEVEL: 'ERROR',
-  STAGE: 'bench',
+const { run, topic, services, kafka, dropAuditDatabase } = await benchEnvironment({
+  name: 'propagation',
+  database: DB,
 });
-
-const { ensureDatabase, migrateUp } = await import('#shared/adapters/postgres/migrate');
-await ensureDatabase(DB);
-await migrateUp(DB);
 const { closeAllClients } = await import('#shared/composition/shutdown');
-const { getKafka } = await import('#shared/composition/publish-clients');
 const { getPgPool } = await import('#shared/composition/clients');
-const { ensureTopic } = await import('#shared/adapters/kafka/topic-admin.kafka');
-const { consumerFunctions } = await import('#functions/route-table');
 const { startEventSourcePoller } = await import('../scripts/local/event-source-poller.ts');
 const { startOutboxRelayLoop } = await import('../scripts/local/outbox-relay-loop.ts');
 const { lambdaContext } = await import('../scripts/local/api-gateway-event.ts');
 const { handler: upsert } = await import('#functions/routes/upsert-route.handler');
 
-// Nothing from earlier runs may sit in this database's outbox (the relay would publish it here).
-await getPgPool().query('UPDATE route_events SET published_at = now() WHERE published_at IS NULL');
-const kafka = await getKafka();
-await ensureTopic(kafka, { topic, partitions: 6, replicationFactor: -1 });
-
-type Consumer = keyof typeof consumerFunctions;
 /** When each consumer finished each event, keyed `<tenant>#<revision>`; and each event's commit time. */
-const done: Record<Consumer, Map<string, number>> = {
+const done: Record<ConsumerName, Map<string, number>> = {
   cacheInvalidation: new Map(),
   cacheWarming: new Map(),
   audit: new Map(),
 };
 const committedAt = new Map<string, number>();
-
-const loadHandler = async (name: Consumer) => {
-  const spec = consumerFunctions[name];
-  const mod = (await import(`${root}${spec.entry}`)) as Record<
-    string,
-    (e: MSKEvent, c: Context) => Promise<void>
-  >;
-  const real = mod[spec.handler]!;
-  // Timestamps each record the moment the real handler has applied its batch.
-  return async (event: MSKEvent, context: Context) => {
-    await real(event, context);
-    const at = Date.now();
-    for (const records of Object.values(event.records)) {
-      for (const r of records) {
-        const v = JSON.parse(Buffer.from(r.value, 'base64').toString()) as {
-          tenant: string;
-          revision: number;
-          occurred_at: string;
-        };
-        const id = `${v.tenant}#${v.revision}`;
-        if (!done[name].has(id)) done[name].set(id, at);
-        if (!committedAt.has(id)) committedAt.set(id, Date.parse(v.occurred_at));
-      }
-    }
-  };
-};
-
-const functions = await Promise.all(
-  (Object.keys(consumerFunctions) as Consumer[]).map(async (name) => ({
-    name,
-    consumerGroup: `${consumerFunctions[name].consumerGroup}-${run}`,
-    handler: await loadHandler(name),
-  })),
-);
+const functions = await timedConsumers({ run, idOf: (v) => `${v.tenant}#${v.revision}`, done, committedAt });
 const startPoller = async (suffix: string) => {
   const poller = await startEventSourcePoller({
     kafka,
@@ -152,7 +94,8 @@ const propagationOf = async (n: number, concurrency: number, prefix: string) => 
   await waitFor('every consumer to apply every write', () =>
     burstIds.every((id) => done.audit.has(id) && done.cacheWarming.has(id) && done.cacheInvalidation.has(id)),
   );
-  const of = (name: Consumer) => summarize(burstIds.map((id) => done[name].get(id)! - committedAt.get(id)!));
+  const of = (name: ConsumerName) =>
+    summarize(burstIds.map((id) => done[name].get(id)! - committedAt.get(id)!));
   return {
     ids: burstIds,
     stats: {
@@ -179,26 +122,28 @@ for (const m of Object.values(done)) for (const id of backlogIds) m.delete(id);
 const started = Date.now();
 poller = await startPoller('-drain');
 const drainStarted = Date.now();
-const finished: Partial<Record<Consumer, number>> = {};
+const finished: Partial<Record<ConsumerName, number>> = {};
 await waitFor('the backlog to drain', () => {
-  for (const name of Object.keys(done) as Consumer[]) {
+  for (const name of Object.keys(done) as ConsumerName[]) {
     if (finished[name] === undefined && backlogIds.every((id) => done[name].has(id)))
       finished[name] = Date.now();
   }
   return Object.keys(finished).length === 3;
 });
-// The drain groups read the whole topic (phase 1 too): count every event they processed.
+// The drain groups read the whole topic (phase 1 too): count every event they processed. Timed from
+// the poller's start, joining included: a group may finish a small backlog before the join is reported.
 const topicEvents = ids.length + backlogIds.length + 20;
 const throughput = Object.fromEntries(
-  (Object.keys(done) as Consumer[]).map((name) => [
+  (Object.keys(done) as ConsumerName[]).map((name) => [
     name,
-    Math.round(topicEvents / ((finished[name]! - drainStarted) / 1000)),
+    Math.round(topicEvents / ((finished[name]! - started) / 1000)),
   ]),
 );
 
 await poller.stop();
 await relay.stop();
 await closeAllClients();
+await dropAuditDatabase();
 
 const report = {
   run_at: new Date().toISOString(),

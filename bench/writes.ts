@@ -11,47 +11,29 @@
 // whatever else they served meanwhile, so compare runs made under the same load (BENCH_LABEL names one).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
-import type { Context, MSKEvent } from 'aws-lambda';
-import { ensureServices } from '../scripts/services/services.ts';
 import { apiEvent } from '../test/support/api-gateway.ts';
 import { cpuPerRequest } from './cpu.ts';
+import { benchEnvironment, type ConsumerName, root, timedConsumers } from './environment.ts';
 import { summarize } from './stats.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const DB =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/traffic_manager_bench_writes';
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL_WRITES ?? 300);
 const CONCURRENT = Number(process.env.BENCH_WRITES ?? 2000);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 20);
-const run = `bw-${Date.now().toString(36)}`;
-const topic = `tm-bench-writes-${run}`;
 
-const services = await ensureServices();
-Object.assign(process.env, {
-  DATABASE_URL: DB,
-  KAFKA_BROKERS: services.kafkaBrokers,
-  MONGO_URL: services.mongoUrl,
-  MONGO_DATABASE: 'tm_bench_writes',
-  ROUTE_EVENTS_TOPIC: topic,
-  METRICS_BACKEND: 'none',
-  LOG_LEVEL: 'ERROR',
-  STAGE: 'bench',
+const { run, topic, services, kafka, dropAuditDatabase } = await benchEnvironment({
+  name: 'writes',
+  database: DB,
   // Capacity, not policy: one tenant's write limit (50/s) would cap the load long before the service.
-  RATE_LIMITS_ENABLED: 'false',
+  env: { RATE_LIMITS_ENABLED: 'false' },
 });
-
-const { ensureDatabase, migrateUp } = await import('#shared/adapters/postgres/migrate');
-await ensureDatabase(DB);
-await migrateUp(DB);
 const { closeAllClients } = await import('#shared/composition/shutdown');
-const { getKafka, getEventPublisher, getOutboxStore, getAfterCommitPublisher } = await import(
+const { getEventPublisher, getOutboxStore, getAfterCommitPublisher } = await import(
   '#shared/composition/publish-clients'
 );
-const { getPgPool, getRouteRepository } = await import('#shared/composition/clients');
+const { getRouteRepository } = await import('#shared/composition/clients');
 const { getRouteCache } = await import('#shared/composition/route-cache-clients');
-const { ensureTopic } = await import('#shared/adapters/kafka/topic-admin.kafka');
-const { consumerFunctions } = await import('#functions/route-table');
 const { cacheKeyOf } = await import('#shared/domain/cache-entry');
 const { startEventSourcePoller } = await import('../scripts/local/event-source-poller.ts');
 const { startOutboxRelayLoop } = await import('../scripts/local/outbox-relay-loop.ts');
@@ -62,11 +44,6 @@ const batch = await import(`${root}functions/routes/batch-routes.handler.ts`).th
   (m: { handler: typeof upsert }) => m.handler,
   () => null,
 );
-
-// Nothing from earlier runs may sit in this database's outbox (the relay would publish it here).
-await getPgPool().query('UPDATE route_events SET published_at = now() WHERE published_at IS NULL');
-const kafka = await getKafka();
-await ensureTopic(kafka, { topic, partitions: 6, replicationFactor: -1 });
 
 /** Answers 503 (a dependency timed out on the overloaded host), counted; the write is retried as a client would. */
 let unavailable = 0;
@@ -166,43 +143,13 @@ for (let b = 0; batch && b < BATCHES; b++) {
 const batchChangesPerS = Math.round((BATCHES * 100) / ((performance.now() - batchStarted) / 1000));
 
 // ---- (d) the whole pipeline: relay and consumers in this process too
-type Consumer = keyof typeof consumerFunctions;
-const done: Record<Consumer, Map<string, number>> = {
+const done: Record<ConsumerName, Map<string, number>> = {
   cacheInvalidation: new Map(),
   cacheWarming: new Map(),
   audit: new Map(),
 };
 const committedAt = new Map<string, number>();
-const functions = await Promise.all(
-  (Object.keys(consumerFunctions) as Consumer[]).map(async (name) => {
-    const spec = consumerFunctions[name];
-    const mod = (await import(`${root}${spec.entry}`)) as Record<
-      string,
-      (e: MSKEvent, c: Context) => Promise<void>
-    >;
-    const real = mod[spec.handler]!;
-    return {
-      name,
-      consumerGroup: `${spec.consumerGroup}-${run}`,
-      handler: async (event: MSKEvent, context: Context) => {
-        await real(event, context);
-        const at = Date.now();
-        for (const records of Object.values(event.records)) {
-          for (const r of records) {
-            const v = JSON.parse(Buffer.from(r.value, 'base64').toString()) as {
-              tenant: string;
-              version: string;
-              occurred_at: string;
-            };
-            const id = `${v.tenant}/${v.version}`;
-            if (!done[name].has(id)) done[name].set(id, at);
-            if (!committedAt.has(id)) committedAt.set(id, Date.parse(v.occurred_at));
-          }
-        }
-      },
-    };
-  }),
-);
+const functions = await timedConsumers({ run, idOf: (v) => `${v.tenant}/${v.version}`, done, committedAt });
 const relay = startOutboxRelayLoop();
 const poller = await startEventSourcePoller({
   kafka,
@@ -214,7 +161,7 @@ await poller.ready;
 const PIPE = `${run}-pipe`;
 const pipeIds = Array.from({ length: CONCURRENT }, (_, i) => `${PIPE}-${i % 50}/v${i}`);
 const allApplied = () =>
-  pipeIds.every((id) => (Object.keys(done) as Consumer[]).every((c) => done[c].has(id)));
+  pipeIds.every((id) => (Object.keys(done) as ConsumerName[]).every((c) => done[c].has(id)));
 const pipeline = await cpuPerRequest(process.pid, async () => {
   const r = await creates(CONCURRENT, 32, PIPE);
   const deadline = Date.now() + 120_000;
@@ -224,11 +171,12 @@ const pipeline = await cpuPerRequest(process.pid, async () => {
   }
   return { ...r, requests: CONCURRENT };
 });
-const propagation = (name: Consumer) =>
+const propagation = (name: ConsumerName) =>
   summarize(pipeIds.map((id) => done[name].get(id)! - committedAt.get(id)!));
 await poller.stop();
 await relay.stop();
 await closeAllClients();
+await dropAuditDatabase();
 
 const total = (cpu: Record<string, number>) =>
   Object.entries(cpu)
