@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { LAMBDA_EXTERNAL_MODULES, LAMBDA_MODULE_ALIASES } from '../infra/bundling.ts';
 import { apiEvent } from '../test/support/api-gateway.ts';
 import { startLocalApi } from '../test/support/local-runner.ts';
+import { benchDatabase } from './environment.ts';
 import { underLoad } from './load.ts';
 import { summarize, timeEach } from './stats.ts';
 
@@ -19,20 +20,13 @@ const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const N = Number(process.env.BENCH_N ?? 20_000);
 const DURATION = Number(process.env.BENCH_DURATION ?? 15);
 
-Object.assign(process.env, {
-  DATABASE_URL: DB,
+await benchDatabase(DB, {
   REDIS_URL: REDIS,
-  METRICS_BACKEND: 'none',
-  LOG_LEVEL: 'ERROR',
-  STAGE: 'bench',
   // Only so the token functions can start for the cold-start measurement; no token is made here.
   TOKEN_HASH_KEY: 'bench-only-token-hash-key-0123456789abcdef',
   // Capacity, not policy (see below): the in-process part resolves one tenant far above its limit.
   RATE_LIMITS_ENABLED: 'false',
 });
-const { ensureDatabase, migrateUp } = await import('#shared/adapters/postgres/migrate');
-await ensureDatabase(DB);
-await migrateUp(DB);
 
 const ctx = (await import('../scripts/local/api-gateway-event.ts')).lambdaContext('bench');
 const run = `bench-${Date.now().toString(36)}`;

@@ -15,6 +15,20 @@ export interface BenchRecord {
   readonly occurred_at: string;
 }
 
+/** Points this process's configuration at a bench database (no metrics, quiet logs) and migrates it. */
+export const benchDatabase = async (database: string, env: Record<string, string> = {}): Promise<void> => {
+  Object.assign(process.env, {
+    DATABASE_URL: database,
+    METRICS_BACKEND: 'none',
+    LOG_LEVEL: 'ERROR',
+    STAGE: 'bench',
+    ...env,
+  });
+  const { ensureDatabase, migrateUp } = await import('#shared/adapters/postgres/migrate');
+  await ensureDatabase(database);
+  await migrateUp(database);
+};
+
 /**
  * Starts (or finds) the services and points this process's configuration at them, then migrates `database`.
  * The audit documents go to a database of their own, dropped by `dropAuditDatabase`: the local Mongo-wire
@@ -30,20 +44,13 @@ export const benchEnvironment = async (options: {
   const topic = `tm-bench-${run}`;
   const mongoDatabase = `tm_bench_${run.replaceAll('-', '_')}`;
   const services = await ensureServices();
-  Object.assign(process.env, {
-    DATABASE_URL: options.database,
+  await benchDatabase(options.database, {
     KAFKA_BROKERS: services.kafkaBrokers,
     MONGO_URL: services.mongoUrl,
     MONGO_DATABASE: mongoDatabase,
     ROUTE_EVENTS_TOPIC: topic,
-    METRICS_BACKEND: 'none',
-    LOG_LEVEL: 'ERROR',
-    STAGE: 'bench',
     ...options.env,
   });
-  const { ensureDatabase, migrateUp } = await import('#shared/adapters/postgres/migrate');
-  await ensureDatabase(options.database);
-  await migrateUp(options.database);
   const { getKafka } = await import('#shared/composition/publish-clients');
   const { getPgPool } = await import('#shared/composition/clients');
   const { ensureTopic } = await import('#shared/adapters/kafka/topic-admin.kafka');

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiEvent } from '../test/support/api-gateway.ts';
 import { startLocalApi } from '../test/support/local-runner.ts';
+import { benchDatabase } from './environment.ts';
 import { underLoad } from './load.ts';
 import { summarize, timeEach } from './stats.ts';
 
@@ -17,17 +18,10 @@ const N = Number(process.env.BENCH_N ?? 20_000);
 const DURATION = Number(process.env.BENCH_DURATION ?? 15);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 
-Object.assign(process.env, {
-  DATABASE_URL: DB,
+await benchDatabase(DB, {
   REDIS_URL: REDIS,
-  METRICS_BACKEND: 'none',
-  LOG_LEVEL: 'ERROR',
-  STAGE: 'bench',
   RATE_LIMITS_ENABLED: 'false', // capacity, not policy (as bench/core.ts)
 });
-const { ensureDatabase, migrateUp } = await import('#shared/adapters/postgres/migrate');
-await ensureDatabase(DB);
-await migrateUp(DB);
 
 const ctx = (await import('../scripts/local/api-gateway-event.ts')).lambdaContext('bench');
 const split = { tenant: `bench-${Date.now().toString(36)}`, service: 'payments', env: 'prod' };
