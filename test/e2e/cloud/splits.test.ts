@@ -159,6 +159,22 @@ describe('weighted sticky splits in the local cloud (AUTH_MODE=on)', () => {
         expect([first.get(key), res.json.version]).toEqual(['v2', 'v3']);
     }
 
+    // A URL change of a version the split names: the writer reads it at once by key, whether or not the
+    // consumers have warmed the split yet (the write tombstoned its entry at the revision it produced).
+    const movedUrl = 'https://v3-moved.payments.example.com/';
+    const moved = await call('POST', '/api/v1/routes', {
+      token: writer,
+      body: { ...split, version: 'v3', url: movedUrl },
+    });
+    expect(moved).toMatchObject({ status: 200, json: { outcome: 'updated' } });
+    const versions = new Set<string>();
+    for (const key of keys) {
+      const res = await call('GET', `/api/v1/routes/resolve?${q({ key })}`, { token: writer });
+      versions.add(res.json.version);
+      expect(res.json.url).toBe(res.json.version === 'v3' ? movedUrl : 'https://v2.payments.example.com/');
+    }
+    expect(versions).toEqual(new Set(['v2', 'v3']));
+
     // outbox → Kafka → the audit consumer → the audit API, by action.
     const audited = await eventually(
       async () => {
@@ -191,5 +207,6 @@ describe('weighted sticky splits in the local cloud (AUTH_MODE=on)', () => {
       (await call('POST', '/api/v1/routes/deactivate', { token: writer, body: { ...split, version: 'v3' } }))
         .status,
     ).toBe(200);
-  });
+    // About 200 calls through cold containers, then Kafka to the audit trail (itself waited for up to 30 s).
+  }, 120_000);
 });
