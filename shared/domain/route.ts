@@ -75,6 +75,12 @@ export interface RouteWriteResult {
    * publishes it after commit. Otherwise the relay will, after the route's older events.
    */
   readonly publishLeased: boolean;
+  /**
+   * The cache revision the change gave the split of its (tenant, service, env), when it moved a URL the
+   * split's cached entry carries (`updated` or `rolled_back` of a version the split names); absent
+   * otherwise. The writer tombstones the split's entry at it, as it does the route's at `route.revision`.
+   */
+  readonly splitCacheRevision?: number;
 }
 
 /**

@@ -2,7 +2,8 @@ import { BatchRejectedError } from '#shared/domain/errors';
 import { type RouteWriteResult, routeLabel, type WriteContext } from '#shared/domain/route';
 import type { BatchFailure, BatchOperation } from '#shared/domain/route-batch';
 import type { RouteBatchWriter } from '#shared/ports/route-batch.port';
-import { type ChangeRouteDeps, invalidate } from './change-route.use-case.ts';
+import { type ChangeRouteDeps, tombstonesOf } from './change-route.use-case.ts';
+import { type Tombstone, writeTombstones } from './tombstone.ts';
 
 export interface ApplyBatchDeps
   extends Pick<ChangeRouteDeps, 'cache' | 'tombstoneTtlMs' | 'onCacheError' | 'afterCommitInBackground'> {
@@ -39,13 +40,26 @@ export const duplicateRoutes = (operations: readonly BatchOperation[]): BatchFai
 };
 
 /**
+ * The tombstones of a batch's changes: one per changed route, and one per split whose cached entry the
+ * batch changed (several of its versions' URLs may have moved), at the newest revision the batch gave it.
+ */
+const batchTombstones = (changed: readonly RouteWriteResult[]): Tombstone[] => {
+  const newest = new Map<string, Tombstone>();
+  for (const t of changed.flatMap(tombstonesOf)) {
+    const seen = newest.get(t.key);
+    if (!seen || seen.revision < t.revision) newest.set(t.key, t);
+  }
+  return [...newest.values()];
+};
+
+/**
  * Apply a bulk change, all or nothing:
  * 1. a route named twice is a conflict (409 naming every later operation): each route changes once
  *    per batch, so each of its events can be published by the writer right after commit;
  * 2. one transaction applies every operation as its single write would, each event in order and tagged
  *    with a new batch id; operations on missing routes roll it all back (404 naming each of them);
- * 3. after commit, tombstone every changed route (the caller reads its writes at once), then publish
- *    the leased events together (the relay publishes the rest).
+ * 3. after commit, tombstone every changed route and every split whose versions' URLs moved (the caller
+ *    reads its writes at once), then publish the leased events together (the relay publishes the rest).
  * The results are in operation order, with the outcome and route each single write would answer.
  */
 export const applyBatch = async (
@@ -72,10 +86,11 @@ export const applyBatch = async (
     );
   }
   const changed = applied.results.filter((r) => r.event);
+  const tombstones = batchTombstones(changed);
   // A few at a time: hundreds of commands at once outlast the cache's per-command timeout on a busy
   // host and would trip its breaker (then every request of the container bypasses the cache).
-  for (let i = 0; i < changed.length; i += TOMBSTONES_IN_FLIGHT) {
-    await Promise.all(changed.slice(i, i + TOMBSTONES_IN_FLIGHT).map((r) => invalidate(deps, r)));
+  for (let i = 0; i < tombstones.length; i += TOMBSTONES_IN_FLIGHT) {
+    await writeTombstones(deps, tombstones.slice(i, i + TOMBSTONES_IN_FLIGHT));
   }
   if (changed.length > 0) {
     const publishing = Promise.resolve(deps.afterCommitAll?.(changed));

@@ -1,14 +1,12 @@
 import { cacheKeyOf } from '#shared/domain/cache-entry';
-import { DependencyUnavailableError, RouteNotFoundError } from '#shared/domain/errors';
+import { RouteNotFoundError } from '#shared/domain/errors';
 import { type RouteKey, type RouteWriteResult, routeLabel, type WriteContext } from '#shared/domain/route';
-import type { RouteCache } from '#shared/ports/route-cache.port';
+import { splitCacheKeyOf } from '#shared/domain/split-cache-entry';
 import type { RouteRepository } from '#shared/ports/route-repository.port';
+import { type Tombstone, type TombstoneDeps, writeTombstones } from './tombstone.ts';
 
-export interface ChangeRouteDeps {
+export interface ChangeRouteDeps extends TombstoneDeps {
   readonly repository: RouteRepository;
-  readonly cache: RouteCache | null;
-  /** How long the post-write tombstone lives: at least as long as any entry it must outrank. */
-  readonly tombstoneTtlMs: number;
   /**
    * Told after commit about each change, e.g. to publish its outbox event. Awaited when it returns a
    * promise (in Lambda the publish must end before the response: a frozen container cannot finish it),
@@ -25,37 +23,26 @@ export interface ChangeRouteDeps {
    * `afterCommit`; 0 or absent leaves every event to the relay.
    */
   readonly publishLeaseMs?: number;
-  readonly onCacheError?: (err: unknown) => void;
 }
 
 const withLease = (deps: ChangeRouteDeps, ctx: WriteContext): WriteContext =>
   deps.publishLeaseMs ? { ...ctx, publishLeaseMs: deps.publishLeaseMs } : ctx;
 
 /**
- * After commit, replace the route's cache entry with a tombstone carrying the new revision: readers
- * miss and reload, and a reader still holding the old row cannot put it back (older revision).
- * A cache failure here does not fail the write; the invalidation consumer and the TTL bound it.
+ * The cache entries a change replaced, at the revisions it gave them: the route's, and the split's of its
+ * (tenant, service, env) when the change moved a URL that entry carries (so a resolve without a version
+ * reads the write at once too). None for a no-op.
  */
-export const invalidate = async (
-  deps: Pick<ChangeRouteDeps, 'cache' | 'tombstoneTtlMs' | 'onCacheError'>,
-  result: RouteWriteResult,
-): Promise<void> => {
-  if (!deps.cache || !result.event) return;
-  try {
-    await deps.cache.putIfNewer(
-      cacheKeyOf(result.route),
-      { kind: 'tombstone', revision: result.route.revision },
-      deps.tombstoneTtlMs,
-    );
-  } catch (err) {
-    if (!(err instanceof DependencyUnavailableError)) throw err;
-    deps.onCacheError?.(err);
-  }
+export const tombstonesOf = (result: RouteWriteResult): Tombstone[] => {
+  if (!result.event) return [];
+  const route = { key: cacheKeyOf(result.route), revision: result.route.revision };
+  if (result.splitCacheRevision === undefined) return [route];
+  return [route, { key: splitCacheKeyOf(result.route), revision: result.splitCacheRevision }];
 };
 
 const afterWrite = async (deps: ChangeRouteDeps, result: RouteWriteResult): Promise<RouteWriteResult> => {
   if (result.event) {
-    await invalidate(deps, result);
+    await writeTombstones(deps, tombstonesOf(result));
     if (deps.afterCommitInBackground) void Promise.resolve(deps.afterCommit?.(result)).catch(() => {});
     else await deps.afterCommit?.(result);
   }

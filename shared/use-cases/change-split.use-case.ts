@@ -1,19 +1,15 @@
-import { DependencyUnavailableError, SplitNotFoundError } from '#shared/domain/errors';
+import { SplitNotFoundError } from '#shared/domain/errors';
 import type { WriteContext } from '#shared/domain/route';
 import { type SplitKey, type SplitWriteResult, splitLabel, type Weights } from '#shared/domain/split';
 import { splitCacheKeyOf } from '#shared/domain/split-cache-entry';
-import type { RouteCache } from '#shared/ports/route-cache.port';
 import type { SplitRepository } from '#shared/ports/split-repository.port';
+import { type TombstoneDeps, writeTombstones } from './tombstone.ts';
 
-export interface ChangeSplitDeps {
+export interface ChangeSplitDeps extends TombstoneDeps {
   readonly splits: SplitRepository;
-  readonly cache: RouteCache | null;
-  /** How long the post-write tombstone lives: at least as long as any entry it must outrank. */
-  readonly tombstoneTtlMs: number;
   /** Told after commit about each change (publishes its outbox event); bounded, never throws. */
   readonly afterCommit?: (result: SplitWriteResult) => unknown;
   readonly publishLeaseMs?: number;
-  readonly onCacheError?: (err: unknown) => void;
 }
 
 const withLease = (deps: ChangeSplitDeps, ctx: WriteContext): WriteContext =>
@@ -21,23 +17,11 @@ const withLease = (deps: ChangeSplitDeps, ctx: WriteContext): WriteContext =>
 
 /**
  * After commit, a tombstone at the split's new cache revision: the writer's next resolve misses and
- * reads its own write, and a reader still holding the old split cannot put it back. A cache failure
- * does not fail the write (the invalidation consumer and the TTL bound it).
+ * reads its own write, and a reader still holding the old split cannot put it back.
  */
 const afterWrite = async (deps: ChangeSplitDeps, result: SplitWriteResult): Promise<SplitWriteResult> => {
   if (!result.event) return result;
-  if (deps.cache) {
-    try {
-      await deps.cache.putIfNewer(
-        splitCacheKeyOf(result.key),
-        { kind: 'tombstone', revision: result.cacheRevision },
-        deps.tombstoneTtlMs,
-      );
-    } catch (err) {
-      if (!(err instanceof DependencyUnavailableError)) throw err;
-      deps.onCacheError?.(err);
-    }
-  }
+  await writeTombstones(deps, [{ key: splitCacheKeyOf(result.key), revision: result.cacheRevision }]);
   await deps.afterCommit?.(result);
   return result;
 };

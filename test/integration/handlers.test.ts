@@ -1,3 +1,4 @@
+import './handlers.env.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { handler as health } from '#functions/health/health.handler';
 import { handler as resolve } from '#functions/routes/resolve-route.handler';

@@ -10,6 +10,8 @@ import { handler as splitQuery } from '#functions/splits/split-query.handler';
 import { createRedisClient, RedisRouteCache } from '#shared/adapters/cache/route-cache.redis';
 import { MongoAuditStore } from '#shared/adapters/mongo/audit-store.mongo';
 import { createMongoClient } from '#shared/adapters/mongo/mongo-client.mongo';
+import { PgRouteBatchWriter } from '#shared/adapters/postgres/route-batch.pg';
+import { PgRouteRepository } from '#shared/adapters/postgres/route-repository.pg';
 import { PgSplitRepository } from '#shared/adapters/postgres/split-repository.pg';
 import { closeAllClients } from '#shared/composition/shutdown';
 import { getConfig } from '#shared/config/config';
@@ -295,8 +297,12 @@ describe('bulk changes (POST /api/v1/routes/batch) and splits', () => {
     expect(after.split?.targets).toEqual([
       { version: 'v3', weight: 100, url: 'https://v3-moved.example.com/' },
     ]);
+    // The batch tombstoned the split's entry: the writer reads its own write at once, no consumer running.
+    expect((await resolveNoVersion(key, { key: 'k' })).body).toMatchObject({
+      url: 'https://v3-moved.example.com/',
+    });
     // The entry cached before the batch is older than the bumped revision: it cannot be refilled over
-    // what warming stores, and (as after a single update) the split answers the new URL once warmed.
+    // what warming stores.
     const redis = createRedisClient(getConfig().cache);
     try {
       await new Promise((r) => redis.once('ready', r));
@@ -310,6 +316,83 @@ describe('bulk changes (POST /api/v1/routes/batch) and splits', () => {
       url: 'https://v3-moved.example.com/',
       version: 'v3',
     });
+  });
+});
+
+describe("route writes and the split's cached entry", () => {
+  const routes = new PgRouteRepository(pool);
+  const batchWriter = new PgRouteBatchWriter(pool);
+  const upsertUrl = (key: SplitKey, version: string, to: string) =>
+    invoke(upsert, { method: 'POST', path: '/api/v1/routes', body: { ...key, version, url: to } });
+
+  it('answers the cache revision a URL change gave the split naming the version, in the same transaction', async () => {
+    const key = uniqueSplit();
+    await withRoutes(key, ['v2', 'v3', 'v4']);
+    await repo.putSplit(key, { v2: 90, v3: 10 }, ctx);
+    const rev = async () => (await repo.loadSplitState(key)).cacheRevision;
+
+    const updated = await routes.upsertRoute({ ...key, version: 'v3' }, 'https://v3-b.example.com/', ctx);
+    expect(updated).toMatchObject({ outcome: 'updated', splitCacheRevision: await rev() });
+    const rolledBack = await routes.rollbackRoute({ ...key, version: 'v3' }, null, ctx);
+    expect(rolledBack).toMatchObject({ outcome: 'rolled_back', splitCacheRevision: await rev() });
+    expect(rolledBack?.splitCacheRevision).toBe(updated.splitCacheRevision! + 1);
+
+    // No URL the split's entry carries moved: no revision.
+    const unnamed = await routes.upsertRoute({ ...key, version: 'v4' }, 'https://v4-b.example.com/', ctx);
+    const same = await routes.upsertRoute({ ...key, version: 'v2' }, url('v2'), ctx);
+    const created = await routes.upsertRoute({ ...key, version: 'v5' }, url('v5'), ctx);
+    for (const r of [unnamed, same, created]) expect(r.splitCacheRevision).toBeUndefined();
+
+    const batch = await batchWriter.applyBatch(
+      [
+        { op: 'create', key: { ...key, version: 'v2' }, url: 'https://v2-b.example.com/' },
+        { op: 'create', key: { ...key, version: 'v3' }, url: 'https://v3-c.example.com/' },
+        { op: 'deactivate', key: { ...key, version: 'v4' } },
+      ],
+      { ...ctx, batchId: randomUUID() },
+    );
+    const final = await rev();
+    expect(batch.applied && batch.results.map((r) => r.splitCacheRevision)).toEqual([
+      final - 1,
+      final,
+      undefined,
+    ]);
+  });
+
+  it('a writer reads its URL change and rollback at once by key, with no consumer running', async () => {
+    const key = uniqueSplit();
+    await withRoutes(key, ['v2', 'v3']);
+    await put({ ...key, weights: { v2: 50, v3: 50 } });
+    const first = await resolveNoVersion(key, { key: 'customer-1' }); // cached now
+    const { version } = first.body as { version: string };
+    expect(first.body).toMatchObject({ url: url(version) });
+    const stale = await repo.loadSplitState(key);
+
+    expect((await upsertUrl(key, version, 'https://moved.example.com/')).body).toMatchObject({
+      outcome: 'updated',
+    });
+    expect((await resolveNoVersion(key, { key: 'customer-1' })).body).toMatchObject({
+      version,
+      url: 'https://moved.example.com/',
+    });
+
+    const rolledBack = await invoke(setState, {
+      method: 'POST',
+      path: '/api/v1/routes/rollback',
+      body: { ...key, version },
+    });
+    expect(rolledBack.body).toMatchObject({ outcome: 'rolled_back' });
+    expect((await resolveNoVersion(key, { key: 'customer-1' })).body).toMatchObject({ url: url(version) });
+
+    // No stale refill: the split as read before the writes cannot replace what they left in Redis.
+    const redis = createRedisClient(getConfig().cache);
+    try {
+      await new Promise((r) => redis.once('ready', r));
+      const cache = new RedisRouteCache(redis);
+      expect(await cache.putIfNewer(splitCacheKeyOf(key), splitEntryOf(stale), 60_000)).toBe(false);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
 

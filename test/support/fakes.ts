@@ -24,6 +24,11 @@ export class InMemoryRouteRepository implements RouteRepository {
   readonly routes = new Map<string, RouteRecord>();
   /** Every revision of every route (route_revisions), by route label. */
   readonly history = new Map<string, RouteRecord[]>();
+  /**
+   * Splits, as far as route writes see them: the versions each (tenant/service/env) split names and its
+   * cache revision, which a URL change of one of those versions bumps (the SQL trigger's rule).
+   */
+  readonly splits = new Map<string, { versions: readonly string[]; cacheRevision: number }>();
   findCalls = 0;
   /** Set to make every call fail (e.g. a DependencyUnavailableError). */
   failWith: Error | null = null;
@@ -60,6 +65,16 @@ export class InMemoryRouteRepository implements RouteRepository {
     this.history.set(routeLabel(route), [...past, route]);
   }
 
+  /** The split's new cache revision when it names the route's version; undefined otherwise. */
+  private bumpSplit(route: RouteKey): number | undefined {
+    const label = `${route.tenant}/${route.service}/${route.env}`;
+    const split = this.splits.get(label);
+    if (!split?.versions.includes(route.version)) return undefined;
+    const cacheRevision = split.cacheRevision + 1;
+    this.splits.set(label, { ...split, cacheRevision });
+    return cacheRevision;
+  }
+
   private result(
     outcome: RouteWriteResult['outcome'],
     route: RouteRecord,
@@ -68,9 +83,11 @@ export class InMemoryRouteRepository implements RouteRepository {
     restoredRevision?: number,
   ): RouteWriteResult {
     if (outcome === 'unchanged') return { outcome, route, event: null, publishLeased: false };
+    const splitCacheRevision = prev && prev.url !== route.url ? this.bumpSplit(route) : undefined;
     return {
       outcome,
       route,
+      ...(splitCacheRevision !== undefined ? { splitCacheRevision } : {}),
       // No outbox here: every event is its route's head, so a lease is always granted when asked for.
       publishLeased: (ctx.publishLeaseMs ?? 0) > 0,
       event: {

@@ -4,6 +4,7 @@ import { cacheKeyOf } from '#shared/domain/cache-entry';
 import { BatchRejectedError } from '#shared/domain/errors';
 import type { RouteWriteResult, WriteContext } from '#shared/domain/route';
 import type { BatchApplied, BatchOperation } from '#shared/domain/route-batch';
+import { splitCacheKeyOf } from '#shared/domain/split-cache-entry';
 import type { RouteBatchWriter } from '#shared/ports/route-batch.port';
 import { type ApplyBatchDeps, applyBatch, duplicateRoutes } from '#shared/use-cases/apply-batch.use-case';
 import { InMemoryRouteRepository } from '#test/support/fakes';
@@ -94,6 +95,44 @@ describe('applyBatch', () => {
     const { results } = await applyBatch(deps, [{ op: 'activate', key: a }], ctx);
     expect(results[0]!.outcome).toBe('unchanged');
     expect(published).toHaveLength(1); // the first batch only
+  });
+
+  it("tombstones a split whose versions' URLs moved once, at the newest cache revision the batch gave it", async () => {
+    const { deps, cache, repository } = setup();
+    const v2 = uniqueRouteKey();
+    const [v3, v4] = [
+      { ...v2, version: 'v3' },
+      { ...v2, version: 'v4' },
+    ];
+    const create = (url: string) =>
+      [v2, v3, v4].map((key) => ({ op: 'create' as const, key, url: `${url}${key.version}` }));
+    await applyBatch(deps, create('https://old.example.com/'), ctx);
+    repository.splits.set(`${v2.tenant}/${v2.service}/${v2.env}`, {
+      versions: ['v2', 'v3'],
+      cacheRevision: 7,
+    });
+    const stored: string[] = [];
+    const counting = Object.assign(Object.create(cache), {
+      putIfNewer: (...args: Parameters<typeof cache.putIfNewer>) => {
+        stored.push(args[0]);
+        return cache.putIfNewer(...args);
+      },
+    });
+
+    const { results } = await applyBatch(
+      { ...deps, cache: counting },
+      create('https://new.example.com/'),
+      ctx,
+    );
+
+    expect(results.map((r) => [r.outcome, r.splitCacheRevision])).toEqual([
+      ['updated', 8],
+      ['updated', 9],
+      ['updated', undefined],
+    ]);
+    expect(cache.peek(splitCacheKeyOf(v2))).toEqual({ kind: 'tombstone', revision: 9 });
+    expect(stored.filter((k) => k === splitCacheKeyOf(v2))).toHaveLength(1);
+    expect(stored.filter((k) => k !== splitCacheKeyOf(v2))).toHaveLength(3); // each route's own
   });
 
   it('names every missing route (404) and applies nothing', async () => {

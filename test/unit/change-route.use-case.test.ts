@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { MemoryRouteCache } from '#shared/adapters/cache/route-cache.memory';
 import { cacheKeyOf } from '#shared/domain/cache-entry';
 import { DependencyUnavailableError, RouteNotFoundError } from '#shared/domain/errors';
-import type { RouteWriteResult } from '#shared/domain/route';
+import type { RouteKey, RouteWriteResult } from '#shared/domain/route';
+import { splitCacheKeyOf, splitEntryOf } from '#shared/domain/split-cache-entry';
 import type { RouteCache } from '#shared/ports/route-cache.port';
 import {
   type ChangeRouteDeps,
@@ -14,6 +15,16 @@ import { InMemoryRouteRepository } from '#test/support/fakes';
 import { uniqueRouteKey } from '#test/support/fixtures';
 
 const ctx = { changedBy: 'alice', correlationId: 'c-1' };
+
+/** A cache tier that is down: every write fails as the guarded adapter reports it. */
+const down: RouteCache = {
+  name: 'down',
+  get: async () => null,
+  putIfNewer: async () => {
+    throw new DependencyUnavailableError('cache', 'down');
+  },
+  ping: async () => {},
+};
 
 const setup = (cache: RouteCache = new MemoryRouteCache()) => {
   const repository = new InMemoryRouteRepository();
@@ -110,14 +121,6 @@ describe('upsertRoute', () => {
   });
 
   it('succeeds when the cache is down, reporting the cache failure', async () => {
-    const down: RouteCache = {
-      name: 'down',
-      get: async () => null,
-      putIfNewer: async () => {
-        throw new DependencyUnavailableError('cache', 'down');
-      },
-      ping: async () => {},
-    };
     const { deps, cacheErrors } = setup(down);
     expect((await upsertRoute(deps, uniqueRouteKey(), 'https://a.example.com', ctx)).outcome).toBe('created');
     expect(cacheErrors).toHaveLength(1);
@@ -158,5 +161,65 @@ describe('the acting token (issue 16.2)', () => {
       ['deactivated', 'alice', 'abcdefghijklmnop'],
       ['rolled_back', 'alice', 'abcdefghijklmnop'],
     ]);
+  });
+});
+
+describe("the split's cached entry (issue 14)", () => {
+  /** A route whose version a split names, the split cached at its cache revision 3. */
+  const splitFixture = async () => {
+    const cache = new MemoryRouteCache();
+    const { repository, deps, cacheErrors } = setup(cache);
+    const key = uniqueRouteKey();
+    await upsertRoute(deps, key, 'https://a.example.com', ctx);
+    repository.splits.set(`${key.tenant}/${key.service}/${key.env}`, { versions: ['v2'], cacheRevision: 3 });
+    const cached = splitEntryOf({
+      cacheRevision: 3,
+      split: { revision: 1, targets: [{ version: 'v2', weight: 100, url: 'https://a.example.com' }] },
+    });
+    await cache.putIfNewer(splitCacheKeyOf(key), cached, 60_000);
+    return { cache, deps, key, cached, cacheErrors };
+  };
+
+  it("tombstones the split's entry at the cache revision a URL change gave it: no stale refill", async () => {
+    const { cache, deps, key, cached } = await splitFixture();
+
+    const result = await upsertRoute(deps, key, 'https://b.example.com', ctx);
+
+    expect(result).toMatchObject({ outcome: 'updated', splitCacheRevision: 4 });
+    expect(cache.peek(splitCacheKeyOf(key))).toEqual({ kind: 'tombstone', revision: 4 });
+    expect(cache.peek(cacheKeyOf(key))).toEqual({ kind: 'tombstone', revision: 2 });
+    // A resolve that loaded the split before the write cannot put it back.
+    expect(await cache.putIfNewer(splitCacheKeyOf(key), cached, 60_000)).toBe(false);
+  });
+
+  it('does the same for a rollback that moves the URL back', async () => {
+    const { cache, deps, key } = await splitFixture();
+    await upsertRoute(deps, key, 'https://b.example.com', ctx);
+
+    const result = await rollbackRoute(deps, key, null, ctx);
+
+    expect(result).toMatchObject({ outcome: 'rolled_back', splitCacheRevision: 5 });
+    expect(cache.peek(splitCacheKeyOf(key))).toEqual({ kind: 'tombstone', revision: 5 });
+  });
+
+  it('leaves the entry alone when no URL it carries moved', async () => {
+    const { cache, deps, key, cached } = await splitFixture();
+    const other: RouteKey = { ...key, version: 'v9' }; // not in the split
+
+    await upsertRoute(deps, other, 'https://c.example.com', ctx); // created
+    await upsertRoute(deps, other, 'https://d.example.com', ctx); // updated
+    await upsertRoute(deps, key, 'https://a.example.com', ctx); // unchanged
+    await setRouteActive(deps, other, false, ctx);
+
+    expect(cache.peek(splitCacheKeyOf(key))).toEqual(cached);
+  });
+
+  it('succeeds when the cache is down, reporting both failed tombstones', async () => {
+    const { deps, key, cacheErrors } = await splitFixture();
+
+    const result = await upsertRoute({ ...deps, cache: down }, key, 'https://b.example.com', ctx);
+
+    expect(result.outcome).toBe('updated');
+    expect(cacheErrors).toHaveLength(2);
   });
 });

@@ -46,7 +46,7 @@ import {
   type ResolveCachePolicy,
   SingleFlight,
 } from './resolve-cache.ts';
-import { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
+import { DEFAULT_RETRY, type RetryMode, type RetryPolicy } from './retry.ts';
 import { type CallOptions, type RequestSpec, sleepFor, Transport } from './transport.ts';
 
 export interface ClientOptions {
@@ -534,14 +534,7 @@ export class TrafficManagerClient {
    * not deduplicated by the API, so it is retried only when it surely did not run (429, connection refused).
    */
   async createToken(body: CreateTokenBody, options: CallOptions = {}): Promise<TokenCreated> {
-    const res = await this.#transport.send({
-      ...options,
-      method: 'POST',
-      path: '/api/v1/admin/tokens',
-      body,
-      retryMode: 'unsafe',
-    });
-    return res.body as TokenCreated;
+    return this.#post<TokenCreated>('/api/v1/admin/tokens', body, 'unsafe', options);
   }
 
   async listTokens(query: ListTokensQuery = {}, options: CallOptions = {}): Promise<TokenList> {
@@ -550,14 +543,7 @@ export class TrafficManagerClient {
 
   /** Revoking twice is harmless (`outcome: unchanged`), so it is retried like a read. */
   async revokeToken(body: RevokeTokenBody, options: CallOptions = {}): Promise<TokenRevoked> {
-    const res = await this.#transport.send({
-      ...options,
-      method: 'POST',
-      path: '/api/v1/admin/tokens/revoke',
-      body,
-      retryMode: 'safe',
-    });
-    return res.body as TokenRevoked;
+    return this.#post<TokenRevoked>('/api/v1/admin/tokens/revoke', body, 'safe', options);
   }
 
   async getTokenAudit(query: TokenAuditQuery = {}, options: CallOptions = {}): Promise<TokenAuditPage> {
@@ -575,14 +561,12 @@ export class TrafficManagerClient {
 
   /** `GET /health/ready`: `not_ready` (503) is an answer here, not an error. */
   async getReadiness(options: CallOptions = {}): Promise<Readiness> {
-    const res = await this.#transport.send({
-      ...options,
+    return this.#send<Readiness>(options, {
       method: 'GET',
       path: '/health/ready',
       retryMode: 'safe',
       accept: [503],
     });
-    return res.body as Readiness;
   }
 
   async getResilience(options: CallOptions = {}): Promise<Resilience> {
@@ -594,9 +578,19 @@ export class TrafficManagerClient {
     return this.#get<OpenApiDocument>('/openapi.json', {}, options);
   }
 
-  async #get<T>(path: ApiPath, query: RequestSpec['query'], options: CallOptions): Promise<T> {
-    const res = await this.#transport.send({ ...options, method: 'GET', path, query, retryMode: 'safe' });
+  /** One call whose answer is its body: the caller's options, then what the method fixes. */
+  async #send<T>(options: CallOptions, request: Omit<RequestSpec, keyof CallOptions>): Promise<T> {
+    const res = await this.#transport.send({ ...options, ...request });
     return res.body as T;
+  }
+
+  async #get<T>(path: ApiPath, query: RequestSpec['query'], options: CallOptions): Promise<T> {
+    return this.#send<T>(options, { method: 'GET', path, query, retryMode: 'safe' });
+  }
+
+  /** `retryMode`: `safe` when doing it twice is harmless, `unsafe` when only a surely unsent one may be retried. */
+  async #post<T>(path: ApiPath, body: unknown, retryMode: RetryMode, options: CallOptions): Promise<T> {
+    return this.#send<T>(options, { method: 'POST', path, body, retryMode });
   }
 
   /** A route write: this process's next resolve of the route, and of its service by key, asks the API. */
@@ -631,8 +625,7 @@ export class TrafficManagerClient {
     };
     if (ifMatch !== undefined) headers['if-match'] = etagOf(ifMatch);
     try {
-      const res = await this.#transport.send({ ...call, ...request, headers, retryMode: 'safe' });
-      return res.body as T;
+      return await this.#send<T>(call, { ...request, headers, retryMode: 'safe' });
     } finally {
       // Whatever happened, this process's next resolve of what was written asks the API: read your own writes.
       forget();

@@ -23,6 +23,8 @@ export interface WriteRow {
   /** Null only with precondition_failed for a route that does not exist. */
   revision: number | null;
   event: OutboxRowJson | null;
+  /** Upserts and rollbacks only: tm_split_cache_revision_of(event) (bigint, a string), NULL for no split. */
+  split_cache_revision?: string | null;
 }
 
 /** An outbox row as `to_jsonb(route_events)` renders it. */
@@ -92,6 +94,7 @@ export const toResult = (key: RouteKey, row: WriteRow): RouteWriteResult => {
     route: { ...key, url: row.url, isActive: row.is_active, revision: row.revision! },
     event: row.event ? eventFromOutboxRow(row.event) : null,
     publishLeased: !!row.event?.lease_until,
+    ...(row.split_cache_revision != null ? { splitCacheRevision: Number(row.split_cache_revision) } : {}),
   };
 };
 
@@ -129,17 +132,21 @@ const FIND_ROUTE = {
           WHERE t.name = $1 AND s.name = $2 AND en.name = $3 AND e.version = $4`,
 };
 // The write, its outbox row and its publish lease: one function, one transaction, one round trip.
+// Writes that can move a URL also answer the cache revision they gave a split naming the route
+// (migrations/1763860000000_route-write-split-cache-revision.sql); activation cannot (a split names
+// only active routes, and deactivating one it names is refused).
+const SPLIT_CACHE_REVISION = 'tm_split_cache_revision_of(w.event) AS split_cache_revision';
 export const UPSERT_ROUTE = {
-  name: 'tm_upsert_route_v4',
-  text: 'SELECT * FROM tm_upsert_route($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+  name: 'tm_upsert_route_v5',
+  text: `SELECT w.*, ${SPLIT_CACHE_REVISION} FROM tm_upsert_route($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) w`,
 };
 export const SET_ACTIVE = {
   name: 'tm_set_route_active_v4',
   text: 'SELECT * FROM tm_set_route_active($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
 };
 const ROLLBACK = {
-  name: 'tm_rollback_route_v2',
-  text: 'SELECT * FROM tm_rollback_route($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+  name: 'tm_rollback_route_v3',
+  text: `SELECT w.*, ${SPLIT_CACHE_REVISION} FROM tm_rollback_route($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) w`,
 };
 const FIND_DETAIL = {
   name: 'tm_find_route_detail',
