@@ -43,10 +43,12 @@ export const LAMBDA_EXTERNAL_MODULES = [
 
 /**
  * Module aliases, relative to the repository root (esbuild's working directory): `whatwg-url` becomes
- * Node's built-in URL (shared/platform/whatwg-url.node.ts); `prom-client`, the local runner's metrics
- * backend, becomes a stub that names the EMF backend if selected (shared/platform/prom-client.lambda.ts).
+ * Node's built-in URL (shared/platform/whatwg-url.node.ts); the Prometheus metrics backend (the local
+ * runner's, with prom-client) becomes a stub that names the EMF backend if selected
+ * (shared/platform/metrics.prometheus.lambda.ts). An alias applies to a bare or `#` specifier only, so
+ * shared/observability/metrics.ts imports the backend as `#shared/observability/metrics.prometheus`.
  */
 export const LAMBDA_MODULE_ALIASES: Record<string, string> = {
   'whatwg-url': './shared/platform/whatwg-url.node.ts',
-  'prom-client': './shared/platform/prom-client.lambda.ts',
+  '#shared/observability/metrics.prometheus': './shared/platform/metrics.prometheus.lambda.ts',
 };

@@ -12,13 +12,13 @@ import { functionManifest } from '../function-manifest.ts';
 import { accessOf } from '../route-table.ts';
 import {
   AUDIT_PATHS,
-  type AuditPageBody,
   type AuditPath,
   auditEventBody,
   encodeCursor,
   paramNamesOf,
   parseAuditQuery,
 } from './audit-query.schema.ts';
+import type { AuditPageBody } from './audit-response.schema.ts';
 
 requireBindings(functionManifest.auditQuery);
 

@@ -6,10 +6,10 @@ import { httpHandler } from '#shared/middleware/http-handler';
 import { hostStatus } from '#shared/resilience/host-status';
 import { resilienceSnapshot } from '#shared/resilience/registry';
 import { checkReadiness } from '#shared/use-cases/check-readiness.use-case';
-import openApiDocument from '../../docs/openapi.json' with { type: 'json' };
 import { functionManifest } from '../function-manifest.ts';
 import { accessOf } from '../route-table.ts';
 import type { HealthBody, ReadinessBody, ResilienceBody } from './health.schema.ts';
+import { openApiDocument } from './openapi-document.ts';
 
 requireBindings(functionManifest.health);
 
@@ -19,7 +19,8 @@ const READY_DEADLINE_MS = 800;
 
 /**
  * GET /health, /health/live, /health/ready, /health/resilience, and /openapi.json: the committed document
- * (bundled; test/unit/openapi.test.ts keeps it equal to what `npm run openapi` generates).
+ * (shipped next to the bundle, read on first use; test/unit/openapi.test.ts keeps it equal to what
+ * `npm run openapi` generates).
  */
 export const handler = httpHandler(accessOf('health'), async (req) => {
   switch (req.resource) {
@@ -42,7 +43,7 @@ export const handler = httpHandler(accessOf('health'), async (req) => {
         ...hostStatus(),
       } satisfies ResilienceBody);
     case '/openapi.json':
-      return json(200, openApiDocument);
+      return json(200, await openApiDocument());
     default:
       throw new EndpointNotFoundError(`no health endpoint at ${req.path}`);
   }

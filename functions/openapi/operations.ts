@@ -9,7 +9,8 @@ import {
   tokenAuditQuerySchema,
   tokenListSchema,
 } from '#functions/admin/tokens.schema';
-import { AUDIT_PATHS, auditPageSchema } from '#functions/audit/audit-query.schema';
+import { AUDIT_PATHS } from '#functions/audit/audit-query.schema';
+import { auditPageSchema } from '#functions/audit/audit-response.schema';
 import {
   healthSchema,
   openApiDocumentSchema,

@@ -10,6 +10,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { functionManifest } from '#functions/function-manifest';
+import { OPENAPI_PACKAGE_FILE, OPENAPI_PATH } from '#functions/openapi/paths';
 import {
   authorizerFunctions,
   consumerFunctions,
@@ -165,6 +166,8 @@ export class StatelessStack extends Stack {
       const bindings = functionManifest[fnId];
       const bundleFiles: BundleFile[] = [];
       if (fnId === 'migrate') bundleFiles.push({ from: MIGRATIONS_DIR, to: MIGRATIONS_DIR });
+      // Read on the first GET /openapi.json (functions/health/openapi-document.ts), not parsed at every cold start.
+      if (fnId === 'health') bundleFiles.push({ from: OPENAPI_PATH, to: OPENAPI_PACKAGE_FILE });
       if (stage.target === 'aws' && bindings.auditStore && caBundlePresent()) {
         bundleFiles.push({ from: CA_BUNDLE_SOURCE, to: 'global-bundle.pem' });
       }

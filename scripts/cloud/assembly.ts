@@ -33,6 +33,8 @@ const INPUTS = [
   'functions',
   'shared',
   'migrations',
+  // Shipped next to the health function's bundle.
+  'docs/openapi.json',
   'package-lock.json',
   'cdk.json',
   'tsconfig.json',

@@ -122,6 +122,8 @@ const envSchema = z.object({
 
   /** Where the migrate custom resource finds migrations/ (copied next to the Lambda bundle). */
   MIGRATIONS_DIR: z.string().optional(),
+  /** The function package's folder (/var/task), set by the Lambda runtime and by the local cloud. */
+  LAMBDA_TASK_ROOT: z.string().min(1).optional(),
 
   /**
    * The HMAC-SHA256 key(s) API token hashes are made with: one or more keys of at least 32 characters,
@@ -236,6 +238,7 @@ const toConfig = (e: z.output<typeof envSchema>, lambda: boolean) => {
       queueUrl: e.FAILURE_QUEUE_URL,
     },
     migrationsDir: e.MIGRATIONS_DIR,
+    taskRoot: e.LAMBDA_TASK_ROOT,
     metrics: { backend: e.METRICS_BACKEND, namespace: e.METRICS_NAMESPACE },
     tracing: e.TRACING,
     http: { maxBodyBytes: e.MAX_BODY_BYTES, maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES },

@@ -91,6 +91,12 @@ export class MethodNotAllowedError extends AppError {
   readonly code = 'method_not_allowed';
 }
 
+/** A file the function's package should hold is missing or unreadable (a build or deploy defect): 500. */
+export class PackagedFileError extends AppError {
+  readonly status = 500;
+  readonly code = 'packaged_file_unavailable';
+}
+
 /** Why a token was refused: for logs and metrics only, never for the caller (no oracle). */
 export const UNAUTHORIZED_REASONS = [
   'missing',

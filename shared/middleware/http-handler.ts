@@ -9,6 +9,7 @@ import {
   roleAllows,
 } from '#shared/domain/auth';
 import {
+  DependencyUnavailableError,
   ForbiddenError,
   MalformedRequestError,
   PayloadTooLargeError,
@@ -156,7 +157,13 @@ export const httpHandler = (
         const correlationId = currentCorrelationId() ?? pickCorrelationId(request.event.headers);
         const { response, unexpected } = mapError(request.error, { exposeDetails: exposeErrorDetails });
         if (unexpected) logger.error('unhandled error', request.error as Error);
-        else if (response.status >= 500) logger.warn('dependency unavailable', { error: response.body });
+        else if (request.error instanceof DependencyUnavailableError) {
+          logger.warn('dependency unavailable', { error: response.body });
+        } else if (response.status >= 500) {
+          // A typed 5xx that is not an outage (e.g. PackagedFileError): the message, its cause and stack.
+          const err = request.error as Error;
+          logger.error(err.message, err);
+        }
         request.response = toResult(response, correlationId);
       },
     })

@@ -137,11 +137,13 @@ const noMetrics: AppMetrics = {
   flush() {},
 };
 
-// prom-client is loaded only where Prometheus is the backend (the local runner): Lambda functions use EMF
-// and do not bundle it (the CDK stack marks it external).
+// The Prometheus backend is loaded only where it is selected (the local runner). Lambda functions use EMF:
+// their bundles alias this specifier to a stub (infra/bundling.ts), so they carry neither it nor prom-client.
 const build = async (): Promise<AppMetrics> => {
   const { metrics, serviceName } = getConfig();
-  if (metrics.backend === 'prometheus') return (await import('./metrics.prometheus.ts')).prometheusMetrics();
+  if (metrics.backend === 'prometheus') {
+    return (await import('#shared/observability/metrics.prometheus')).prometheusMetrics();
+  }
   if (metrics.backend === 'emf') return createEmfMetrics(metrics.namespace, serviceName);
   return noMetrics;
 };

@@ -2,10 +2,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { OPENAPI_PACKAGE_FILE, OPENAPI_PATH } from '#functions/openapi/paths';
 import { addNagChecks, buildTrafficManager, createApp } from '#infra/build';
 import type { AppFunctionId } from '#infra/config/stages';
 import { stages } from '#infra/config/stages';
-import { migrationsDir } from '#infra/paths';
+import { fromRoot, migrationsDir } from '#infra/paths';
 import { logicalIdOf } from './synth.ts';
 
 const outdir = mkdtempSync(join(tmpdir(), 'tm-bundle-'));
@@ -49,6 +50,16 @@ describe('the dev stage, bundled for real', () => {
           sources.filter((f) => f.includes(`node_modules/${left}/`)),
           `${id} bundles ${left}`,
         ).toEqual([]);
+      }
+      // Nor the Prometheus backend itself (a stub instead), nor the OpenAPI document (a file beside the bundle).
+      expect(
+        sources.filter((f) => /shared\/observability\/metrics\.prometheus\.ts$|openapi\.json$/.test(f)),
+        id,
+      ).toEqual([]);
+      if (id === 'health') {
+        expect(readFileSync(join(assetDir, OPENAPI_PACKAGE_FILE), 'utf8')).toBe(
+          readFileSync(fromRoot(OPENAPI_PATH), 'utf8'),
+        );
       }
       if (id === 'auditQuery') {
         expect(sources.some((f) => f.includes('shared/platform/whatwg-url.node.ts'))).toBe(true);

@@ -332,7 +332,7 @@ describe('the local cloud (AUTH_MODE=on, as in AWS)', () => {
     });
   });
 
-  it('serves the OpenAPI document without a token, from the health function’s bundle', async () => {
+  it('serves the OpenAPI document without a token, from the file shipped next to the health function’s bundle', async () => {
     const res = await call('GET', '/openapi.json', { token: null });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
