@@ -3,7 +3,7 @@ import { RouteNotFoundError } from '#shared/domain/errors';
 import { type RouteKey, type RouteWriteResult, routeLabel, type WriteContext } from '#shared/domain/route';
 import { splitCacheKeyOf } from '#shared/domain/split-cache-entry';
 import type { RouteRepository } from '#shared/ports/route-repository.port';
-import { type Tombstone, type TombstoneDeps, writeTombstones } from './tombstone.ts';
+import { type Tombstone, type TombstoneDeps, tombstoneAndPublish, writeTombstones } from './tombstone.ts';
 
 export interface ChangeRouteDeps extends TombstoneDeps {
   readonly repository: RouteRepository;
@@ -42,9 +42,11 @@ export const tombstonesOf = (result: RouteWriteResult): Tombstone[] => {
 
 const afterWrite = async (deps: ChangeRouteDeps, result: RouteWriteResult): Promise<RouteWriteResult> => {
   if (result.event) {
-    await writeTombstones(deps, tombstonesOf(result));
-    if (deps.afterCommitInBackground) void Promise.resolve(deps.afterCommit?.(result)).catch(() => {});
-    else await deps.afterCommit?.(result);
+    await tombstoneAndPublish(
+      writeTombstones(deps, tombstonesOf(result)),
+      () => deps.afterCommit?.(result),
+      deps.afterCommitInBackground,
+    );
   }
   return result;
 };

@@ -3,7 +3,7 @@ import type { WriteContext } from '#shared/domain/route';
 import { type SplitKey, type SplitWriteResult, splitLabel, type Weights } from '#shared/domain/split';
 import { splitCacheKeyOf } from '#shared/domain/split-cache-entry';
 import type { SplitRepository } from '#shared/ports/split-repository.port';
-import { type TombstoneDeps, writeTombstones } from './tombstone.ts';
+import { type TombstoneDeps, tombstoneAndPublish, writeTombstones } from './tombstone.ts';
 
 export interface ChangeSplitDeps extends TombstoneDeps {
   readonly splits: SplitRepository;
@@ -21,8 +21,10 @@ const withLease = (deps: ChangeSplitDeps, ctx: WriteContext): WriteContext =>
  */
 const afterWrite = async (deps: ChangeSplitDeps, result: SplitWriteResult): Promise<SplitWriteResult> => {
   if (!result.event) return result;
-  await writeTombstones(deps, [{ key: splitCacheKeyOf(result.key), revision: result.cacheRevision }]);
-  await deps.afterCommit?.(result);
+  await tombstoneAndPublish(
+    writeTombstones(deps, [{ key: splitCacheKeyOf(result.key), revision: result.cacheRevision }]),
+    () => deps.afterCommit?.(result),
+  );
   return result;
 };
 

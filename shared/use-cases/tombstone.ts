@@ -37,3 +37,23 @@ export const writeTombstones = async (
     }),
   );
 };
+
+/**
+ * After commit: write the tombstones and run the after-commit work (the publish) side by side. They are
+ * independent: at an equal revision a tombstone never replaces a value (put-if-newer.lua.ts), so a
+ * consumer's entry and the writer's tombstone are right in either order. The answer waits for the
+ * tombstones (the writer reads its own write) and, unless `inBackground`, for the after-commit work.
+ */
+export const tombstoneAndPublish = async (
+  tombstoning: Promise<void>,
+  publish: () => unknown,
+  inBackground = false,
+): Promise<void> => {
+  const publishing = Promise.resolve().then(publish);
+  if (inBackground) {
+    void publishing.catch(() => {});
+    await tombstoning;
+  } else {
+    await Promise.all([tombstoning, publishing]);
+  }
+};

@@ -120,6 +120,45 @@ describe('upsertRoute', () => {
     expect(published).toBe(true);
   });
 
+  it('publishes while the tombstone is written, and answers only when both have ended', async () => {
+    const inner = new MemoryRouteCache();
+    let releaseTombstone!: () => void;
+    const tombstoneHeld = new Promise<void>((r) => {
+      releaseTombstone = r;
+    });
+    // A cache whose write waits until the test lets it go.
+    const slow: RouteCache = {
+      name: 'slow',
+      get: (k) => inner.get(k),
+      ping: () => inner.ping(),
+      putIfNewer: async (k, e, ttl) => {
+        await tombstoneHeld;
+        return inner.putIfNewer(k, e, ttl);
+      },
+    };
+    let publishStarted = false;
+    const { deps } = setup(slow);
+    const key = uniqueRouteKey();
+    let answered = false;
+
+    const writing = upsertRoute(
+      { ...deps, afterCommit: () => (publishStarted = true) },
+      key,
+      'https://a.example.com',
+      ctx,
+    ).then((r) => {
+      answered = true;
+      return r;
+    });
+    await new Promise((r) => setImmediate(r));
+
+    expect(publishStarted).toBe(true); // not waiting behind the cache
+    expect(answered).toBe(false); // read-your-write: not before the tombstone
+    releaseTombstone();
+    expect((await writing).outcome).toBe('created');
+    expect(inner.peek(cacheKeyOf(key))).toEqual({ kind: 'tombstone', revision: 1 });
+  });
+
   it('succeeds when the cache is down, reporting the cache failure', async () => {
     const { deps, cacheErrors } = setup(down);
     expect((await upsertRoute(deps, uniqueRouteKey(), 'https://a.example.com', ctx)).outcome).toBe('created');

@@ -374,6 +374,7 @@ describe('rate limits over HTTP', () => {
       .secret;
     const two = (await mint({ principal: 'rl-writer-2', role: 'writer', tenants: [C.tenant] })).secret;
 
+    const started = performance.now();
     const writes = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
         call({
@@ -385,8 +386,13 @@ describe('rate limits over HTTP', () => {
       ),
     );
 
+    const seconds = (performance.now() - started) / 1000;
+    // The tenant's bucket (2/20): its burst of 20, plus 2 a second for as long as the 40 took (a loaded
+    // machine stretches that), plus one refill of slack for the clock; anything past that went unlimited.
     expect(writes.filter((w) => w.status === 201).length).toBeGreaterThanOrEqual(20);
-    expect(writes.filter((w) => w.status === 201).length).toBeLessThan(30);
+    expect(writes.filter((w) => w.status === 201).length).toBeLessThanOrEqual(
+      20 + Math.ceil(2 * seconds) + 1,
+    );
     expect(writes.find((w) => w.status === 429)?.json).toMatchObject({ scope: 'tenant' });
     const elsewhere = await call({
       method: 'POST',
