@@ -256,12 +256,13 @@ export class AppFunction extends Construct implements ec2.IConnectable {
 
   /**
    * PostgreSQL through RDS Proxy, TLS verified against the proxy's public (ACM) certificate, so no CA
-   * file is bundled. The password is read from the secret; the user name is not a secret.
+   * file is bundled. User name and password are both read from the secret: alternating-users rotation
+   * switches the user (tm_app, tm_app_clone) as well as the password.
    */
   bindDatabase(
     proxy: rds.DatabaseProxy,
     secret: secretsmanager.ISecret,
-    database: { readonly name: string; readonly user: string },
+    database: { readonly name: string },
   ): this {
     secret.grantRead(this.role);
     this.connections.allowTo(proxy, ec2.Port.tcp(PROXY_PORT), `${this.node.id} to RDS Proxy`);
@@ -270,7 +271,6 @@ export class AppFunction extends Construct implements ec2.IConnectable {
       [v.host]: proxy.endpoint,
       [v.port]: String(PROXY_PORT),
       [v.name]: database.name,
-      [v.user]: database.user,
       [v.secretArn]: secret.secretArn,
       [v.ssl]: 'verify-full',
       // A container serves one invocation at a time; RDS Proxy multiplexes the containers' connections.

@@ -21,8 +21,8 @@ export const DATABASE_NAME = 'traffic_manager';
 /** The master user: migrations only (the migrate custom resource); it owns every object. */
 export const DATABASE_USER = 'tm_admin';
 /**
- * The functions' user: DML on the app's tables through the `traffic_manager_app` role
- * (migrations/1763850000000_app-role.sql), created with its own secret's password by the migrate function.
+ * The functions' user: DML on the app's tables through the `traffic_manager_app` role, created with its
+ * own secret's password by the migrate function. Alternating-users rotation adds `tm_app_clone`.
  */
 export const DATABASE_APP_USER = 'tm_app';
 /** Declared once with the functions' bindings (the config default and the manifest use it too). */
@@ -215,16 +215,21 @@ export class StatefulStack extends Stack {
       vpcSubnets: isolated,
       securityGroup: rotationSg,
     });
-    // The application user's own secret (the migrate function creates the user with this password). Its
-    // rotation changes only this user's password, as the user itself; not at creation, when the user does
-    // not exist yet (the first deploy of the Stateless stack creates it).
+    // The application user's own secret (the migrate function creates the user with this password),
+    // rotated with alternating users: each rotation changes the password of the user the functions are NOT
+    // using (tm_app, then tm_app_clone, ...), logged in as the master its `masterarn` names, and only then
+    // points the secret at it. Credentials a container has cached stay valid for a whole rotation period, so
+    // a rotation refuses no login; the clone is a member of tm_app, and migrate grants it the app role too.
+    // Not at creation: the user exists only once the Stateless stack's migrate function has made it.
     const databaseAppSecret = new rds.DatabaseSecret(this, 'DatabaseAppSecret', {
       username: DATABASE_APP_USER,
       secretName: `${prefix}/database/app`,
+      masterSecret: databaseSecret,
     }).attach(database);
     new secretsmanager.SecretRotation(this, 'DatabaseAppRotation', {
-      application: secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER,
+      application: secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_MULTI_USER,
       secret: databaseAppSecret,
+      masterSecret: databaseSecret,
       target: database,
       vpc,
       vpcSubnets: isolated,

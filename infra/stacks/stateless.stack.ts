@@ -28,12 +28,7 @@ import { MskBootstrapBrokers } from '#infra/constructs/msk-bootstrap-brokers';
 import { RestApi } from '#infra/constructs/rest-api';
 import { SafeDeploys } from '#infra/constructs/safe-deploys';
 import { CA_BUNDLE_SOURCE, caBundlePresent, MIGRATIONS_DIR, migrationsDir } from '#infra/paths';
-import {
-  DATABASE_APP_USER,
-  DATABASE_NAME,
-  DATABASE_USER,
-  type StatefulStack,
-} from '#infra/stacks/stateful.stack';
+import { DATABASE_NAME, type StatefulStack } from '#infra/stacks/stateful.stack';
 import type { Bindings } from '#shared/config/bindings';
 
 /** The topic a function produces to, administers or probes, as its manifest entry declares it. */
@@ -339,16 +334,10 @@ export class StatelessStack extends Stack {
     if (b.database) {
       // Least privilege: only the migrations run as the master; every other function as the app user.
       if (fn.functionId === 'migrate') {
-        fn.bindDatabase(stores.databaseProxy, stores.databaseSecret, {
-          name: DATABASE_NAME,
-          user: DATABASE_USER,
-        });
+        fn.bindDatabase(stores.databaseProxy, stores.databaseSecret, { name: DATABASE_NAME });
         stores.databaseAppSecret.grantRead(fn.role);
       } else {
-        fn.bindDatabase(stores.databaseProxy, stores.databaseAppSecret, {
-          name: DATABASE_NAME,
-          user: DATABASE_APP_USER,
-        });
+        fn.bindDatabase(stores.databaseProxy, stores.databaseAppSecret, { name: DATABASE_NAME });
       }
     }
     if (b.cache) fn.bindRedis(stores.cache, stores.cache.authSecret);

@@ -14,7 +14,6 @@ export const ENV = {
     host: 'DATABASE_HOST',
     port: 'DATABASE_PORT',
     name: 'DATABASE_NAME',
-    user: 'DATABASE_USER',
     secretArn: 'DATABASE_SECRET_ARN',
     ssl: 'DATABASE_SSL',
     poolMax: 'DATABASE_POOL_MAX',
@@ -116,7 +115,7 @@ const KAFKA_CLIENT: BindingVariables = {
  */
 export const BINDING_VARIABLES: Readonly<Record<Binding, BindingVariables>> = {
   database: {
-    aws: [db.host, db.port, db.name, db.user, db.secretArn, db.ssl, db.poolMax],
+    aws: [db.host, db.port, db.name, db.secretArn, db.ssl, db.poolMax],
     local: [db.url, db.ssl],
   },
   cache: {

@@ -49,29 +49,53 @@ describe('stateful stack: PostgreSQL and RDS Proxy', () => {
     });
   });
 
-  it('gives the application user its own secret, attached to the instance, rotated as itself after creation', () => {
-    const template = stateful('prod');
-    const [[secretId, secret] = []] = resourcesOf(template, 'AWS::SecretsManager::Secret').filter(([, s]) =>
-      String(s.Properties?.Name).endsWith('/database/app'),
-    );
+  it.each(['dev', 'prod'] as const)(
+    'gives the application user its own secret naming the master, rotated with alternating users after creation (%s)',
+    (stage) => {
+      const template = stateful(stage);
+      const secretNamed = (suffix: string) =>
+        resourcesOf(template, 'AWS::SecretsManager::Secret').find(([, s]) =>
+          String(s.Properties?.Name).endsWith(suffix),
+        )!;
+      const attachmentOf = (secretId: string) =>
+        resourcesOf(template, 'AWS::SecretsManager::SecretTargetAttachment').find(
+          ([, a]) => JSON.stringify(a.Properties?.SecretId) === JSON.stringify({ Ref: secretId }),
+        )?.[0];
+      const [appId, app] = secretNamed('/database/app');
+      const [masterId] = secretNamed('/database/admin');
+      const appAttachment = attachmentOf(appId);
+      const masterAttachment = attachmentOf(masterId);
 
-    const generate = (secret?.Properties?.GenerateSecretString ?? {}) as Record<string, unknown>;
-    expect(JSON.parse(String(generate.SecretStringTemplate))).toEqual({
-      username: DATABASE_APP_USER,
-    });
-    const [[attachmentId] = []] = resourcesOf(template, 'AWS::SecretsManager::SecretTargetAttachment').filter(
-      ([, a]) => JSON.stringify(a.Properties?.SecretId) === JSON.stringify({ Ref: secretId }),
-    );
-    expect(attachmentId).toBeDefined();
-    const [[, rotation] = []] = resourcesOf(template, 'AWS::SecretsManager::RotationSchedule').filter(
-      ([, r]) => JSON.stringify(r.Properties?.SecretId) === JSON.stringify({ Ref: attachmentId }),
-    );
-    // Not at creation: the user exists only once the Stateless stack's migrate function has made it.
-    expect(rotation?.Properties).toMatchObject({
-      RotationRules: { ScheduleExpression: 'rate(30 days)' },
-      RotateImmediatelyOnUpdate: false,
-    });
-  });
+      // The multi-user rotation function logs in as the secret's `masterarn` to create and change the users.
+      const generate = (app.Properties?.GenerateSecretString ?? {}) as Record<string, unknown>;
+      expect(generate.SecretStringTemplate).toEqual({
+        'Fn::Join': [
+          '',
+          [`{"username":"${DATABASE_APP_USER}","masterarn":"`, { Ref: masterAttachment }, '"}'],
+        ],
+      });
+      expect(appAttachment).toBeDefined();
+      const [[, rotation] = []] = resourcesOf(template, 'AWS::SecretsManager::RotationSchedule').filter(
+        ([, r]) => JSON.stringify(r.Properties?.SecretId) === JSON.stringify({ Ref: appAttachment }),
+      );
+      // Not at creation: the user exists only once the Stateless stack's migrate function has made it.
+      expect(rotation?.Properties).toMatchObject({
+        RotationRules: { ScheduleExpression: 'rate(30 days)' },
+        RotateImmediatelyOnUpdate: false,
+      });
+      const rotationApp = (rotation!.Properties!.RotationLambdaARN as { 'Fn::GetAtt': string[] })[
+        'Fn::GetAtt'
+      ][0]!;
+      const application = template.toJSON().Resources[rotationApp];
+      expect(application.Properties.Parameters).toMatchObject({
+        masterSecretArn: { Ref: masterAttachment },
+      });
+      const mapping = application.Properties.Location.ApplicationId['Fn::FindInMap'][0];
+      expect(template.toJSON().Mappings[mapping].aws.applicationId).toMatch(
+        /:applications\/SecretsManagerRDSPostgreSQLRotationMultiUser$/,
+      );
+    },
+  );
 
   it('lets only RDS Proxy and the rotation function reach the database instance', () => {
     const template = stateful('dev');
