@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { rotationLogins } from './rotation-logins.ts';
 
 /** The NOLOGIN role holding the application's rights; login users are members of it. */
 export const APP_ROLE = 'traffic_manager_app';
@@ -35,15 +36,6 @@ const createRole = async (client: pg.Client, sql: string): Promise<boolean> =>
 
 const roleExists = async (client: pg.Client, name: string): Promise<boolean> =>
   Boolean((await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount);
-
-/** Alternating-users rotation's second login: the rotation function clones `<user>` as `<user>_clone`. */
-const CLONE_SUFFIX = '_clone';
-
-/** Both logins an alternating-users rotation switches between, whichever of the two the secret names now. */
-export const rotationLogins = (name: string): readonly [string, string] => {
-  const base = name.endsWith(CLONE_SUFFIX) ? name.slice(0, -CLONE_SUFFIX.length) : name;
-  return [base, `${base}${CLONE_SUFFIX}`];
-};
 
 /**
  * Gives the app role its rights (creating it if missing) and makes the application's logins members:

@@ -322,8 +322,15 @@ export class AppFunction extends Construct implements ec2.IConnectable {
     });
   }
 
-  /** DocumentDB 5.0 over TLS, verified with the RDS CA bundle copied into the function package. */
-  bindAuditStore(cluster: docdb.DatabaseCluster, secret: secretsmanager.ISecret): this {
+  /**
+   * DocumentDB 5.0 over TLS, verified with the RDS CA bundle copied into the function package. Only the
+   * deploy step that connects as the master creates the indexes; the audit functions' user cannot.
+   */
+  bindAuditStore(
+    cluster: docdb.DatabaseCluster,
+    secret: secretsmanager.ISecret,
+    options: { readonly createsIndexes: boolean },
+  ): this {
     secret.grantRead(this.role);
     const { hostname, port } = cluster.clusterEndpoint;
     this.connections.allowTo(cluster, ec2.Port.tcp(port), `${this.node.id} to DocumentDB`);
@@ -332,6 +339,7 @@ export class AppFunction extends Construct implements ec2.IConnectable {
       [v.url]: `mongodb://${hostname}:${port}/?tls=true&replicaSet=rs0&readPreference=secondaryPreferred&retryWrites=false`,
       [v.secretArn]: secret.secretArn,
       [v.tlsCaFile]: CA_BUNDLE_LAMBDA_PATH,
+      [v.createIndexes]: String(options.createsIndexes),
     });
   }
 

@@ -29,6 +29,7 @@ import { RestApi } from '#infra/constructs/rest-api';
 import { SafeDeploys } from '#infra/constructs/safe-deploys';
 import { CA_BUNDLE_SOURCE, caBundlePresent, MIGRATIONS_DIR, migrationsDir } from '#infra/paths';
 import { DATABASE_NAME, type StatefulStack } from '#infra/stacks/stateful.stack';
+import { AUDIT_INDEXES } from '#shared/adapters/mongo/audit-schema';
 import type { Bindings } from '#shared/config/bindings';
 
 /** The topic a function produces to, administers or probes, as its manifest entry declares it. */
@@ -80,6 +81,21 @@ const DEPLOY_ACTIONS: Readonly<
         migrationsHash: migrationsHash(),
         migrationsDir: MIGRATIONS_DIR,
         ...(stateful.stores ? { appUserSecretArn: stateful.stores.databaseAppSecret.secretArn } : {}),
+      },
+    }),
+  },
+  auditStoreSetup: {
+    id: 'AuditStoreSetup',
+    resource: (stage, stateful) => ({
+      resourceType: 'Custom::AuditStoreSetup',
+      // The index list's hash re-runs the step when an index is added; `users` says whether the store has
+      // users to manage (never on a managed DocumentDB stage without them: the stage config is tested).
+      properties: {
+        users: stage.auditStore.users,
+        indexesHash: createHash('sha256').update(JSON.stringify(AUDIT_INDEXES)).digest('hex').slice(0, 16),
+        ...(stateful.stores && stage.auditStore.users === 'managed'
+          ? { appUserSecretArn: stateful.stores.auditStoreAppSecret.secretArn }
+          : {}),
       },
     }),
   },
@@ -351,6 +367,12 @@ export class StatelessStack extends Stack {
       if (b.kafkaAdmin) fn.bindKafka(stores.kafka, brokers, { admin: b.kafkaAdmin });
       if (b.kafkaProbe) fn.bindKafka(stores.kafka, brokers, { probe: b.kafkaProbe });
     }
-    if (b.auditStore) fn.bindAuditStore(stores.auditStore, stores.auditStoreSecret);
+    if (b.auditStore) {
+      // Least privilege: only the setup step connects as the master; the audit functions as their own user.
+      if (fn.functionId === 'auditStoreSetup') {
+        fn.bindAuditStore(stores.auditStore, stores.auditStoreSecret, { createsIndexes: true });
+        stores.auditStoreAppSecret.grantRead(fn.role);
+      } else fn.bindAuditStore(stores.auditStore, stores.auditStoreAppSecret, { createsIndexes: false });
+    }
   }
 }

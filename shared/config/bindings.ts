@@ -32,7 +32,12 @@ export const ENV = {
     tls: 'KAFKA_TLS',
     topic: 'ROUTE_EVENTS_TOPIC',
   },
-  auditStore: { url: 'MONGO_URL', secretArn: 'MONGO_SECRET_ARN', tlsCaFile: 'MONGO_TLS_CA_FILE' },
+  auditStore: {
+    url: 'MONGO_URL',
+    secretArn: 'MONGO_SECRET_ARN',
+    tlsCaFile: 'MONGO_TLS_CA_FILE',
+    createIndexes: 'MONGO_CREATE_INDEXES',
+  },
   tokenHashKey: { key: 'TOKEN_HASH_KEY', secretArn: 'TOKEN_HASH_KEY_SECRET_ARN' },
   idempotencyTable: { table: 'IDEMPOTENCY_TABLE' },
   failureQueue: { destination: 'FAILURE_DESTINATION', queueUrl: 'FAILURE_QUEUE_URL' },
@@ -129,7 +134,7 @@ export const BINDING_VARIABLES: Readonly<Record<Binding, BindingVariables>> = {
   // The event source mapping hands the function its records: nothing to configure.
   kafkaConsumer: { aws: [], local: [] },
   auditStore: {
-    aws: [auditStore.url, auditStore.secretArn, auditStore.tlsCaFile],
+    aws: [auditStore.url, auditStore.secretArn, auditStore.tlsCaFile, auditStore.createIndexes],
     local: [auditStore.url],
   },
   tokenHashKey: {

@@ -93,6 +93,8 @@ const envSchema = z.object({
   [ENV.auditStore.secretArn]: z.string().optional(),
   MONGO_DATABASE: z.string().default('traffic_manager'),
   [ENV.auditStore.tlsCaFile]: z.string().optional(),
+  /** false where the deploy step creates the indexes (AWS: the functions' user may not create them). */
+  [ENV.auditStore.createIndexes]: bool.default(true),
 
   /** Where malformed event records go: a Postgres dead-letter table locally, an SQS queue in AWS. */
   [ENV.failureQueue.destination]: z.enum(['postgres', 'sqs']).optional(),
@@ -228,6 +230,7 @@ const toConfig = (e: z.output<typeof envSchema>, lambda: boolean) => {
       secretArn: e.MONGO_SECRET_ARN,
       database: e.MONGO_DATABASE,
       tlsCaFile: e.MONGO_TLS_CA_FILE,
+      createIndexes: e.MONGO_CREATE_INDEXES,
     },
     failure: {
       destination: e.FAILURE_DESTINATION ?? local?.failureDestination,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APP_ROLE, ensureAppUser, rotationLogins } from '#functions/deploy/app-user.pg';
+import { APP_ROLE, ensureAppUser } from '#functions/deploy/app-user.pg';
 import { ensureDatabase, migrateUp } from '#shared/adapters/postgres/migrate';
 
 // What the migrate function leaves behind for the functions' database user (issue 11.3), on a database of
@@ -104,12 +104,5 @@ describe('the application database user', () => {
     );
     await check.end();
     expect(members.rows.map((r) => r.rolname)).toEqual([user, clone].sort());
-  });
-});
-
-describe('the logins an alternating-users rotation switches between', () => {
-  it('are the base user and its clone, whichever the secret names', () => {
-    expect(rotationLogins('tm_app')).toEqual(['tm_app', 'tm_app_clone']);
-    expect(rotationLogins('tm_app_clone')).toEqual(['tm_app', 'tm_app_clone']);
   });
 });
