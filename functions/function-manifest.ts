@@ -45,4 +45,6 @@ export const functionManifest: Readonly<Record<AppFunctionId, Bindings>> = {
   outboxRelay: { database: true, kafkaProducer: producer },
   migrate: { database: true },
   createTopic: { kafkaAdmin: { topic: ROUTE_EVENTS_TOPIC } },
+  // Connects as the DocumentDB master (the stack binds that secret here, not the app user's).
+  auditStoreSetup: { auditStore: true },
 };

@@ -134,6 +134,11 @@ export const deployFunctions = {
     handler: 'handler',
     description: 'Create the route-events topic on deploy',
   },
+  auditStoreSetup: {
+    entry: 'functions/deploy/audit-store-setup.handler.ts',
+    handler: 'handler',
+    description: "Create the audit store's indexes and its least-privilege user on deploy",
+  },
 } as const satisfies Record<string, LambdaFunctionSpec>;
 
 export type FunctionId = keyof typeof lambdaFunctions;

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { rotationLogins } from './rotation-logins.ts';
 
 /** The NOLOGIN role holding the application's rights; login users are members of it. */
 export const APP_ROLE = 'traffic_manager_app';
@@ -37,10 +38,13 @@ const roleExists = async (client: pg.Client, name: string): Promise<boolean> =>
   Boolean((await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount);
 
 /**
- * Gives the app role its rights (creating it if missing) and makes the application's login user a member,
- * creating that user with the given password when it does not exist. An existing user keeps its password:
- * after a rotation the database and the secret's current version already agree, and setting it here could
- * undo a rotation in progress. Runs as the master user (the migrate function), which owns every object.
+ * Gives the app role its rights (creating it if missing) and makes the application's logins members:
+ * the user the secret names now, created with the secret's password when it does not exist, and the
+ * other login of the alternating-users rotation once that rotation has created it (as a member of the
+ * first user; a direct membership keeps it working whatever happens to that first user). An existing
+ * user keeps its password: the database and the secret's current version already agree, and setting it
+ * here could undo a rotation in progress. Runs as the master user (the migrate function), which owns
+ * every object.
  */
 export const ensureAppUser = async (
   databaseUrl: string,
@@ -49,16 +53,19 @@ export const ensureAppUser = async (
   const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
-    const login = client.escapeIdentifier(user.name);
     if (!(await roleExists(client, APP_ROLE))) await createRole(client, `CREATE ROLE ${APP_ROLE} NOLOGIN`);
     await client.query(`BEGIN;${APP_ROLE_RIGHTS}COMMIT;`);
     const created =
       !(await roleExists(client, user.name)) &&
       (await createRole(
         client,
-        `CREATE ROLE ${login} LOGIN PASSWORD ${client.escapeLiteral(user.password)}`,
+        `CREATE ROLE ${client.escapeIdentifier(user.name)} LOGIN PASSWORD ${client.escapeLiteral(user.password)}`,
       ));
-    await client.query(`GRANT ${APP_ROLE} TO ${login}`);
+    for (const login of rotationLogins(user.name)) {
+      if (await roleExists(client, login)) {
+        await client.query(`GRANT ${APP_ROLE} TO ${client.escapeIdentifier(login)}`);
+      }
+    }
     return created ? 'created' : 'kept';
   } finally {
     await client.end();

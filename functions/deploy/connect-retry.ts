@@ -1,13 +1,19 @@
 /**
  * Connection failures worth waiting out on a first deploy: RDS Proxy answers before its target is
  * registered (refused or dropped connections, timeouts, "cannot connect now"), for a minute or two after
- * the Stateful stack completes. A SQL error in a migration is not one of them: it fails at once.
+ * the Stateful stack completes; DocumentDB likewise. A SQL error in a migration, or a refused command, is
+ * not one of them: it fails at once.
  */
 export const isConnectionError = (err: unknown): boolean => {
   const e = err as { code?: unknown; message?: unknown };
   const code = typeof e?.code === 'string' ? e.code : '';
   const message = typeof e?.message === 'string' ? e.message : '';
+  const name = (err as { name?: unknown } | null)?.name;
   return (
+    // The MongoDB driver's: no server selectable yet, or the socket failed (DocumentDB starting up).
+    name === 'MongoServerSelectionError' ||
+    name === 'MongoNetworkError' ||
+    name === 'MongoNetworkTimeoutError' ||
     /^08/.test(code) || // SQLSTATE class 08: connection exception
     code === '57P03' || // cannot_connect_now
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code) ||

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { readSecretField } from '#shared/adapters/aws/secrets';
+import { readSecretCredentials } from '#shared/adapters/aws/secrets';
 import { MIGRATIONS_DIR } from '#shared/adapters/postgres/migrate';
 import { ENV } from '#shared/config/bindings';
 import { getConfig, requireSetting } from '#shared/config/config';
@@ -12,9 +12,9 @@ export const migrationDatabaseUrl = async (): Promise<string> => {
   const db = getConfig().database;
   if (!db.secretArn || !db.host)
     return requireSetting(db.url, `${ENV.database.url} (or ${ENV.database.host})`);
-  const password = await readSecretField(db.secretArn, 'password');
+  const { user, password } = await readSecretCredentials(db.secretArn);
   const url = new URL(`postgres://${db.host}:${db.port}/`);
-  url.username = db.user;
+  url.username = user;
   url.password = password;
   url.pathname = `/${encodeURIComponent(db.name)}`;
   if (db.ssl !== 'disable') url.searchParams.set('sslmode', db.ssl);

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { readSecretField } from '#shared/adapters/aws/secrets';
+import { readSecretCredentials } from '#shared/adapters/aws/secrets';
 import { migrateUp } from '#shared/adapters/postgres/migrate';
 import { requireBindings } from '#shared/config/config';
 import { customResourceHandler } from '#shared/middleware/custom-resource-handler';
@@ -19,7 +19,7 @@ const CONNECT_RETRY_MS = 15_000;
 const propertiesSchema = z
   .object({
     migrationsDir: z.string().min(1).optional(),
-    /** The application user's secret (username, password): that user is made a member of the app role. */
+    /** The application user's secret (username, password): that user (and its rotation clone) joins the app role. */
     appUserSecretArn: z.string().min(1).optional(),
   })
   .loose();
@@ -48,9 +48,9 @@ export const handler = customResourceHandler(async (event) => {
   logger.info('migrations applied', { dir, applied });
   let appUser: string | undefined;
   if (props.appUserSecretArn) {
-    appUser = await readSecretField(props.appUserSecretArn, 'username');
-    const password = await readSecretField(props.appUserSecretArn, 'password');
-    const outcome = await ensureAppUser(databaseUrl, { name: appUser, password });
+    const { user, password } = await readSecretCredentials(props.appUserSecretArn);
+    appUser = user;
+    const outcome = await ensureAppUser(databaseUrl, { name: user, password });
     logger.info('application user ready', { user: appUser, outcome });
   }
   return {

@@ -73,6 +73,12 @@ export interface StageConfig {
   readonly auditStore: {
     readonly instanceClass: string;
     readonly instances: number;
+    /**
+     * `managed`: the deploy step creates the audit functions' least-privilege user (DocumentDB). `none`:
+     * only where no store checks users — the local cloud's Mongo-wire server has no user commands at all,
+     * and the LocalStack stage's compose MongoDB runs without authentication.
+     */
+    readonly users: 'managed' | 'none';
   };
   readonly api: {
     readonly throttleRatePerSecond: number;
@@ -196,7 +202,7 @@ const dev: StageConfig = {
     minInsyncReplicas: 1,
     retentionHours: 72,
   },
-  auditStore: { instanceClass: 't4g.medium', instances: 1 },
+  auditStore: { instanceClass: 't4g.medium', instances: 1, users: 'managed' },
   api: {
     throttleRatePerSecond: 50,
     throttleBurst: 100,
@@ -228,6 +234,7 @@ const dev: StageConfig = {
       outboxRelay: 1,
       migrate: 1,
       createTopic: 1,
+      auditStoreSetup: 1,
       bootstrapAdminToken: 1,
     },
   },
@@ -285,7 +292,7 @@ const prod: StageConfig = {
     minInsyncReplicas: 2,
     retentionHours: 168,
   },
-  auditStore: { instanceClass: 'r6g.large', instances: 2 },
+  auditStore: { instanceClass: 'r6g.large', instances: 2, users: 'managed' },
   api: {
     throttleRatePerSecond: 2000,
     throttleBurst: 4000,
@@ -358,6 +365,7 @@ const local: StageConfig = {
   ...dev,
   name: 'local',
   logLevel: 'INFO',
+  auditStore: { ...dev.auditStore, users: 'none' },
   api: { ...dev.api, throttleRatePerSecond: 5000, throttleBurst: 10_000 },
   reservedConcurrency: {
     default: 2,
@@ -386,6 +394,7 @@ const localstack: StageConfig = {
   ...dev,
   name: 'localstack',
   target: 'localstack',
+  auditStore: { ...dev.auditStore, users: 'none' },
   logRetentionDays: 7,
   api: { ...dev.api, waf: false, manageAccountLoggingRole: false },
   deploys: { ...dev.deploys, strategy: 'none' },

@@ -256,12 +256,13 @@ export class AppFunction extends Construct implements ec2.IConnectable {
 
   /**
    * PostgreSQL through RDS Proxy, TLS verified against the proxy's public (ACM) certificate, so no CA
-   * file is bundled. The password is read from the secret; the user name is not a secret.
+   * file is bundled. User name and password are both read from the secret: alternating-users rotation
+   * switches the user (tm_app, tm_app_clone) as well as the password.
    */
   bindDatabase(
     proxy: rds.DatabaseProxy,
     secret: secretsmanager.ISecret,
-    database: { readonly name: string; readonly user: string },
+    database: { readonly name: string },
   ): this {
     secret.grantRead(this.role);
     this.connections.allowTo(proxy, ec2.Port.tcp(PROXY_PORT), `${this.node.id} to RDS Proxy`);
@@ -270,7 +271,6 @@ export class AppFunction extends Construct implements ec2.IConnectable {
       [v.host]: proxy.endpoint,
       [v.port]: String(PROXY_PORT),
       [v.name]: database.name,
-      [v.user]: database.user,
       [v.secretArn]: secret.secretArn,
       [v.ssl]: 'verify-full',
       // A container serves one invocation at a time; RDS Proxy multiplexes the containers' connections.
@@ -322,8 +322,15 @@ export class AppFunction extends Construct implements ec2.IConnectable {
     });
   }
 
-  /** DocumentDB 5.0 over TLS, verified with the RDS CA bundle copied into the function package. */
-  bindAuditStore(cluster: docdb.DatabaseCluster, secret: secretsmanager.ISecret): this {
+  /**
+   * DocumentDB 5.0 over TLS, verified with the RDS CA bundle copied into the function package. Only the
+   * deploy step that connects as the master creates the indexes; the audit functions' user cannot.
+   */
+  bindAuditStore(
+    cluster: docdb.DatabaseCluster,
+    secret: secretsmanager.ISecret,
+    options: { readonly createsIndexes: boolean },
+  ): this {
     secret.grantRead(this.role);
     const { hostname, port } = cluster.clusterEndpoint;
     this.connections.allowTo(cluster, ec2.Port.tcp(port), `${this.node.id} to DocumentDB`);
@@ -332,6 +339,7 @@ export class AppFunction extends Construct implements ec2.IConnectable {
       [v.url]: `mongodb://${hostname}:${port}/?tls=true&replicaSet=rs0&readPreference=secondaryPreferred&retryWrites=false`,
       [v.secretArn]: secret.secretArn,
       [v.tlsCaFile]: CA_BUNDLE_LAMBDA_PATH,
+      [v.createIndexes]: String(options.createsIndexes),
     });
   }
 

@@ -378,8 +378,10 @@ export class ObservabilityStack extends Stack {
         width: 12,
       }),
       new cloudwatch.GraphWidget({
-        title: 'API tokens refused by the authorizer',
+        title: 'API tokens refused by the authorizer / database logins retried after a secret re-read',
         left: [appMetric(METRIC.authRejected, 'Sum')],
+        // Issue 11.3: a rotation moved the secret under a container's cached credentials (one per container).
+        right: [appMetric(METRIC.databaseCredentialsRefreshed, 'Sum')],
         width: 12,
       }),
     );

@@ -21,10 +21,12 @@ export const DATABASE_NAME = 'traffic_manager';
 /** The master user: migrations only (the migrate custom resource); it owns every object. */
 export const DATABASE_USER = 'tm_admin';
 /**
- * The functions' user: DML on the app's tables through the `traffic_manager_app` role
- * (migrations/1763850000000_app-role.sql), created with its own secret's password by the migrate function.
+ * The functions' user: DML on the app's tables through the `traffic_manager_app` role, created with its
+ * own secret's password by the migrate function. Alternating-users rotation adds `tm_app_clone`.
  */
 export const DATABASE_APP_USER = 'tm_app';
+/** The audit functions' DocumentDB user: find and insert on the audit collection (functions/deploy/audit-user.mongo.ts). */
+export const AUDIT_STORE_APP_USER = 'tm_audit_app';
 /** Declared once with the functions' bindings (the config default and the manifest use it too). */
 export { ROUTE_EVENTS_TOPIC } from '#shared/config/bindings';
 
@@ -49,7 +51,10 @@ export interface ManagedStores {
   readonly auditStore: docdb.DatabaseCluster;
   /** The cluster's fixed identifier, for its CloudWatch dimension. */
   readonly auditStoreClusterName: string;
+  /** The master's secret: the auditStoreSetup deploy function only. */
   readonly auditStoreSecret: secretsmanager.ISecret;
+  /** The audit functions' least-privilege user (AUDIT_STORE_APP_USER), attached to the cluster. */
+  readonly auditStoreAppSecret: secretsmanager.ISecret;
 }
 
 /**
@@ -137,6 +142,25 @@ export class StatefulStack extends Stack {
     }
   }
 
+  /**
+   * An application user's secret rotated with alternating users every 30 days, logged in as the master;
+   * not at creation, since the user exists only once a Stateless deploy step has made it.
+   */
+  private rotateAlternatingUsers(
+    id: string,
+    props: Pick<
+      secretsmanager.SecretRotationProps,
+      'application' | 'secret' | 'masterSecret' | 'target' | 'vpc' | 'securityGroup' | 'excludeCharacters'
+    >,
+  ): secretsmanager.SecretRotation {
+    return new secretsmanager.SecretRotation(this, id, {
+      ...props,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      automaticallyAfter: Duration.days(30),
+      rotateImmediatelyOnUpdate: false,
+    });
+  }
+
   /** Rotation Lambdas reach the store and the Secrets Manager endpoint, nothing else. */
   private rotationSecurityGroup(
     id: string,
@@ -215,22 +239,23 @@ export class StatefulStack extends Stack {
       vpcSubnets: isolated,
       securityGroup: rotationSg,
     });
-    // The application user's own secret (the migrate function creates the user with this password). Its
-    // rotation changes only this user's password, as the user itself; not at creation, when the user does
-    // not exist yet (the first deploy of the Stateless stack creates it).
+    // The application user's own secret (the migrate function creates the user with this password),
+    // rotated with alternating users: each rotation changes the password of the user the functions are NOT
+    // using (tm_app, then tm_app_clone, ...), logged in as the master its `masterarn` names, and only then
+    // points the secret at it. Credentials a container has cached stay valid for a whole rotation period, so
+    // a rotation refuses no login; the clone is a member of tm_app, and migrate grants it the app role too.
     const databaseAppSecret = new rds.DatabaseSecret(this, 'DatabaseAppSecret', {
       username: DATABASE_APP_USER,
       secretName: `${prefix}/database/app`,
+      masterSecret: databaseSecret,
     }).attach(database);
-    new secretsmanager.SecretRotation(this, 'DatabaseAppRotation', {
-      application: secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER,
+    this.rotateAlternatingUsers('DatabaseAppRotation', {
+      application: secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_MULTI_USER,
       secret: databaseAppSecret,
+      masterSecret: databaseSecret,
       target: database,
       vpc,
-      vpcSubnets: isolated,
       securityGroup: rotationSg,
-      automaticallyAfter: Duration.days(30),
-      rotateImmediatelyOnUpdate: false,
     });
 
     const proxySg = new ec2.SecurityGroup(this, 'DatabaseProxySecurityGroup', {
@@ -319,15 +344,38 @@ export class StatefulStack extends Stack {
     });
     auditStore.node.addDependency(auditLogs);
     const auditStoreSecret = auditStore.secret!;
+    const auditRotationSg = this.rotationSecurityGroup(
+      'AuditStoreRotationSecurityGroup',
+      stage,
+      vpc,
+      'audit store',
+    );
     new secretsmanager.SecretRotation(this, 'AuditStoreRotation', {
       application: secretsmanager.SecretRotationApplication.MONGODB_ROTATION_SINGLE_USER,
       secret: auditStoreSecret,
       target: auditStore,
       vpc,
       vpcSubnets: isolated,
-      securityGroup: this.rotationSecurityGroup('AuditStoreRotationSecurityGroup', stage, vpc, 'audit store'),
+      securityGroup: auditRotationSg,
       automaticallyAfter: Duration.days(30),
       // DocumentDB rejects these in passwords (the cluster construct's secret excludes them too).
+      excludeCharacters: '"@/',
+    });
+    // The audit functions' own user (the auditStoreSetup deploy function creates it with find and insert on
+    // the audit collection only), rotated with alternating users as the PostgreSQL app user is: the
+    // rotation logs in as the master its `masterarn` names and clones the user with the same roles.
+    const auditStoreAppSecret = new docdb.DatabaseSecret(this, 'AuditStoreAppSecret', {
+      username: AUDIT_STORE_APP_USER,
+      secretName: `${prefix}/audit-store/app`,
+      masterSecret: auditStoreSecret,
+    }).attach(auditStore);
+    this.rotateAlternatingUsers('AuditStoreAppRotation', {
+      application: secretsmanager.SecretRotationApplication.MONGODB_ROTATION_MULTI_USER,
+      secret: auditStoreAppSecret,
+      masterSecret: auditStoreSecret,
+      target: auditStore,
+      vpc,
+      securityGroup: auditRotationSg,
       excludeCharacters: '"@/',
     });
     acknowledge(auditStore, {
@@ -358,6 +406,7 @@ export class StatefulStack extends Stack {
       auditStore,
       auditStoreClusterName: auditClusterName,
       auditStoreSecret,
+      auditStoreAppSecret,
     };
   }
 }

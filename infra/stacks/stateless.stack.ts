@@ -29,12 +29,8 @@ import { MskBootstrapBrokers } from '#infra/constructs/msk-bootstrap-brokers';
 import { RestApi } from '#infra/constructs/rest-api';
 import { SafeDeploys } from '#infra/constructs/safe-deploys';
 import { CA_BUNDLE_SOURCE, caBundlePresent, MIGRATIONS_DIR, migrationsDir } from '#infra/paths';
-import {
-  DATABASE_APP_USER,
-  DATABASE_NAME,
-  DATABASE_USER,
-  type StatefulStack,
-} from '#infra/stacks/stateful.stack';
+import { DATABASE_NAME, type StatefulStack } from '#infra/stacks/stateful.stack';
+import { AUDIT_INDEXES } from '#shared/adapters/mongo/audit-schema';
 import type { Bindings } from '#shared/config/bindings';
 
 /** The topic a function produces to, administers or probes, as its manifest entry declares it. */
@@ -86,6 +82,21 @@ const DEPLOY_ACTIONS: Readonly<
         migrationsHash: migrationsHash(),
         migrationsDir: MIGRATIONS_DIR,
         ...(stateful.stores ? { appUserSecretArn: stateful.stores.databaseAppSecret.secretArn } : {}),
+      },
+    }),
+  },
+  auditStoreSetup: {
+    id: 'AuditStoreSetup',
+    resource: (stage, stateful) => ({
+      resourceType: 'Custom::AuditStoreSetup',
+      // The index list's hash re-runs the step when an index is added; `users` says whether the store has
+      // users to manage (never on a managed DocumentDB stage without them: the stage config is tested).
+      properties: {
+        users: stage.auditStore.users,
+        indexesHash: createHash('sha256').update(JSON.stringify(AUDIT_INDEXES)).digest('hex').slice(0, 16),
+        ...(stateful.stores && stage.auditStore.users === 'managed'
+          ? { appUserSecretArn: stateful.stores.auditStoreAppSecret.secretArn }
+          : {}),
       },
     }),
   },
@@ -342,16 +353,10 @@ export class StatelessStack extends Stack {
     if (b.database) {
       // Least privilege: only the migrations run as the master; every other function as the app user.
       if (fn.functionId === 'migrate') {
-        fn.bindDatabase(stores.databaseProxy, stores.databaseSecret, {
-          name: DATABASE_NAME,
-          user: DATABASE_USER,
-        });
+        fn.bindDatabase(stores.databaseProxy, stores.databaseSecret, { name: DATABASE_NAME });
         stores.databaseAppSecret.grantRead(fn.role);
       } else {
-        fn.bindDatabase(stores.databaseProxy, stores.databaseAppSecret, {
-          name: DATABASE_NAME,
-          user: DATABASE_APP_USER,
-        });
+        fn.bindDatabase(stores.databaseProxy, stores.databaseAppSecret, { name: DATABASE_NAME });
       }
     }
     if (b.cache) fn.bindRedis(stores.cache, stores.cache.authSecret);
@@ -365,6 +370,12 @@ export class StatelessStack extends Stack {
       if (b.kafkaAdmin) fn.bindKafka(stores.kafka, brokers, { admin: b.kafkaAdmin });
       if (b.kafkaProbe) fn.bindKafka(stores.kafka, brokers, { probe: b.kafkaProbe });
     }
-    if (b.auditStore) fn.bindAuditStore(stores.auditStore, stores.auditStoreSecret);
+    if (b.auditStore) {
+      // Least privilege: only the setup step connects as the master; the audit functions as their own user.
+      if (fn.functionId === 'auditStoreSetup') {
+        fn.bindAuditStore(stores.auditStore, stores.auditStoreSecret, { createsIndexes: true });
+        stores.auditStoreAppSecret.grantRead(fn.role);
+      } else fn.bindAuditStore(stores.auditStore, stores.auditStoreAppSecret, { createsIndexes: false });
+    }
   }
 }

@@ -13,7 +13,10 @@ export interface LocalAwsOptions {
   readonly host?: string;
   /** 0 (the default) lets the OS choose. */
   readonly port?: number;
-  /** SecretString by secret ARN or name; an ARN key also answers to its name and its partial ARN. */
+  /**
+   * SecretString by secret ARN or name; an ARN key also answers to its name and its partial ARN. Read on
+   * every call, so a caller that changes a value (a rotation) is served the new one.
+   */
   readonly secrets: Readonly<Record<string, string>>;
   /** By cluster ARN. Locally the brokers are plaintext whatever broker string the function picks. */
   readonly kafkaClusters: Readonly<Record<string, { readonly bootstrapBrokers: string }>>;
@@ -35,6 +38,8 @@ export interface LocalSqsMessage {
 export interface LocalAws {
   /** `http://host:port`, for `endpointEnvironment()`. */
   readonly endpoint: string;
+  /** GetSecretValue calls answered so far, by the SecretId asked for. */
+  secretReads(secretId: string): number;
   /** Messages sent to this queue URL (exactly as the caller gave it), oldest first. */
   messages(queueUrl: string): readonly LocalSqsMessage[];
   /**
@@ -230,6 +235,7 @@ export const startLocalAws = async (options: LocalAwsOptions): Promise<LocalAws>
   const log = options.log ?? ((message: string) => console.warn(`[local-aws] ${message}`));
   const startedAt = Date.now();
   const queues = new Map<string, LocalSqsMessage[]>();
+  const secretReads = new Map<string, number>();
   // Appends are chained so JSON lines never interleave and stop() can wait for the last one.
   let appended: Promise<void> = Promise.resolve();
   let endpoint = '';
@@ -311,7 +317,10 @@ export const startLocalAws = async (options: LocalAwsOptions): Promise<LocalAws>
       const call: Call = { region: signedRegion(req), input: {} };
       let output: Json | undefined;
       if (req.method === 'POST' && service === 'secretsmanager' && operation === 'GetSecretValue') {
-        output = getSecretValue(options.secrets, startedAt, { ...call, input: parseInput(raw) });
+        const input = parseInput(raw);
+        output = getSecretValue(options.secrets, startedAt, { ...call, input });
+        const id = String(input.SecretId);
+        secretReads.set(id, (secretReads.get(id) ?? 0) + 1);
       } else if (req.method === 'POST' && service === 'AmazonSQS') {
         output = await sqs(operation, { ...call, input: parseInput(raw) });
       } else if (req.method === 'GET' && brokersPath?.[1]) {
@@ -350,6 +359,7 @@ export const startLocalAws = async (options: LocalAwsOptions): Promise<LocalAws>
 
   return {
     endpoint,
+    secretReads: (secretId) => secretReads.get(secretId) ?? 0,
     messages: (queueUrl) => [...(queues.get(queueUrl) ?? [])],
     queueUrl: (name) => queueUrlFor(name),
     stop: async () => {

@@ -120,9 +120,14 @@ const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
  * template plus a generated key, or a plain generated string), but derived from a per-checkout seed so
  * that it is the same on every start (token hashes made with the token hash key stay valid).
  */
-export const localSecretValue = (seed: string, secretArn: string, resource: CfnResource): string => {
+export const localSecretValue = (
+  seed: string,
+  secretArn: string,
+  resource: CfnResource,
+  stack: StackArtifact,
+): string => {
   const spec = (resource.Properties?.GenerateSecretString ?? {}) as {
-    SecretStringTemplate?: string;
+    SecretStringTemplate?: unknown;
     GenerateStringKey?: string;
     PasswordLength?: number;
   };
@@ -135,11 +140,41 @@ export const localSecretValue = (seed: string, secretArn: string, resource: CfnR
   if (typeof given === 'string') return given;
   if (spec.SecretStringTemplate && spec.GenerateStringKey) {
     return JSON.stringify({
-      ...(JSON.parse(spec.SecretStringTemplate) as object),
+      ...(JSON.parse(secretTemplate(spec.SecretStringTemplate, stack)) as object),
       [spec.GenerateStringKey]: generated,
     });
   }
   return generated;
+};
+
+/**
+ * A secret's JSON template: a string, or a join of strings and references to other secrets of the stack
+ * (a multi-user rotation secret names its master: `"masterarn": {"Ref": <master's attachment>}`).
+ */
+const secretTemplate = (template: unknown, stack: StackArtifact): string => {
+  if (typeof template === 'string') return template;
+  const [separator, parts] = ((template as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'] ?? []) as [
+    string?,
+    unknown[]?,
+  ];
+  if (separator === undefined || !parts) {
+    throw new Error(`unsupported secret template ${JSON.stringify(template)}`);
+  }
+  return parts
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const id = (part as { Ref?: string }).Ref;
+      const resource = id ? stack.template.Resources[id] : undefined;
+      if (!id || !resource) throw new Error(`unsupported secret template part ${JSON.stringify(part)}`);
+      if (resource.Type === 'AWS::SecretsManager::Secret') return secretArnOf(stack, id, resource);
+      const target = (resource.Properties?.SecretId as { Ref?: string } | undefined)?.Ref;
+      const secret = target ? stack.template.Resources[target] : undefined;
+      if (resource.Type !== 'AWS::SecretsManager::SecretTargetAttachment' || !target || !secret) {
+        throw new Error(`unsupported secret template reference to ${id} (${resource.Type})`);
+      }
+      return secretArnOf(stack, target, secret);
+    })
+    .join(separator);
 };
 
 /** Every secret of the app, by ARN and by name, with its local value. */
@@ -149,7 +184,7 @@ export const localSecrets = (stacks: readonly StackArtifact[], seed: string): Re
     for (const [id, resource] of Object.entries(stack.template.Resources)) {
       if (resource.Type !== 'AWS::SecretsManager::Secret') continue;
       const secretArn = secretArnOf(stack, id, resource);
-      const value = localSecretValue(seed, secretArn, resource);
+      const value = localSecretValue(seed, secretArn, resource, stack);
       secrets[secretArn] = value;
       const name = resource.Properties?.Name;
       if (typeof name === 'string') secrets[name] = value;

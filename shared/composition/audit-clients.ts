@@ -26,7 +26,10 @@ class LazyAuditStore implements AuditStore {
 
   private get(): Promise<MongoAuditStore> {
     this.store ??= getMongo()
-      .then((client) => new MongoAuditStore(client.db(getConfig().mongo.database)))
+      .then((client) => {
+        const { database, createIndexes } = getConfig().mongo;
+        return new MongoAuditStore(client.db(database), { createIndexes });
+      })
       .catch((err) => {
         this.store = undefined;
         throw err;

@@ -22,9 +22,18 @@ let repository: RouteRepository | undefined;
 let singleFlight: SingleFlight<CacheEntry> | undefined;
 
 export const getPgPool = (): PgPool => {
-  pool ??= createPgPool(getConfig().database, (err) => {
-    appMetrics.dependencyError('database');
-    logger.warn('postgres idle client error', { error: err.message });
+  pool ??= createPgPool(getConfig().database, {
+    onError: (err) => {
+      appMetrics.dependencyError('database');
+      logger.warn('postgres idle client error', { error: err.message });
+    },
+    // A rotation moved the secret on: the cached credentials were refused, re-read once and retried.
+    onCredentialsRefreshed: (err) => {
+      appMetrics.databaseCredentialsRefreshed();
+      logger.warn('database refused the cached credentials; re-read the secret and reconnecting', {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    },
   });
   return pool;
 };

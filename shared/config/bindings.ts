@@ -14,7 +14,6 @@ export const ENV = {
     host: 'DATABASE_HOST',
     port: 'DATABASE_PORT',
     name: 'DATABASE_NAME',
-    user: 'DATABASE_USER',
     secretArn: 'DATABASE_SECRET_ARN',
     ssl: 'DATABASE_SSL',
     poolMax: 'DATABASE_POOL_MAX',
@@ -33,7 +32,12 @@ export const ENV = {
     tls: 'KAFKA_TLS',
     topic: 'ROUTE_EVENTS_TOPIC',
   },
-  auditStore: { url: 'MONGO_URL', secretArn: 'MONGO_SECRET_ARN', tlsCaFile: 'MONGO_TLS_CA_FILE' },
+  auditStore: {
+    url: 'MONGO_URL',
+    secretArn: 'MONGO_SECRET_ARN',
+    tlsCaFile: 'MONGO_TLS_CA_FILE',
+    createIndexes: 'MONGO_CREATE_INDEXES',
+  },
   tokenHashKey: { key: 'TOKEN_HASH_KEY', secretArn: 'TOKEN_HASH_KEY_SECRET_ARN' },
   idempotencyTable: { table: 'IDEMPOTENCY_TABLE' },
   failureQueue: { destination: 'FAILURE_DESTINATION', queueUrl: 'FAILURE_QUEUE_URL' },
@@ -116,7 +120,7 @@ const KAFKA_CLIENT: BindingVariables = {
  */
 export const BINDING_VARIABLES: Readonly<Record<Binding, BindingVariables>> = {
   database: {
-    aws: [db.host, db.port, db.name, db.user, db.secretArn, db.ssl, db.poolMax],
+    aws: [db.host, db.port, db.name, db.secretArn, db.ssl, db.poolMax],
     local: [db.url, db.ssl],
   },
   cache: {
@@ -130,7 +134,7 @@ export const BINDING_VARIABLES: Readonly<Record<Binding, BindingVariables>> = {
   // The event source mapping hands the function its records: nothing to configure.
   kafkaConsumer: { aws: [], local: [] },
   auditStore: {
-    aws: [auditStore.url, auditStore.secretArn, auditStore.tlsCaFile],
+    aws: [auditStore.url, auditStore.secretArn, auditStore.tlsCaFile, auditStore.createIndexes],
     local: [auditStore.url],
   },
   tokenHashKey: {

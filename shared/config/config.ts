@@ -31,11 +31,10 @@ const envSchema = z.object({
   EXPOSE_ERROR_DETAILS: bool.default(false),
 
   [ENV.database.url]: z.string().min(1).optional(),
-  /** In AWS: RDS Proxy endpoint + a Secrets Manager secret {username, password}; overrides DATABASE_URL's credentials. */
+  /** In AWS: RDS Proxy endpoint + a Secrets Manager secret {username, password} (the user name rotates too). */
   [ENV.database.host]: z.string().optional(),
   [ENV.database.port]: int(1, 65535).default(5432),
   [ENV.database.name]: z.string().default('traffic_manager'),
-  [ENV.database.user]: z.string().default('postgres'),
   [ENV.database.secretArn]: z.string().optional(),
   [ENV.database.ssl]: z.enum(['disable', 'require', 'verify-full']).default('disable'),
   DATABASE_SSL_CA_FILE: z.string().optional(),
@@ -94,6 +93,8 @@ const envSchema = z.object({
   [ENV.auditStore.secretArn]: z.string().optional(),
   MONGO_DATABASE: z.string().default('traffic_manager'),
   [ENV.auditStore.tlsCaFile]: z.string().optional(),
+  /** false where the deploy step creates the indexes (AWS: the functions' user may not create them). */
+  [ENV.auditStore.createIndexes]: bool.default(true),
 
   /** Where malformed event records go: a Postgres dead-letter table locally, an SQS queue in AWS. */
   [ENV.failureQueue.destination]: z.enum(['postgres', 'sqs']).optional(),
@@ -184,7 +185,6 @@ const toConfig = (e: z.output<typeof envSchema>, lambda: boolean) => {
       host: e.DATABASE_HOST,
       port: e.DATABASE_PORT,
       name: e.DATABASE_NAME,
-      user: e.DATABASE_USER,
       secretArn: e.DATABASE_SECRET_ARN,
       ssl: e.DATABASE_SSL,
       sslCaFile: e.DATABASE_SSL_CA_FILE,
@@ -232,6 +232,7 @@ const toConfig = (e: z.output<typeof envSchema>, lambda: boolean) => {
       secretArn: e.MONGO_SECRET_ARN,
       database: e.MONGO_DATABASE,
       tlsCaFile: e.MONGO_TLS_CA_FILE,
+      createIndexes: e.MONGO_CREATE_INDEXES,
     },
     failure: {
       destination: e.FAILURE_DESTINATION ?? local?.failureDestination,

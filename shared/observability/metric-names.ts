@@ -63,6 +63,8 @@ export const METRIC = {
   authRejected: 'AuthRejected',
   /** Split writes that changed a split (created, updated or deleted it). */
   splitChanges: 'SplitChanges',
+  /** The database refused the cached credentials (a rotation) and the pool re-read its secret once. */
+  databaseCredentialsRefreshed: 'DatabaseCredentialsRefreshed',
 } as const;
 
 /** One counter per resolve outcome. */

@@ -89,6 +89,10 @@ const createPrometheusMetrics = (): AppMetrics => {
   // Slot: the version's position (1-10) in its split's order; never the version's name (unbounded).
   const splitResolves = counter('split_resolve_total', 'Resolves without a version', ['slot', 'choice']);
   const splitChanges = counter('split_changes_total', 'Split writes that changed a split');
+  const credentialsRefreshed = counter(
+    'database_credentials_refreshed_total',
+    'Database logins refused with cached credentials, after which the secret was re-read',
+  );
   const splitPropagation = new client.Histogram({
     name: 'split_propagation_seconds',
     help: 'From a split change commit to the consumer having applied it',
@@ -149,6 +153,9 @@ const createPrometheusMetrics = (): AppMetrics => {
     },
     splitPropagation(consumer, seconds) {
       splitPropagation.observe({ consumer }, seconds);
+    },
+    databaseCredentialsRefreshed() {
+      credentialsRefreshed.inc();
     },
     flush() {},
   };

@@ -45,6 +45,8 @@ export interface AppMetrics {
   splitChanged(): void;
   /** From a split change's commit to the consumer having applied it. */
   splitPropagation(consumer: ConsumerName, seconds: number): void;
+  /** The database refused the cached credentials; the secret was re-read once (rotation). */
+  databaseCredentialsRefreshed(): void;
   /** Called once per invocation (EMF flushes its buffer here). */
   flush(): void;
 }
@@ -111,6 +113,9 @@ export const createEmfMetrics = (namespace: string, serviceName: string): AppMet
     splitPropagation(consumer, seconds) {
       ms(METRIC_OF.splitPropagation(consumer), seconds);
     },
+    databaseCredentialsRefreshed() {
+      count(METRIC.databaseCredentialsRefreshed);
+    },
     flush() {
       m.publishStoredMetrics();
     },
@@ -134,6 +139,7 @@ const noMetrics: AppMetrics = {
   splitResolve() {},
   splitChanged() {},
   splitPropagation() {},
+  databaseCredentialsRefreshed() {},
   flush() {},
 };
 

@@ -129,7 +129,9 @@ const SECRETS: [RegExp, string][] = [
   [/ExportsOutputRefDatabaseAppSecret/, 'database'],
   [/ExportsOutputRefDatabaseSecret/, 'databaseAdmin'],
   [/ExportsOutputRefCacheAuthToken/, 'cache'],
-  [/ExportsOutputRefAuditStoreSecret/, 'auditStore'],
+  // Likewise the audit functions' user (the audit-store binding) and the DocumentDB master (the setup step).
+  [/ExportsOutputRefAuditStoreAppSecret/, 'auditStore'],
+  [/ExportsOutputRefAuditStoreSecret/, 'auditStoreAdmin'],
   [/ExportsOutputRefTokenHashKey/, 'tokenHashKey'],
 ];
 
@@ -180,11 +182,12 @@ const difference = (a: Set<string>, b: Set<string>) => [...a].filter((x) => !b.h
 
 /** Problems with one function's permissions: actions missing for its bindings, or granted beyond them. */
 /**
- * Beyond the bindings, decided by the stack: the migrate function connects as the master (and reads the app
- * user's secret, as its database binding, to create that user).
+ * Beyond the bindings, decided by the stack: the migrate and audit store setup functions connect as their
+ * store's master (and read the app user's secret, as their binding, to create that user).
  */
 export const EXTRA_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   migrate: readSecret('databaseAdmin'),
+  auditStoreSetup: readSecret('auditStoreAdmin'),
 };
 
 export const checkPermissions = (

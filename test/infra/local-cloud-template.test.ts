@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AppFunction } from '#infra/constructs/app-function';
 import type { CfnTemplate, StackArtifact } from '../../scripts/cloud/assembly.ts';
-import { localResourceMap } from '../../scripts/cloud/local-resources.ts';
+import { localResourceMap, localSecrets, secretArnOf } from '../../scripts/cloud/local-resources.ts';
 import { readRestApi } from '../../scripts/cloud/rest-api.ts';
 import { functionIdIn } from '../../scripts/cloud/template-functions.ts';
 import { kafkaMappings, schedules } from '../../scripts/cloud/triggers.ts';
@@ -69,5 +69,20 @@ describe('the local cloud reads the local stage through its live aliases', () =>
     expect(resources(artifact, aliasId, artifact.template.Resources[aliasId]!).ref).toMatch(
       /:function:[^:]+:live$/,
     );
+  });
+
+  it("serves the app user's secret with a generated password and its master's ARN, as the rotation needs", () => {
+    const stateful: StackArtifact = {
+      stackName: stacks.stateful.stackName,
+      template: template(stacks.stateful).toJSON() as CfnTemplate,
+    };
+    const secretId = (name: string) =>
+      Object.entries(stateful.template.Resources).find(([, r]) => r.Properties?.Name === name)!;
+    const [masterId, master] = secretId('traffic-manager-local/database/admin');
+
+    const app = JSON.parse(localSecrets([stateful], 'seed')['traffic-manager-local/database/app']!);
+
+    expect(app).toMatchObject({ username: 'tm_app', masterarn: secretArnOf(stateful, masterId, master) });
+    expect(app.password).toMatch(/^[A-Za-z0-9]{30}$/);
   });
 });

@@ -156,6 +156,7 @@ const CHARTED = [
   ...METRIC_OF.rateLimited.names,
   METRIC.rateLimiterErrors,
   METRIC.authRejected,
+  METRIC.databaseCredentialsRefreshed,
 ];
 
 /** The one dimension createEmfMetrics writes (Powertools' service). */

@@ -3,12 +3,43 @@ import { describe, expect, it } from 'vitest';
 import { stages } from '#infra/config/stages';
 import { KAFKA_VERSION } from '#infra/constructs/msk-cluster';
 import { CACHE_PORT } from '#infra/constructs/valkey-cache';
-import { AUDIT_STORE_PORT, DATABASE_APP_USER, DATABASE_INSTANCE_PORT } from '#infra/stacks/stateful.stack';
+import {
+  AUDIT_STORE_APP_USER,
+  AUDIT_STORE_PORT,
+  DATABASE_APP_USER,
+  DATABASE_INSTANCE_PORT,
+} from '#infra/stacks/stateful.stack';
 import { resourcesOf, synthStage } from './synth.ts';
 
 const stateful = (stage: 'dev' | 'prod' | 'localstack') => {
   const { stacks, template } = synthStage(stage);
   return template(stacks.stateful);
+};
+
+/** A secret by the end of its name, and the attachment that names it. */
+const secretNamed = (template: ReturnType<typeof stateful>, suffix: string) =>
+  resourcesOf(template, 'AWS::SecretsManager::Secret').find(([, s]) =>
+    String(s.Properties?.Name).endsWith(suffix),
+  )!;
+const attachmentOf = (template: ReturnType<typeof stateful>, secretId: string) =>
+  resourcesOf(template, 'AWS::SecretsManager::SecretTargetAttachment').find(
+    ([, a]) => JSON.stringify(a.Properties?.SecretId) === JSON.stringify({ Ref: secretId }),
+  )?.[0];
+
+/** The rotation schedule of an attached secret, and its SAR application's template properties. */
+const rotationOf = (template: ReturnType<typeof stateful>, attachmentId: string | undefined) => {
+  const json = template.toJSON();
+  const [[, rotation] = []] = resourcesOf(template, 'AWS::SecretsManager::RotationSchedule').filter(
+    ([, r]) => JSON.stringify(r.Properties?.SecretId) === JSON.stringify({ Ref: attachmentId }),
+  );
+  const appId = (rotation!.Properties!.RotationLambdaARN as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]!;
+  const app = json.Resources[appId];
+  const mapping = app.Properties.Location.ApplicationId['Fn::FindInMap'][0];
+  return {
+    schedule: rotation!.Properties,
+    parameters: app.Properties.Parameters,
+    applicationId: String(json.Mappings[mapping].aws.applicationId),
+  };
 };
 
 const secretReference = (field: string) =>
@@ -49,29 +80,30 @@ describe('stateful stack: PostgreSQL and RDS Proxy', () => {
     });
   });
 
-  it('gives the application user its own secret, attached to the instance, rotated as itself after creation', () => {
-    const template = stateful('prod');
-    const [[secretId, secret] = []] = resourcesOf(template, 'AWS::SecretsManager::Secret').filter(([, s]) =>
-      String(s.Properties?.Name).endsWith('/database/app'),
-    );
+  it.each(['dev', 'prod'] as const)(
+    'gives the application user its own secret naming the master, rotated with alternating users after creation (%s)',
+    (stage) => {
+      const template = stateful(stage);
+      const [appId, app] = secretNamed(template, '/database/app');
+      const masterAttachment = attachmentOf(template, secretNamed(template, '/database/admin')[0]);
 
-    const generate = (secret?.Properties?.GenerateSecretString ?? {}) as Record<string, unknown>;
-    expect(JSON.parse(String(generate.SecretStringTemplate))).toEqual({
-      username: DATABASE_APP_USER,
-    });
-    const [[attachmentId] = []] = resourcesOf(template, 'AWS::SecretsManager::SecretTargetAttachment').filter(
-      ([, a]) => JSON.stringify(a.Properties?.SecretId) === JSON.stringify({ Ref: secretId }),
-    );
-    expect(attachmentId).toBeDefined();
-    const [[, rotation] = []] = resourcesOf(template, 'AWS::SecretsManager::RotationSchedule').filter(
-      ([, r]) => JSON.stringify(r.Properties?.SecretId) === JSON.stringify({ Ref: attachmentId }),
-    );
-    // Not at creation: the user exists only once the Stateless stack's migrate function has made it.
-    expect(rotation?.Properties).toMatchObject({
-      RotationRules: { ScheduleExpression: 'rate(30 days)' },
-      RotateImmediatelyOnUpdate: false,
-    });
-  });
+      // The multi-user rotation function logs in as the secret's `masterarn` to create and change the users.
+      expect((app.Properties!.GenerateSecretString as Record<string, unknown>).SecretStringTemplate).toEqual({
+        'Fn::Join': [
+          '',
+          [`{"username":"${DATABASE_APP_USER}","masterarn":"`, { Ref: masterAttachment }, '"}'],
+        ],
+      });
+      const rotation = rotationOf(template, attachmentOf(template, appId));
+      // Not at creation: the user exists only once the Stateless stack's migrate function has made it.
+      expect(rotation.schedule).toMatchObject({
+        RotationRules: { ScheduleExpression: 'rate(30 days)' },
+        RotateImmediatelyOnUpdate: false,
+      });
+      expect(rotation.parameters).toMatchObject({ masterSecretArn: { Ref: masterAttachment } });
+      expect(rotation.applicationId).toMatch(/:applications\/SecretsManagerRDSPostgreSQLRotationMultiUser$/);
+    },
+  );
 
   it('lets only RDS Proxy and the rotation function reach the database instance', () => {
     const template = stateful('dev');
@@ -99,10 +131,10 @@ describe('stateful stack: PostgreSQL and RDS Proxy', () => {
     });
   });
 
-  it('rotates the database (master and app user) and audit store credentials every 30 days', () => {
+  it('rotates the database and audit store credentials (master and app user each) every 30 days', () => {
     const rotations = resourcesOf(stateful('dev'), 'AWS::SecretsManager::RotationSchedule');
 
-    expect(rotations).toHaveLength(3);
+    expect(rotations).toHaveLength(4);
     for (const [, r] of rotations) {
       expect(r.Properties?.RotationRules).toEqual({ ScheduleExpression: 'rate(30 days)' });
     }
@@ -310,6 +342,33 @@ describe('stateful stack: idempotency table and failure queue', () => {
   });
 });
 
+describe("stateful stack: the audit functions' DocumentDB user", () => {
+  it.each(['dev', 'prod'] as const)(
+    'has its own secret naming the master, rotated with alternating users after creation (%s)',
+    (stage) => {
+      const template = stateful(stage);
+      const [appId, app] = secretNamed(template, '/audit-store/app');
+      const masterAttachment = attachmentOf(template, secretNamed(template, '/audit-store/admin')[0]);
+
+      const generate = app.Properties!.GenerateSecretString as Record<string, unknown>;
+      expect(generate.SecretStringTemplate).toEqual({
+        'Fn::Join': [
+          '',
+          [`{"username":"${AUDIT_STORE_APP_USER}","masterarn":"`, { Ref: masterAttachment }, '"}'],
+        ],
+      });
+      expect(generate.ExcludeCharacters).toContain('@');
+      const rotation = rotationOf(template, attachmentOf(template, appId));
+      expect(rotation.schedule).toMatchObject({
+        RotationRules: { ScheduleExpression: 'rate(30 days)' },
+        RotateImmediatelyOnUpdate: false,
+      });
+      expect(rotation.parameters).toMatchObject({ masterSecretArn: { Ref: masterAttachment } });
+      expect(rotation.applicationId).toMatch(/:applications\/SecretsManagerMongoDBRotationMultiUser$/);
+    },
+  );
+});
+
 describe('stateful stack: secrets and rotation logs', () => {
   it('keeps every secret as long as its data: retained in prod (the databases snapshot), deleted in dev', () => {
     for (const [stage, policy] of [
@@ -334,7 +393,7 @@ describe('stateful stack: secrets and rotation logs', () => {
       >;
       const apps = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Serverless::Application');
 
-      expect(apps).toHaveLength(3);
+      expect(apps).toHaveLength(4);
       for (const [id, app] of apps) {
         const name = (app.Properties.Parameters as { functionName: string }).functionName;
         const [[groupId] = []] = Object.entries(resources).filter(

@@ -29,7 +29,7 @@ import { logicalIdOf, resourcesOf, synthStage } from './synth.ts';
 
 type Env = Record<string, unknown>;
 
-const stateless = (stage: 'dev' | 'prod' | 'localstack') => {
+const stateless = (stage: 'dev' | 'prod' | 'local' | 'localstack') => {
   const synthesized = synthStage(stage);
   const stack = synthesized.stacks.stateless;
   const template = synthesized.template(stack);
@@ -126,10 +126,11 @@ describe('stateless stack: functions', () => {
         DATABASE_HOST: { 'Fn::ImportValue': expect.stringContaining('DatabaseProxy') },
         DATABASE_PORT: '5432',
         DATABASE_NAME: 'traffic_manager',
-        DATABASE_USER: id === 'migrate' ? 'tm_admin' : 'tm_app',
         DATABASE_SSL: 'verify-full',
       });
       expect(envOf(id).DATABASE_URL, id).toBeUndefined();
+      // The user name comes from the secret with the password: alternating-users rotation switches it.
+      expect(envOf(id).DATABASE_USER, id).toBeUndefined();
       // The master's secret for the migrations only; the app user's (attached to the instance) elsewhere.
       expect(secretOf(id), id).toContain(id === 'migrate' ? 'DatabaseSecretAttachment' : 'DatabaseAppSecret');
     }
@@ -478,8 +479,46 @@ describe('stateless stack: consumers, relay and deploy actions', () => {
     const frameworks = resourcesOf(template, 'AWS::Lambda::Function').filter(([, f]) =>
       String(f.Properties?.Description ?? '').includes('AWS CDK resource provider framework'),
     );
-    expect(frameworks).toHaveLength(2);
+    expect(frameworks).toHaveLength(3);
     for (const [, f] of frameworks) expect(f.Properties?.VpcConfig).toBeUndefined();
+  });
+
+  it.each(['dev', 'prod'] as const)(
+    '%s: sets up the audit store as the DocumentDB master; the audit functions connect as their own user',
+    (stage) => {
+      const { template, envOf } = stateless(stage);
+      const [[, setup] = []] = resourcesOf(template, 'Custom::AuditStoreSetup');
+      const appSecret = JSON.stringify(setup?.Properties?.appUserSecretArn);
+
+      expect(setup?.Properties).toMatchObject({
+        users: 'managed',
+        indexesHash: expect.stringMatching(/^[0-9a-f]{16}$/),
+      });
+      expect(appSecret).toContain('AuditStoreAppSecret');
+      expect(JSON.stringify(envOf('auditStoreSetup').MONGO_SECRET_ARN)).toContain(
+        'AuditStoreSecretAttachment',
+      );
+      expect(envOf('auditStoreSetup').MONGO_CREATE_INDEXES).toBe('true');
+      for (const id of ['audit', 'auditQuery'] as const) {
+        expect(JSON.stringify(envOf(id).MONGO_SECRET_ARN), id).toBe(appSecret);
+        // The deploy step made the indexes; the functions' user may only find and insert.
+        expect(envOf(id).MONGO_CREATE_INDEXES, id).toBe('false');
+      }
+      // The master's secret is readable by the setup function alone.
+      const readers = resourcesOf(template, 'AWS::IAM::Policy').filter(([, p]) =>
+        JSON.stringify(p.Properties?.PolicyDocument).includes('AuditStoreSecretAttachment'),
+      );
+      expect(readers.map(([id]) => id)).toEqual([expect.stringMatching(/^auditStoreSetup/)]);
+    },
+  );
+
+  it('runs the audit store setup on the local stage too, creating only indexes where the Mongo-wire server has no users', () => {
+    const { template } = stateless('local');
+
+    template.hasResourceProperties('Custom::AuditStoreSetup', {
+      users: 'none',
+      appUserSecretArn: Match.absent(),
+    });
   });
 
   it.each(['dev', 'prod'] as const)(

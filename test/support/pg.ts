@@ -3,7 +3,7 @@ import { getConfig } from '#shared/config/config';
 
 /** A pool on the test database (vitest.config.ts sets DATABASE_URL; global setup migrated it). */
 export const testPool = (overrides: Partial<ReturnType<typeof getConfig>['database']> = {}): PgPool =>
-  createPgPool({ ...getConfig().database, ...overrides }, () => {});
+  createPgPool({ ...getConfig().database, ...overrides }, { onError: () => {} });
 
 /** Waits until `n` backends are blocked on a lock while running a statement that contains `queryLike`. */
 export const waitForLockWaiters = async (

@@ -148,7 +148,6 @@ describe('parseConfig in a Lambda (AWS_LAMBDA_FUNCTION_NAME set)', () => {
       DATABASE_HOST: 'proxy.internal',
       DATABASE_PORT: '5432',
       DATABASE_NAME: 'traffic_manager',
-      DATABASE_USER: 'tm_admin',
       DATABASE_SECRET_ARN: 'arn:db',
       DATABASE_SSL: 'verify-full',
       DATABASE_POOL_MAX: '2',

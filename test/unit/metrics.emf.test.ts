@@ -121,6 +121,7 @@ const everyCall: { readonly [K in keyof AppMetrics]: (m: AppMetrics) => void } =
   splitPropagation: (m) => {
     for (const consumer of CONSUMER_NAMES) m.splitPropagation(consumer, 0.2);
   },
+  databaseCredentialsRefreshed: (m) => m.databaseCredentialsRefreshed(),
   flush: () => {}, // flushLines flushes
 };
 

@@ -10,8 +10,9 @@ import { DependencyUnavailableError } from '#shared/domain/errors';
 import type { RouteState } from '#shared/domain/route';
 import type { Weights } from '#shared/domain/split';
 import type { AuditAction, AuditQuery, AuditRecord, AuditStore } from '#shared/ports/audit-store.port';
+import { AUDIT_COLLECTION, AUDIT_INDEXES } from './audit-schema.ts';
 
-export const AUDIT_COLLECTION = 'route_audit';
+export { AUDIT_COLLECTION, AUDIT_INDEXES } from './audit-schema.ts';
 
 /** The stored document: the seed's §3.5 shape (snake_case) plus revision and correlation_id. */
 export interface AuditDocument {
@@ -42,29 +43,6 @@ export interface AuditDocument {
 }
 
 const DUPLICATE_KEY = 11000;
-
-/**
- * The seed's indexes. Each time index ends in event_id so the (occurred_at, event_id) page order is
- * served by the index; the unique event_id index makes redelivered events no-ops.
- */
-export const AUDIT_INDEXES = [
-  {
-    name: 'route_occurred_at',
-    key: {
-      'route.tenant': 1,
-      'route.service': 1,
-      'route.env': 1,
-      'route.version': 1,
-      occurred_at: -1,
-      event_id: -1,
-    },
-  },
-  { name: 'occurred_at', key: { occurred_at: -1, event_id: -1 } },
-  // recent / action / time-range queries of tokens that cover some tenants (issue 6).
-  { name: 'tenant_occurred_at', key: { 'route.tenant': 1, occurred_at: -1, event_id: -1 } },
-  { name: 'action_occurred_at', key: { action: 1, occurred_at: -1, event_id: -1 } },
-  { name: 'event_id_unique', key: { event_id: 1 }, unique: true },
-] as const;
 
 /** A route's four names, or a split's three (no version key at all, so route queries never match it). */
 const routeOf = (r: { tenant: string; service: string; env: string; version?: string | undefined }) => ({
@@ -133,7 +111,14 @@ export class MongoAuditStore implements AuditStore {
   private readonly collection: Collection<AuditDocument>;
   private indexes: Promise<void> | undefined;
 
-  constructor(private readonly db: Db) {
+  /**
+   * `createIndexes: false` where the deploy step made the indexes as the master (AWS): the functions' user
+   * has find and insert on the collection only, so it could not create them.
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly options: { readonly createIndexes: boolean } = { createIndexes: true },
+  ) {
     this.collection = db.collection<AuditDocument>(AUDIT_COLLECTION);
   }
 
@@ -143,6 +128,7 @@ export class MongoAuditStore implements AuditStore {
 
   /** Creates the indexes once per container (a no-op when they exist); retried after a failure. */
   ensureIndexes(): Promise<void> {
+    if (!this.options.createIndexes) return Promise.resolve();
     this.indexes ??= this.collection
       .createIndexes(AUDIT_INDEXES.map((i) => ({ ...i, key: { ...i.key } })))
       .then(() => undefined)

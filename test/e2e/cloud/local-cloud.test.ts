@@ -59,6 +59,8 @@ describe('the local cloud (AUTH_MODE=on, as in AWS)', () => {
     expect(cloud.adminToken).toMatch(/^tm_[a-z2-7]{16}_/);
     expect(cloud.output()).toContain('deployed Custom::Migrations');
     expect(cloud.output()).toContain('deployed Custom::KafkaTopic');
+    // The audit store's indexes come from its deploy step (the audit functions may not create them).
+    expect(cloud.output()).toContain('deployed Custom::AuditStoreSetup');
   });
 
   it('runs the seed workflow with tokens, and the change reaches the audit trail through Kafka', async () => {

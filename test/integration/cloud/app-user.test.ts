@@ -11,13 +11,14 @@ const admin = new URL(
 );
 admin.pathname = '/traffic_manager_test_app_user';
 const user = `tm_app_test_${randomBytes(4).toString('hex')}`;
+const clone = `${user}_clone`;
 const asUser = new URL(admin);
 asUser.username = user;
 asUser.password = 'unused-with-trust';
 
 let client: pg.Client;
-const attempt = async (sql: string): Promise<string> =>
-  client.query(sql).then(
+const attempt = async (sql: string, as: pg.Client = client): Promise<string> =>
+  as.query(sql).then(
     () => 'ok',
     (err: { code?: string }) => err.code ?? 'error',
   );
@@ -34,8 +35,10 @@ afterAll(async () => {
   await client?.end();
   const master = new pg.Client({ connectionString: admin.toString() });
   await master.connect();
-  await master.query(`DROP OWNED BY ${master.escapeIdentifier(user)}`);
-  await master.query(`DROP ROLE ${master.escapeIdentifier(user)}`);
+  for (const login of [clone, user]) {
+    await master.query(`DROP OWNED BY ${master.escapeIdentifier(login)}`);
+    await master.query(`DROP ROLE IF EXISTS ${master.escapeIdentifier(login)}`);
+  }
   await master.end();
 });
 
@@ -69,5 +72,37 @@ describe('the application database user', () => {
     );
     await master.end();
     expect(member.rowCount).toBe(1);
+  });
+
+  it('grants the app role to the clone an alternating-users rotation creates, named by the secret after it', async () => {
+    // What the multi-user rotation function does on its first run, as the master.
+    const master = new pg.Client({ connectionString: admin.toString() });
+    await master.connect();
+    await master.query(`CREATE ROLE ${master.escapeIdentifier(clone)} LOGIN PASSWORD 'clone-password'`);
+    await master.query(`GRANT ${master.escapeIdentifier(user)} TO ${master.escapeIdentifier(clone)}`);
+    await master.end();
+
+    // The next deploy reads the secret, which now names the clone.
+    expect(await ensureAppUser(admin.toString(), { name: clone, password: 'clone-password' })).toBe('kept');
+
+    const asClone = new URL(admin);
+    asClone.username = clone;
+    const cloneClient = new pg.Client({ connectionString: asClone.toString() });
+    await cloneClient.connect();
+    try {
+      expect(await attempt('SELECT count(*) FROM endpoints', cloneClient)).toBe('ok');
+      expect(await attempt('CREATE TABLE app_user_clone_probe (id int)', cloneClient)).toBe('42501');
+      expect(await attempt('SELECT * FROM pgmigrations', cloneClient)).toBe('42501');
+    } finally {
+      await cloneClient.end();
+    }
+    const check = new pg.Client({ connectionString: admin.toString() });
+    await check.connect();
+    const members = await check.query(
+      'SELECT u.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = $1 AND u.rolname = ANY($2) ORDER BY 1',
+      [APP_ROLE, [user, clone]],
+    );
+    await check.end();
+    expect(members.rows.map((r) => r.rolname)).toEqual([user, clone].sort());
   });
 });

@@ -17,7 +17,7 @@ const ctx = { changedBy: 'outbox-test', correlationId: null };
 
 beforeAll(async () => {
   db = await createPrivateDatabase('outbox');
-  pool = createPgPool({ ...getConfig().database, url: db.url, poolMax: 20 }, () => {});
+  pool = createPgPool({ ...getConfig().database, url: db.url, poolMax: 20 }, { onError: () => {} });
   repository = new PgRouteRepository(pool);
   outbox = new PgOutboxStore(pool);
 });
