@@ -15,6 +15,15 @@ export interface TrafficManagerStacks {
   readonly observability: ObservabilityStack;
 }
 
+/** The feature flag that picks `Fn::ImportValue` (strong) or `Fn::GetStackOutput` (weak) between our stacks. */
+export const CROSS_STACK_REFERENCES = '@aws-cdk/core:defaultCrossStackReferences';
+
+export const crossStackReferencesFor = (stage: StageConfig): 'weak' | 'strong' =>
+  stage.target === 'localstack' ? 'strong' : 'weak';
+
+const withoutCrossStackReferences = (flags: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(flags).filter(([key]) => key !== CROSS_STACK_REFERENCES));
+
 /**
  * The App with the feature flags `cdk init` would write: kept here rather than in cdk.json so that the
  * CLI and the tests synthesize with the same flags. CLI context (`-c`, cdk.json) still wins.
@@ -23,10 +32,8 @@ export const createApp = (props: AppProps = {}): App =>
   new App({
     ...props,
     context: {
-      ...recommendedFeatureFlags,
-      // Classic Export/ImportValue instead of the newer Fn::GetStackOutput: an output the functions
-      // consume cannot be removed from the stateful stack under them, and LocalStack resolves it.
-      '@aws-cdk/core:defaultCrossStackReferences': 'strong',
+      // Without the reference strength, which buildTrafficManager picks per target.
+      ...withoutCrossStackReferences(recommendedFeatureFlags),
       ...props.context,
     },
   });
@@ -41,6 +48,12 @@ export const addNagChecks = (app: App): AwsSolutionsChecks => {
 /** Stacks split by lifecycle: network ← stateful ← stateless ← observability. */
 export const buildTrafficManager = (app: App, stage: StageConfig): TrafficManagerStacks => {
   const prefix = `TrafficManager-${stage.name}`;
+  // Cross-stack references without exports (Fn::GetStackOutput): an export cannot change while imported,
+  // so replacing a store or a function took two deploys. The LocalStack stage keeps classic exports: the
+  // pinned LocalStack 4.4 predates Fn::GetStackOutput. CLI context (`-c`) still wins.
+  if (app.node.tryGetContext(CROSS_STACK_REFERENCES) === undefined) {
+    app.node.setContext(CROSS_STACK_REFERENCES, crossStackReferencesFor(stage));
+  }
   // Env-agnostic unless the stage pins a region (prod: three named AZs); the account is never pinned, so
   // synth needs no credentials or lookups either way.
   const placement = stage.network.placement;

@@ -62,6 +62,20 @@ const importValue = (ctx: ResolveContext, name: string): string => {
   throw new UnresolvableError(`Fn::ImportValue ${name}: no stack exports it`);
 };
 
+/** A weak cross-stack reference: another stack's output by name, no export needed (same account here). */
+const getStackOutput = (ctx: ResolveContext, arg: unknown): string => {
+  if (!isRecord(arg))
+    throw new UnresolvableError(`Fn::GetStackOutput needs an object, got ${JSON.stringify(arg)}`);
+  const stackName = resolveValue(arg.StackName, ctx);
+  const outputName = resolveValue(arg.OutputName, ctx);
+  const stack = ctx.assembly.stacks.find((s) => s.stackName === stackName);
+  const output = stack?.template.Outputs?.[outputName];
+  if (!stack || !output) {
+    throw new UnresolvableError(`Fn::GetStackOutput ${stackName}.${outputName}: no such stack output`);
+  }
+  return resolveValue(output.Value, { ...ctx, stack });
+};
+
 const DYNAMIC_REFERENCE = /\{\{resolve:secretsmanager:([^}]+)\}\}/g;
 
 /** `{{resolve:secretsmanager:arn-or-name:SecretString:key::}}` inside a string. */
@@ -99,6 +113,8 @@ export const resolveValue = (value: unknown, ctx: ResolveContext): string => {
     }
     case 'Fn::ImportValue':
       return importValue(ctx, resolveValue(arg, ctx));
+    case 'Fn::GetStackOutput':
+      return getStackOutput(ctx, arg);
     // Dynamic references are resolved in the finished string, as CloudFormation does: CDK builds
     // `{{resolve:secretsmanager:<arn>:SecretString:password::}}` with Fn::Join around the secret's ARN.
     case 'Fn::Join': {
@@ -137,7 +153,8 @@ const splitOf = (value: unknown, ctx: ResolveContext): string[] => {
 export const referencedIds = (value: unknown): string[] => {
   if (Array.isArray(value)) return value.flatMap(referencedIds);
   if (!isRecord(value)) return [];
-  if (typeof value.Ref === 'string') return [value.Ref];
+  // Pseudo parameters (a weak reference's `Region: {Ref: AWS::Region}`) name no resource.
+  if (typeof value.Ref === 'string') return value.Ref.startsWith('AWS::') ? [] : [value.Ref];
   const att = value['Fn::GetAtt'];
   if (Array.isArray(att)) return [String(att[0])];
   return Object.values(value).flatMap(referencedIds);

@@ -126,13 +126,13 @@ export const expectedActions = (b: Bindings, inVpc: boolean): Set<string> => {
 
 const SECRETS: [RegExp, string][] = [
   // The application user's secret: what the database binding reads. The master's: the migrations only.
-  [/ExportsOutputRefDatabaseAppSecret/, 'database'],
-  [/ExportsOutputRefDatabaseSecret/, 'databaseAdmin'],
-  [/ExportsOutputRefCacheAuthToken/, 'cache'],
+  [/(?:Exports|Publish)OutputRefDatabaseAppSecret/, 'database'],
+  [/(?:Exports|Publish)OutputRefDatabaseSecret/, 'databaseAdmin'],
+  [/(?:Exports|Publish)OutputRefCacheAuthToken/, 'cache'],
   // Likewise the audit functions' user (the audit-store binding) and the DocumentDB master (the setup step).
-  [/ExportsOutputRefAuditStoreAppSecret/, 'auditStore'],
-  [/ExportsOutputRefAuditStoreSecret/, 'auditStoreAdmin'],
-  [/ExportsOutputRefTokenHashKey/, 'tokenHashKey'],
+  [/(?:Exports|Publish)OutputRefAuditStoreAppSecret/, 'auditStore'],
+  [/(?:Exports|Publish)OutputRefAuditStoreSecret/, 'auditStoreAdmin'],
+  [/(?:Exports|Publish)OutputRefTokenHashKey/, 'tokenHashKey'],
 ];
 
 /** The resource an action is granted on, as far as the checks tell resources apart. */
@@ -142,7 +142,7 @@ const resourceTag = (action: string, resource: unknown): string | undefined => {
   if (action.startsWith('kafka')) {
     const named = /:(topic|group)\/.*"\/([^"/]+)"\]\]\}$/.exec(text);
     if (named) return `${named[1]}:${named[2]}`;
-    if (/ExportsOutputFnGetAttKafka[A-Za-z0-9]*Arn/.test(text)) return 'cluster';
+    if (/(?:Exports|Publish)OutputFnGetAttKafka[A-Za-z0-9]*Arn/.test(text)) return 'cluster';
     return `unknown:${text}`;
   }
   if (action.startsWith('secretsmanager:')) {

@@ -31,7 +31,8 @@ const envOf = (id: AppFunctionId, stage: 'dev' | 'prod' | 'localstack' = 'dev'):
   return resource.Properties.Environment.Variables;
 };
 
-const TOKEN_HASH_KEY_EXPORT = /ExportsOutputRefTokenHashKey/;
+/** The Stateful stack's output of the key's ARN: a weak reference (AWS stages) or an export (LocalStack). */
+const TOKEN_HASH_KEY_EXPORT = /(?:Exports|Publish)OutputRefTokenHashKey/;
 
 describe('API tokens in AWS: the Lambda authorizer', () => {
   it('is a REQUEST authorizer on the Authorization header, cached per token for the stage TTL', () => {

@@ -41,6 +41,15 @@ describe('template values resolved for this machine', () => {
     );
   });
 
+  it('resolves a weak reference (Fn::GetStackOutput) through the producing stack, no export needed', () => {
+    const weak = (OutputName: string) => ({
+      'Fn::GetStackOutput': { StackName: 'Stateful', Region: { Ref: 'AWS::Region' }, OutputName },
+    });
+
+    expect(resolveValue(weak('ProxyEndpoint'), ctx)).toBe('127.0.0.1');
+    expect(() => resolveValue(weak('Missing'), ctx)).toThrow(/Stateful\.Missing: no such stack output/);
+  });
+
   it('names what it cannot resolve instead of guessing', () => {
     expect(() => resolveValue({ Ref: 'Queue' }, ctx)).toThrow(UnresolvableError);
     expect(() => resolveValue({ Ref: 'Queue' }, ctx)).toThrow(
