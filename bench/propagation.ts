@@ -6,16 +6,14 @@ import { apiEvent } from '../test/support/api-gateway.ts';
 import { benchEnvironment, type ConsumerName, root, timedConsumers } from './environment.ts';
 import { summarize } from './stats.ts';
 
-const DB =
-  process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/traffic_manager_bench_events';
 const WRITES = Number(process.env.BENCH_WRITES ?? 600);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 3000);
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL_WRITES ?? 200);
 
-const { run, topic, services, kafka, dropAuditDatabase } = await benchEnvironment({
+const { run, topic, services, kafka, dropDatabases } = await benchEnvironment({
   name: 'propagation',
-  database: DB,
+  ...(process.env.BENCH_DATABASE_URL ? { database: process.env.BENCH_DATABASE_URL } : {}),
 });
 const { closeAllClients } = await import('#shared/composition/shutdown');
 const { getPgPool } = await import('#shared/composition/clients');
@@ -143,7 +141,7 @@ const throughput = Object.fromEntries(
 await poller.stop();
 await relay.stop();
 await closeAllClients();
-await dropAuditDatabase();
+await dropDatabases();
 
 const report = {
   run_at: new Date().toISOString(),

@@ -16,15 +16,13 @@ import { cpuPerRequest } from './cpu.ts';
 import { benchEnvironment, type ConsumerName, root, timedConsumers } from './environment.ts';
 import { summarize } from './stats.ts';
 
-const DB =
-  process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/traffic_manager_bench_writes';
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL_WRITES ?? 300);
 const CONCURRENT = Number(process.env.BENCH_WRITES ?? 2000);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 20);
 
-const { run, topic, services, kafka, dropAuditDatabase } = await benchEnvironment({
+const { run, topic, services, kafka, dropDatabases } = await benchEnvironment({
   name: 'writes',
-  database: DB,
+  ...(process.env.BENCH_DATABASE_URL ? { database: process.env.BENCH_DATABASE_URL } : {}),
   // Capacity, not policy: one tenant's write limit (50/s) would cap the load long before the service.
   env: { RATE_LIMITS_ENABLED: 'false' },
 });
@@ -176,7 +174,7 @@ const propagation = (name: ConsumerName) =>
 await poller.stop();
 await relay.stop();
 await closeAllClients();
-await dropAuditDatabase();
+await dropDatabases();
 
 const total = (cpu: Record<string, number>) =>
   Object.entries(cpu)
