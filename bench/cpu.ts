@@ -50,20 +50,39 @@ const commandOf = (pid: string): string => {
   }
 };
 
+/** The Lambda function a local-cloud container runs (its AWS_LAMBDA_FUNCTION_NAME), if it is one. */
+const functionOf = (pid: number): string | undefined => {
+  try {
+    const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    return env
+      .find((v) => v.startsWith('AWS_LAMBDA_FUNCTION_NAME='))
+      ?.slice('AWS_LAMBDA_FUNCTION_NAME='.length);
+  } catch {
+    return undefined;
+  }
+};
+
 /**
  * The pids of each group, found by command line (Postgres: every backend and helper process); the API's
- * child processes (the local cloud's function containers) are a group of their own.
+ * child processes are a group of their own, except the local cloud's function containers: one group per
+ * function (`fn:<function name>`).
  */
 const groups = (runnerPid: number): Record<string, number[]> => {
   const all = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  const children = descendantsOf(runnerPid, all);
   const out: Record<string, number[]> = {
     api: [runnerPid],
-    api_children: descendantsOf(runnerPid, all),
+    api_children: [],
     postgres: [],
     redis: [],
     kafka: [],
     mongo: [],
   };
+  for (const pid of children) {
+    const fn = functionOf(pid);
+    const group = fn ? `fn:${fn}` : 'api_children';
+    out[group] = [...(out[group] ?? []), pid];
+  }
   for (const pid of all) {
     const cmd = commandOf(pid);
     if (/^postgres[: ]|\/postgres /.test(cmd)) out.postgres!.push(Number(pid));

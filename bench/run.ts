@@ -4,9 +4,15 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const suites = ['core.ts', 'split.ts', 'propagation.ts', 'writes.ts', 'cloud.ts', 'client.ts'].filter((f) =>
-  existsSync(`${here}${f}`),
-);
+const suites = [
+  'core.ts',
+  'split.ts',
+  'propagation.ts',
+  'writes.ts',
+  'cloud.ts',
+  'cloud-writes.ts',
+  'client.ts',
+].filter((f) => existsSync(`${here}${f}`));
 let failed = false;
 for (const suite of suites) {
   console.log(`\n== bench/${suite}`);
