@@ -4,14 +4,13 @@
 // function, the relay, the three consumers), Postgres, Redis, Kafka and the Mongo-wire server. Measured
 // until every create is in the audit trail and warmed in the cache. Results: bench/results/cloud-writes.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
 import { cacheKeyOf } from '#shared/domain/cache-entry';
 import { reservedConcurrencyOf, stages } from '../infra/config/stages.ts';
 import { ensureServices } from '../scripts/services/services.ts';
 import { startLocalCloud } from '../test/support/local-runner.ts';
-import { cpuPerRequest } from './cpu.ts';
+import { cpuPerRequest, reportHeader, systemCpu } from './cpu.ts';
 import { root } from './environment.ts';
 import { summarize } from './stats.ts';
 
@@ -106,13 +105,8 @@ try {
   const cpu = Object.fromEntries(
     Object.entries(measured.cpu_us_per_request).map(([group, us]) => [shortName(group), us]),
   );
-  const total = Object.entries(cpu)
-    .filter(([k]) => k !== 'load_generator')
-    .reduce((s, [, v]) => s + v, 0);
   const report = {
-    run_at: new Date().toISOString(),
-    label: process.env.BENCH_LABEL ?? null,
-    machine: { cpus: os.cpus().length, loadavg_1m_at_end: os.loadavg()[0], node: process.version },
+    ...reportHeader(),
     setup: {
       writes: WRITES,
       in_flight: IN_FLIGHT,
@@ -122,7 +116,7 @@ try {
     creates_per_s_answered: Math.round(WRITES / (measured.result.answeredMs / 1000)),
     creates_per_s_applied: Math.round(WRITES / (appliedMs / 1000)),
     write_latency_ms: summarize(measured.result.samples),
-    cpu_us_per_create: { ...cpu, total },
+    cpu_us_per_create: { ...cpu, total: systemCpu(cpu) },
   };
   mkdirSync(`${root}bench/results`, { recursive: true });
   const file = process.env.BENCH_OUT ?? 'cloud-writes.json';

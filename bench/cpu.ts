@@ -1,6 +1,7 @@
 // CPU time per process group while a load runs, from /proc (Linux): where a request's work goes on a
 // machine where the API, its dependencies and the load generator share the cores.
 import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 
 const TICK_US = 10_000; // USER_HZ is 100 on Linux
 
@@ -122,3 +123,16 @@ export const cpuPerRequest = async <T extends { requests: number }>(
   cpu.load_generator = per(selfUsed.user + selfUsed.system);
   return { result, cpu_us_per_request: cpu };
 };
+
+/** CPU per request summed over every group but the load generator (what the system itself spent). */
+export const systemCpu = (cpu: Record<string, number>): number =>
+  Object.entries(cpu)
+    .filter(([k]) => k !== 'load_generator')
+    .reduce((s, [, v]) => s + v, 0);
+
+/** The header every bench report starts with: when, its label (BENCH_LABEL) and the machine. */
+export const reportHeader = () => ({
+  run_at: new Date().toISOString(),
+  label: process.env.BENCH_LABEL ?? null,
+  machine: { cpus: os.cpus().length, loadavg_1m_at_end: os.loadavg()[0], node: process.version },
+});

@@ -10,9 +10,8 @@
 // Results: bench/results/writes.json. The services are shared with other sessions: CPU per process counts
 // whatever else they served meanwhile, so compare runs made under the same load (BENCH_LABEL names one).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { apiEvent } from '../test/support/api-gateway.ts';
-import { cpuPerRequest } from './cpu.ts';
+import { cpuPerRequest, reportHeader, systemCpu } from './cpu.ts';
 import { benchEnvironment, type ConsumerName, root, timedConsumers } from './environment.ts';
 import { summarize } from './stats.ts';
 
@@ -176,14 +175,9 @@ await relay.stop();
 await closeAllClients();
 await dropDatabases();
 
-const total = (cpu: Record<string, number>) =>
-  Object.entries(cpu)
-    .filter(([k]) => k !== 'load_generator')
-    .reduce((s, [, v]) => s + v, 0);
+const total = systemCpu;
 const report = {
-  run_at: new Date().toISOString(),
-  label: process.env.BENCH_LABEL ?? null,
-  machine: { cpus: os.cpus().length, loadavg_1m_at_end: os.loadavg()[0], node: process.version },
+  ...reportHeader(),
   answers_503_retried: unavailable,
   note: 'in-process handlers (one container), shared services: CPU per process includes other sessions using Postgres, Redis, Kafka and Mongo meanwhile; "api" is this process (the load generator included)',
   write_latency_ms: {
