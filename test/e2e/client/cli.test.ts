@@ -1,8 +1,8 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { AuditPage, RouteList } from '#client/api';
 import { newTokenParts } from '#shared/adapters/auth/token-hasher.hmac';
 import { formatToken } from '#shared/domain/auth';
@@ -115,6 +115,7 @@ describe('traffic-manager routes batch, splits and resolve without a version', (
   it('applies a batch from a file and from stdin, all or nothing, naming every failing index', async () => {
     const key = { ...uniqueRouteKey(), version: 'v1' };
     const dir = await mkdtemp(join(tmpdir(), 'tm-cli-batch-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const file = join(dir, 'ops.json');
     await writeFile(
       file,
