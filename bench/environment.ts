@@ -74,17 +74,8 @@ export const benchEnvironment = async (options: {
       await mongo.close();
     }
     if (options.database) return;
-    const { default: pg } = await import('pg');
-    const admin = new URL(database);
-    const name = admin.pathname.slice(1);
-    admin.pathname = '/postgres';
-    const client = new pg.Client({ connectionString: admin.toString() });
-    await client.connect();
-    try {
-      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    } finally {
-      await client.end();
-    }
+    const { dropDatabase } = await import('#shared/adapters/postgres/migrate');
+    await dropDatabase(database);
   };
   return { run, topic, services, kafka, dropDatabases };
 };

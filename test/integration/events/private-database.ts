@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { ensureDatabase, migrateUp } from '#shared/adapters/postgres/migrate';
+import { dropDatabase, ensureDatabase, migrateUp } from '#shared/adapters/postgres/migrate';
 import { TEST_DATABASE_URL } from '../../../vitest.config.ts';
 
 export interface PrivateDatabase {
@@ -21,16 +20,6 @@ export const createPrivateDatabase = async (prefix: string): Promise<PrivateData
   await migrateUp(url.toString());
   return {
     url: url.toString(),
-    drop: async () => {
-      const admin = new URL(base);
-      admin.pathname = '/postgres';
-      const client = new pg.Client({ connectionString: admin.toString() });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
+    drop: () => dropDatabase(url.toString()),
   };
 };
