@@ -30,6 +30,13 @@ export interface StageConfig {
   readonly protectData: boolean;
   readonly logRetentionDays: LogRetentionDays;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /**
+   * Active tracing is always on: Lambda records each invocation's segments itself. `true` also loads the
+   * X-Ray SDK (Powertools Tracer) in every function for the handler subsegment and annotations; its
+   * cls-hooked async hook tracks every promise, about 1 ms of CPU per write invoke (issue 15), so it is
+   * off unless `-c tracingSdk=true` asks for it while investigating.
+   */
+  readonly tracingSdk: boolean;
   readonly network: {
     readonly cidr: string;
     /**
@@ -183,6 +190,7 @@ const dev: StageConfig = {
   protectData: false,
   logRetentionDays: 14,
   logLevel: 'DEBUG',
+  tracingSdk: false,
   network: { cidr: '10.40.0.0/16', endpointsInEveryAz: false, flowLogTraffic: 'REJECT' },
   database: {
     instanceClass: 't4g.small',
@@ -267,6 +275,7 @@ const prod: StageConfig = {
   protectData: true,
   logRetentionDays: 90,
   logLevel: 'INFO',
+  tracingSdk: false,
   network: {
     cidr: '10.41.0.0/16',
     placement: { region: 'us-east-1', availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'] },
@@ -367,6 +376,8 @@ const local: StageConfig = {
   logLevel: 'INFO',
   auditStore: { ...dev.auditStore, users: 'none' },
   api: { ...dev.api, throttleRatePerSecond: 5000, throttleBurst: 10_000 },
+  // The local services run one broker (scripts/services/kafka): a topic with more replicas cannot be created.
+  kafka: { ...dev.kafka, replicationFactor: 1, minInsyncReplicas: 1 },
   reservedConcurrency: {
     default: 2,
     overrides: {
@@ -429,11 +440,16 @@ export const availabilityZoneCount = (stage: StageConfig): number =>
 
 /**
  * The settings a deploy may give without a code edit: `-c alarmEmail=…` (the alarm topic's e-mail
- * subscription) and `-c region=…` (a pinned stage moves to that region's a, b and c AZs).
+ * subscription), `-c region=…` (a pinned stage moves to that region's a, b and c AZs) and
+ * `-c tracingSdk=true|false` (StageConfig.tracingSdk).
  */
 export const withDeployContext = (stage: StageConfig, context: (key: string) => unknown): StageConfig => {
   const email = context('alarmEmail');
   const region = context('region');
+  const tracingSdk = context('tracingSdk');
+  if (tracingSdk !== undefined && !['true', 'false', true, false].includes(tracingSdk as string)) {
+    throw new Error(`-c tracingSdk=${String(tracingSdk)} is neither true nor false`);
+  }
   if (email !== undefined && (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))) {
     throw new Error(`-c alarmEmail=${String(email)} is not an e-mail address`);
   }
@@ -444,6 +460,7 @@ export const withDeployContext = (stage: StageConfig, context: (key: string) => 
   return {
     ...stage,
     ...(email ? { alarms: { ...stage.alarms, email } } : {}),
+    ...(tracingSdk !== undefined ? { tracingSdk: String(tracingSdk) === 'true' } : {}),
     ...(region && placement
       ? {
           network: {

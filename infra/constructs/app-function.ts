@@ -170,8 +170,9 @@ export class AppFunction extends Construct implements ec2.IConnectable {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         METRICS_BACKEND: 'emf',
         METRICS_NAMESPACE,
-        // Active tracing above delivers what the Powertools Tracer records; TRACING loads it.
-        TRACING: 'xray',
+        // Lambda traces each invocation itself (active tracing above); `xray` also loads the Powertools
+        // Tracer, whose async hook costs every promise (StageConfig.tracingSdk).
+        TRACING: stage.tracingSdk ? 'xray' : 'off',
         NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {

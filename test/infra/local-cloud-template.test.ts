@@ -5,6 +5,7 @@ import { localResourceMap, localSecrets, secretArnOf } from '../../scripts/cloud
 import { readRestApi } from '../../scripts/cloud/rest-api.ts';
 import { functionIdIn } from '../../scripts/cloud/template-functions.ts';
 import { kafkaMappings, schedules } from '../../scripts/cloud/triggers.ts';
+import { LOCAL_KAFKA_BROKERS } from '../../scripts/services/kafka/kafka.ts';
 import { logicalIdOf, synthStage } from './synth.ts';
 
 // The local cloud (`npm start`) reads the synthesized `local` stage: everything the template invokes through
@@ -55,6 +56,14 @@ describe('the local cloud reads the local stage through its live aliases', () =>
         .sort(),
     ).toEqual(['audit', 'cacheInvalidation', 'cacheWarming'].map(fnIdOf).sort());
     expect(schedules(artifact).map((s) => s.functionId)).toEqual([fnIdOf('outboxRelay')]);
+  });
+
+  it("creates the topic with no more replicas than the local services' brokers", () => {
+    // Dev's two replicas made `npm start` fail on a broker without the topic (INVALID_REPLICATION_FACTOR).
+    const topics = Object.values(artifact.template.Resources).filter((r) => r.Type === 'Custom::KafkaTopic');
+
+    expect(topics).toHaveLength(1);
+    expect(topics[0]?.Properties?.replicationFactor).toBeLessThanOrEqual(LOCAL_KAFKA_BROKERS);
   });
 
   it('maps an alias reference to its function, and a live alias to its qualified ARN', () => {

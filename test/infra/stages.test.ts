@@ -91,6 +91,10 @@ describe('stage configuration', () => {
     expect(withDeployContext(stages.dev, context({}))).toEqual(stages.dev);
     expect(() => withDeployContext(stages.dev, context({ alarmEmail: 'ops' }))).toThrow(/not an e-mail/);
     expect(() => withDeployContext(stages.dev, context({ region: 'mars' }))).toThrow(/not a region/);
+    expect(withDeployContext(stages.prod, context({ tracingSdk: 'true' })).tracingSdk).toBe(true);
+    expect(() => withDeployContext(stages.dev, context({ tracingSdk: 'yes' }))).toThrow(
+      /neither true nor false/,
+    );
   });
 
   it.each(['dev', 'prod'] as const)('reserves concurrency for every function in %s', (name) => {
@@ -124,7 +128,9 @@ describe('stage configuration', () => {
     const { local, dev } = stages;
     expect(local.target).toBe('aws');
     expect(local.localServices).toBeUndefined();
-    expect({ ...local.database, ...local.kafka }).toEqual({ ...dev.database, ...dev.kafka });
+    expect(local.database).toEqual(dev.database);
+    // Dev's cluster, but a topic the local services' one broker can hold.
+    expect(local.kafka).toEqual({ ...dev.kafka, replicationFactor: 1, minInsyncReplicas: 1 });
     expect(local.api.throttleRatePerSecond).toBeGreaterThanOrEqual(1000);
   });
 

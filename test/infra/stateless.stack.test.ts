@@ -20,6 +20,7 @@ import {
   availabilityZoneCount,
   reservedConcurrencyOf,
   stages,
+  withDeployContext,
 } from '#infra/config/stages';
 import type { AppFunction } from '#infra/constructs/app-function';
 import { BOOTSTRAP_BROKERS_RESOURCE_TYPE, IAM_BROKERS_FIELD } from '#infra/constructs/msk-bootstrap-brokers';
@@ -121,9 +122,28 @@ describe('stateless stack: functions', () => {
         METRICS_BACKEND: 'emf',
         METRICS_NAMESPACE: 'TrafficManager',
         POWERTOOLS_SERVICE_NAME: 'traffic-manager',
-        // Active tracing is on for every function, so the tracer is loaded (shared/observability/tracer.ts).
-        TRACING: 'xray',
+        // Lambda traces every invocation (TracingConfig Active); the X-Ray SDK only on request (tracingSdk).
+        TRACING: 'off',
       });
+    }
+  });
+
+  it('loads the X-Ray SDK in every function only when the deploy asks for it (-c tracingSdk=true)', () => {
+    const app = createApp({
+      outdir: testOutdir(),
+      builtinCloudFormationValidation: false,
+      context: { 'aws:cdk:bundling-stacks': [] },
+    });
+    const stage = withDeployContext(stages.dev, (key) => (key === 'tracingSdk' ? 'true' : undefined));
+    const { stateless: stack } = buildTrafficManager(app, stage);
+    const fns = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')).filter(
+      (r) => r.Properties?.Environment?.Variables?.STAGE === 'dev',
+    );
+
+    expect(fns.length).toBe(allIds('dev').length);
+    for (const fn of fns) {
+      expect(fn.Properties.Environment.Variables.TRACING).toBe('xray');
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
     }
   });
 

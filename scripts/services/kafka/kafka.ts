@@ -23,6 +23,9 @@ import {
   waitUntilReady,
 } from '../process.ts';
 
+/** One broker: the most replicas a topic can have here (the local stage's topic must fit it). */
+export const LOCAL_KAFKA_BROKERS = 1;
+
 export interface KafkaHandle extends ServiceHandle {
   controllerPort: number;
   /** Holds server.properties and the KRaft log dir. Restart on the same dataDir to keep the data. */
@@ -130,8 +133,8 @@ function kafkaServerProperties(
     'log.dirs': logDir,
     // Single node: every replication factor / ISR is 1.
     'num.partitions': '3',
-    'default.replication.factor': '1',
-    'min.insync.replicas': '1',
+    'default.replication.factor': String(LOCAL_KAFKA_BROKERS),
+    'min.insync.replicas': String(LOCAL_KAFKA_BROKERS),
     'offsets.topic.replication.factor': '1',
     'offsets.topic.num.partitions': '3',
     'transaction.state.log.replication.factor': '1',
