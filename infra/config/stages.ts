@@ -111,6 +111,11 @@ export interface StageConfig {
   };
   readonly consumers: {
     readonly batchSize: number;
+    /**
+     * How long the event source gathers records before invoking: at low traffic every change waits this
+     * long before its cache invalidation, so 0 (invoke with what each poll returns; under load batches
+     * fill anyway). MSK's own default is 0.5 s, and once set only whole seconds are possible.
+     */
     readonly maxBatchingWindowSeconds: number;
     readonly retryAttempts: number;
     readonly maxRecordAgeSeconds: number;
@@ -222,7 +227,7 @@ const dev: StageConfig = {
   },
   consumers: {
     batchSize: 100,
-    maxBatchingWindowSeconds: 1,
+    maxBatchingWindowSeconds: 0,
     retryAttempts: 3,
     maxRecordAgeSeconds: 3600,
     minPollers: 1,
@@ -313,7 +318,7 @@ const prod: StageConfig = {
   },
   consumers: {
     batchSize: 500,
-    maxBatchingWindowSeconds: 1,
+    maxBatchingWindowSeconds: 0,
     retryAttempts: 5,
     maxRecordAgeSeconds: 6 * 3600,
     minPollers: 1,

@@ -76,6 +76,7 @@ export const startKafkaMappings = async (
       bootstrapServers: o.brokers,
       eventSourceArn: m.clusterArn,
       batchSize: m.batchSize,
+      batchingWindowMs: m.batchingWindowMs,
       startingPosition: m.startingPosition,
       retryAttempts: m.retryAttempts,
       bisect: m.bisect,
@@ -102,7 +103,7 @@ export const startKafkaMappings = async (
     });
     stops.push(() => poller.stop());
     o.say(
-      `event source ${m.logicalId}: ${m.topic} → ${name} (group ${m.consumerGroup}, batch ${m.batchSize}, ` +
+      `event source ${m.logicalId}: ${m.topic} → ${name} (group ${m.consumerGroup}, batch ${m.batchSize}, window ${m.batchingWindowMs} ms, ` +
         `retries ${m.retryAttempts ?? '∞'}${m.bisect ? ', bisect' : ''})`,
     );
   }

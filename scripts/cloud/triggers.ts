@@ -10,6 +10,8 @@ export interface KafkaMapping {
   readonly topic: string;
   readonly consumerGroup: string;
   readonly batchSize: number;
+  /** MaximumBatchingWindowInSeconds in ms; absent in the template, MSK's default (500 ms). */
+  readonly batchingWindowMs: number;
   readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
   readonly retryAttempts: number | undefined;
   readonly bisect: boolean;
@@ -35,6 +37,9 @@ export interface DeployAction {
 
 type Props = Record<string, unknown>;
 
+/** An MSK event source mapping created without MaximumBatchingWindowInSeconds gathers for 500 ms. */
+const MSK_DEFAULT_BATCHING_WINDOW_MS = 500;
+
 export const kafkaMappings = (stack: StackArtifact, ctx: ResolveContext): KafkaMapping[] =>
   Object.entries(stack.template.Resources)
     .filter(([, r]) => r.Type === 'AWS::Lambda::EventSourceMapping')
@@ -56,6 +61,10 @@ export const kafkaMappings = (stack: StackArtifact, ctx: ResolveContext): KafkaM
         topic: topics[0],
         consumerGroup: group,
         batchSize: Number(p.BatchSize ?? 100),
+        batchingWindowMs:
+          p.MaximumBatchingWindowInSeconds === undefined
+            ? MSK_DEFAULT_BATCHING_WINDOW_MS
+            : Number(p.MaximumBatchingWindowInSeconds) * 1000,
         startingPosition: p.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
         retryAttempts: p.MaximumRetryAttempts === undefined ? undefined : Number(p.MaximumRetryAttempts),
         bisect: p.BisectBatchOnFunctionError === true,

@@ -21,6 +21,11 @@ export interface EventSourcePollerOptions {
   readonly functions: readonly PolledFunction[];
   /** Records per invocation at most (the mapping's BatchSize). */
   readonly batchSize?: number;
+  /**
+   * The mapping's batching window: the broker holds each fetch until it has a batch's worth of bytes or
+   * this long passed (Kafka's fetch.min.bytes / fetch.max.wait). 0 (default): each fetch returns what is there.
+   */
+  readonly batchingWindowMs?: number;
   /** Backoff after a failed invocation: doubles from `initial` up to `max`. */
   readonly retryBackoffMs?: { readonly initial: number; readonly max: number };
   /** Told about each failed invocation (it is retried). */
@@ -108,10 +113,14 @@ export const toMskEvent = (
  * or beyond the log (the topic was re-created) starts from the earliest retained record (TRIM_HORIZON) or
  * the end (LATEST), as `startingPosition` says: a redelivery, which every consumer absorbs (idempotent).
  */
+/** A route event's size on the wire, about: what a full batch weighs for the broker's fetch.min.bytes. */
+const RECORD_BYTES_ESTIMATE = 600;
+
 export const startEventSourcePoller = async (
   options: EventSourcePollerOptions,
 ): Promise<EventSourcePoller> => {
   const batchSize = options.batchSize ?? 100;
+  const windowMs = options.batchingWindowMs ?? 0;
   const backoff = options.retryBackoffMs ?? { initial: 200, max: 5000 };
   const consumers = new Map<string, Consumer>();
   const timers = new Set<NodeJS.Timeout>();
@@ -145,7 +154,9 @@ export const startEventSourcePoller = async (
   const start = async (fn: PolledFunction, attempt: number, onJoin: () => void): Promise<void> => {
     const consumer = options.kafka.consumer({
       groupId: fn.consumerGroup,
-      maxWaitTimeInMs: 250,
+      ...(windowMs > 0
+        ? { maxWaitTimeInMs: windowMs, minBytes: batchSize * RECORD_BYTES_ESTIMATE }
+        : { maxWaitTimeInMs: 250 }),
       sessionTimeout: 10_000,
       heartbeatInterval: 1000,
       allowAutoTopicCreation: false,

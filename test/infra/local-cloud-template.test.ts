@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { stages } from '#infra/config/stages';
 import type { AppFunction } from '#infra/constructs/app-function';
 import type { CfnTemplate, StackArtifact } from '../../scripts/cloud/assembly.ts';
 import { localResourceMap, localSecrets, secretArnOf } from '../../scripts/cloud/local-resources.ts';
@@ -55,6 +56,10 @@ describe('the local cloud reads the local stage through its live aliases', () =>
         .map((m) => m.functionId)
         .sort(),
     ).toEqual(['audit', 'cacheInvalidation', 'cacheWarming'].map(fnIdOf).sort());
+    // The poller gathers as long as the template's batching window says (the stage's, in ms).
+    for (const m of kafkaMappings(artifact, ctx)) {
+      expect(m.batchingWindowMs, m.logicalId).toBe(stages.local.consumers.maxBatchingWindowSeconds * 1000);
+    }
     expect(schedules(artifact).map((s) => s.functionId)).toEqual([fnIdOf('outboxRelay')]);
   });
 

@@ -115,6 +115,12 @@ describe('stage configuration', () => {
     }
   });
 
+  it('invokes the consumers as soon as records arrive: a batching window would delay every invalidation', () => {
+    for (const name of STAGE_NAMES) {
+      expect(stages[name].consumers.maxBatchingWindowSeconds, name).toBe(0);
+    }
+  });
+
   it('retries consumer batches a bounded number of times', () => {
     for (const name of STAGE_NAMES) {
       const { retryAttempts, maxRecordAgeSeconds } = stages[name].consumers;

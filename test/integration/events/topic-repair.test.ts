@@ -66,6 +66,7 @@ beforeAll(async () => {
         topic,
         consumerGroup: `${topic}-group`,
         batchSize: 10,
+        batchingWindowMs: 0,
         startingPosition: 'TRIM_HORIZON',
         retryAttempts: 2,
         bisect: false,

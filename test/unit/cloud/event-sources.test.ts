@@ -9,6 +9,7 @@ const mapping: KafkaMapping = {
   topic: 'route-events',
   consumerGroup: 'traffic-manager-audit',
   batchSize: 100,
+  batchingWindowMs: 0,
   startingPosition: 'TRIM_HORIZON',
   retryAttempts: 3,
   bisect: true,
