@@ -14,8 +14,8 @@ const SAFETY_MARGIN_MS = 5000;
 
 /**
  * EventBridge, every minute: poll the outbox every RELAY_POLL_INTERVAL_MS for up to RELAY_MAX_RUN_MS
- * (~50 s), so together the invocations cover the minute. Several overlapping invocations are safe: the
- * outbox claim skips routes another relay holds.
+ * (70 s, infra/stacks/stateless.stack.ts RELAY_RUN), so consecutive runs overlap and the outbox is always
+ * watched. Overlapping invocations are safe: the outbox claim skips routes another relay holds.
  */
 export const handler = scheduledHandler('outbox relay', async (_event, context) => {
   const deadline =

@@ -43,6 +43,17 @@ const topicOf = (b: Bindings): string => {
   return topic;
 };
 
+/**
+ * The outbox relay's runs: EventBridge invokes it every `every`; each run polls the outbox for `runMs` and
+ * ends within `timeout`, so consecutive runs overlap (its reserved concurrency is 2) and no change waits
+ * for the next tick. Overlapping relays are safe: a claim skips routes another relay holds.
+ */
+export const RELAY_RUN = {
+  every: Duration.minutes(1),
+  runMs: 70_000,
+  timeout: Duration.seconds(80),
+} as const;
+
 /** Sizing that differs by kind of function; everything else is the AppFunction default. */
 const FUNCTION_SIZING: Partial<Record<AppFunctionId, { timeout: Duration; memorySize?: number }>> = {
   // More memory is more CPU: the latency-critical read path.
@@ -50,8 +61,7 @@ const FUNCTION_SIZING: Partial<Record<AppFunctionId, { timeout: Duration; memory
   cacheInvalidation: { timeout: Duration.seconds(60) },
   cacheWarming: { timeout: Duration.seconds(60) },
   audit: { timeout: Duration.seconds(60) },
-  // Below the 1-minute schedule, so two runs never overlap (reserved concurrency is 1 as well).
-  outboxRelay: { timeout: Duration.seconds(55) },
+  outboxRelay: { timeout: RELAY_RUN.timeout },
   migrate: { timeout: Duration.minutes(5) },
   createTopic: { timeout: Duration.minutes(2) },
 };
@@ -114,7 +124,7 @@ const DEPLOY_ACTIONS: Readonly<
 };
 
 const SCHEDULES: Readonly<Record<ScheduledFunctionId, events.Schedule>> = {
-  outboxRelay: events.Schedule.rate(Duration.minutes(1)),
+  outboxRelay: events.Schedule.rate(RELAY_RUN.every),
 };
 
 export interface StatelessStackProps extends StackProps {
@@ -169,6 +179,8 @@ export class StatelessStack extends Stack {
     /** A p99 duration (ms) past which a shift is rolled back: the stage's API targets, else 80 % of the timeout. */
     const rollbackP99Ms = (fn: AppFunction, fnId: AppFunctionId): number => {
       if (fnId === 'resolveRoute') return stage.alarms.resolveP99Ms;
+      // The relay polls until its deadline by design: only a run near its timeout (a stuck round) is slow.
+      if (fnId === 'outboxRelay') return Math.round(RELAY_RUN.timeout.toMilliseconds() * 0.95);
       if (fnId in lambdaFunctions || fnId === 'authorizer') return stage.alarms.apiP99Ms;
       return Math.round((fn.fn.timeout?.toMilliseconds() ?? 3000) * 0.8);
     };
@@ -272,6 +284,10 @@ export class StatelessStack extends Stack {
     ][]) {
       const fn = make(fnId, spec);
       scheduled[fnId] = fn;
+      fn.addEnvironment({
+        RELAY_MAX_RUN_MS: String(RELAY_RUN.runMs),
+        RELAY_POLL_INTERVAL_MS: String(stage.events.relayPollIntervalMs),
+      });
       // A missed tick is covered by the next one: no retries that could overlap it, in the rule's delivery
       // and in Lambda's own asynchronous invocation (which would otherwise retry a failed run twice).
       const alias = fn.publishLive({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });

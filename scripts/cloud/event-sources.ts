@@ -114,20 +114,27 @@ export const startKafkaMappings = async (
 
 /**
  * Each rule invokes its function on schedule, locally at most every `maxEveryMs`. EventBridge invokes
- * asynchronously and Lambda holds a throttled event for later; locally a tick while the previous run
- * (reserved concurrency 1) is still going is merged into it.
+ * asynchronously and Lambda holds a throttled event for later; locally a tick while the previous run is
+ * still going waits for it to end and then runs (ticks meanwhile merge into that one), so a function that
+ * runs longer than its period (the relay, RELAY_RUN) runs back to back, as its overlapping runs do in AWS.
  */
 export const startSchedules = (
   rules: readonly Schedule[],
   maxEveryMs: number,
   o: Pick<EventSourceOptions, 'invoke' | 'functionName' | 'say'>,
 ): (() => void) => {
+  let stopped = false;
   const timers = rules.map((s) => {
     const every = Math.min(s.everyMs, maxEveryMs);
     let running = false;
+    let pending = false;
     const tick = () => {
-      if (running) return;
+      if (running) {
+        pending = true;
+        return;
+      }
       running = true;
+      pending = false;
       const event = {
         source: 'aws.events',
         'detail-type': 'Scheduled Event',
@@ -136,6 +143,7 @@ export const startSchedules = (
       };
       void o.invoke(s.functionId, event, 'queue').finally(() => {
         running = false;
+        if (pending && !stopped) tick();
       });
     };
     tick();
@@ -145,6 +153,7 @@ export const startSchedules = (
     return setInterval(tick, every);
   });
   return () => {
+    stopped = true;
     for (const t of timers) clearInterval(t);
   };
 };

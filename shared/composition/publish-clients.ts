@@ -69,12 +69,14 @@ const publishDeps = (): PublishOutboxDeps => ({
  * matters when a writer dies mid-publish, as the time a relay waits before taking over.
  */
 export const getAfterCommitPublisher = (): {
-  readonly afterCommit: (result: CommittedWrite) => Promise<void>;
+  readonly afterCommit?: (result: CommittedWrite) => Promise<void>;
   /** A bulk change's leased events, in one publish (issue 15). */
-  readonly afterCommitAll: (results: readonly CommittedWrite[]) => Promise<void>;
-  readonly publishLeaseMs: number;
+  readonly afterCommitAll?: (results: readonly CommittedWrite[]) => Promise<void>;
+  readonly publishLeaseMs?: number;
 } => {
   const { kafka, database } = getConfig();
+  // EVENT_PUBLISHER=relay: no lease, no hook; the writer never builds a Kafka client.
+  if (kafka.eventPublisher === 'relay') return {};
   const breaker = circuitBreaker(handleAll, { halfOpenAfter: 2000, breaker: new ConsecutiveBreaker(3) });
   const deps: PublishAfterCommitDeps = {
     ...publishDeps(),
@@ -96,7 +98,12 @@ export const getRelayDeps = (): RelayOutboxDeps => {
     pollIntervalMs: relay.pollIntervalMs,
     now: Date.now,
     sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => {}),
-    onBacklog: (b) => appMetrics.outboxBacklog(b.count, b.oldestAgeSeconds),
+    backlogEveryMs: relay.backlogEveryMs,
+    // A run lasts longer than a minute: its metrics go out with each report, not only when it ends.
+    onBacklog: (b) => {
+      appMetrics.outboxBacklog(b.count, b.oldestAgeSeconds);
+      appMetrics.flush();
+    },
     onError: (err) => logger.debug('relay round failed; retrying at the next poll', { error: String(err) }),
   };
 };

@@ -80,6 +80,12 @@ const envSchema = z.object({
    * event is committed in the outbox and the relay publishes it if the writer does not (issue 15).
    */
   PUBLISH_BEFORE_ANSWER: bool.default(true),
+  /**
+   * Who publishes a write's event: the writer right after commit (`writer`; the relay takes what it leaves),
+   * or the relay alone (`relay`): the write answers after commit and tombstone, and the event reaches Kafka
+   * on the relay's next poll (RELAY_POLL_INTERVAL_MS). Either way it is committed with the change (issue 15).
+   */
+  EVENT_PUBLISHER: z.enum(['writer', 'relay']).default('writer'),
   /** Used by the create-topic custom resource; -1 takes the broker's default.replication.factor. */
   KAFKA_TOPIC_PARTITIONS: int(1, 1000).default(6),
   KAFKA_TOPIC_REPLICATION_FACTOR: int(-1, 10).default(-1),
@@ -87,6 +93,8 @@ const envSchema = z.object({
   RELAY_POLL_INTERVAL_MS: int(10, 60_000).default(500),
   RELAY_BATCH_SIZE: int(1, 5000).default(200),
   RELAY_MAX_RUN_MS: int(0, 900_000).default(50_000),
+  /** How often the relay reports the outbox backlog (and flushes its metrics) while it runs. */
+  RELAY_BACKLOG_REPORT_MS: int(0, 60_000).default(5000),
 
   /** Audit store (DocumentDB / MongoDB). MONGO_SECRET_ARN supplies {username, password} in AWS. */
   [ENV.auditStore.url]: z.string().min(1).optional(),
@@ -218,6 +226,7 @@ const toConfig = (e: z.output<typeof envSchema>, lambda: boolean) => {
       topic: e.ROUTE_EVENTS_TOPIC,
       publishTimeoutMs: e.PUBLISH_TIMEOUT_MS,
       publishBeforeAnswer: e.PUBLISH_BEFORE_ANSWER,
+      eventPublisher: e.EVENT_PUBLISHER,
       topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
       topicReplicationFactor: e.KAFKA_TOPIC_REPLICATION_FACTOR,
       region: e.AWS_REGION,
@@ -226,6 +235,7 @@ const toConfig = (e: z.output<typeof envSchema>, lambda: boolean) => {
       pollIntervalMs: e.RELAY_POLL_INTERVAL_MS,
       batchSize: e.RELAY_BATCH_SIZE,
       maxRunMs: e.RELAY_MAX_RUN_MS,
+      backlogEveryMs: e.RELAY_BACKLOG_REPORT_MS,
     },
     mongo: {
       url: e.MONGO_URL ?? local?.mongoUrl,

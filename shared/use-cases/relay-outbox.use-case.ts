@@ -8,6 +8,8 @@ export interface RelayOutboxDeps extends PublishOutboxDeps {
   /** Resolves after `ms`, or early when `signal` aborts. */
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly onBacklog?: (backlog: OutboxBacklog) => void;
+  /** Report the backlog at most this often (a query per report); absent: after every poll. */
+  readonly backlogEveryMs?: number;
   readonly onError?: (err: unknown) => void;
   /**
    * Told about a failed round: true if it repaired the cause (re-created a missing topic), so the relay
@@ -25,7 +27,7 @@ export interface RelayRun {
 /**
  * Publish whatever the write path left in the outbox, until `deadline` (epoch ms) or `signal`:
  * 1. claim-publish-mark rounds until nothing is claimable (several relays at once each take other routes);
- * 2. report the backlog (count, oldest age) left behind;
+ * 2. report the backlog (count, oldest age) left behind, at most every `backlogEveryMs`;
  * 3. wait `pollIntervalMs` and go again. A failing round (Kafka down) is reported and retried next poll;
  *    one whose cause `repair` fixes (the topic was gone and is back) is retried at once.
  */
@@ -38,6 +40,7 @@ export const relayOutbox = async (
   let failures = 0;
   // One immediate retry per repair: a repair that does not help must not turn the loop into a spin.
   let justRepaired = false;
+  let backlogAt = Number.NEGATIVE_INFINITY;
   const active = () => deps.now() < options.deadline && !options.signal?.aborted;
   while (active()) {
     try {
@@ -55,7 +58,8 @@ export const relayOutbox = async (
         continue;
       }
     }
-    if (deps.onBacklog) {
+    if (deps.onBacklog && deps.now() - backlogAt >= (deps.backlogEveryMs ?? 0)) {
+      backlogAt = deps.now();
       try {
         deps.onBacklog(await deps.outbox.backlog());
       } catch (err) {

@@ -41,6 +41,7 @@ export const BASE_VARIABLES = [
   'METRICS_BACKEND',
   'METRICS_NAMESPACE',
   'TRACING',
+  'EVENT_PUBLISHER',
   'NODE_OPTIONS',
 ];
 
@@ -190,6 +191,11 @@ export const EXTRA_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   auditStoreSetup: readSecret('auditStoreAdmin'),
 };
 
+/** Beyond the bindings, set by the stack: the relay's run length and poll interval (RELAY_RUN, the stage). */
+export const EXTRA_VARIABLES: Readonly<Record<string, readonly string[]>> = {
+  outboxRelay: ['RELAY_MAX_RUN_MS', 'RELAY_POLL_INTERVAL_MS'],
+};
+
 export const checkPermissions = (
   template: TemplateJson,
   fnLogicalId: string,
@@ -214,11 +220,12 @@ export const checkEnvironment = (
   template: TemplateJson,
   fnLogicalId: string,
   bindings: Bindings,
+  extra: readonly string[] = [],
 ): string[] => {
   const env = ((
     template.Resources[fnLogicalId]?.Properties?.Environment as { Variables?: Record<string, unknown> }
   )?.Variables ?? {}) as Record<string, unknown>;
-  const expected = new Set([...BASE_VARIABLES, ...variablesOf(bindings, 'aws')]);
+  const expected = new Set([...BASE_VARIABLES, ...variablesOf(bindings, 'aws'), ...extra]);
   const actual = new Set(Object.keys(env));
   return [
     ...difference(expected, actual).map((v) => `missing ${v}`),

@@ -6,6 +6,7 @@ import {
   checkEnvironment,
   checkPermissions,
   EXTRA_ACTIONS,
+  EXTRA_VARIABLES,
   functionLogicalIds,
   propertiesOf,
   type TemplateJson,
@@ -78,7 +79,9 @@ describe.each(['dev', 'prod'] as const)(
     it.each(IDS)('%s: its environment holds every variable its bindings set, and no other', (id) => {
       const { template, ids } = synthesized(stage);
 
-      expect(checkEnvironment(template, logicalId(ids, id), functionManifest[id])).toEqual([]);
+      expect(
+        checkEnvironment(template, logicalId(ids, id), functionManifest[id], EXTRA_VARIABLES[id]),
+      ).toEqual([]);
     });
   },
 );

@@ -103,8 +103,8 @@ describe('stage configuration', () => {
     }
   });
 
-  it.each(['dev', 'prod'] as const)('runs one outbox relay at a time in %s', (name) => {
-    expect(reservedConcurrencyOf(stages[name], 'outboxRelay')).toBe(1);
+  it.each(['dev', 'prod'] as const)('lets two outbox relay runs overlap in %s, no more', (name) => {
+    expect(reservedConcurrencyOf(stages[name], 'outboxRelay')).toBe(2);
   });
 
   it('gives the read path the largest bulkhead in prod', () => {

@@ -25,6 +25,7 @@ import {
 import type { AppFunction } from '#infra/constructs/app-function';
 import { BOOTSTRAP_BROKERS_RESOURCE_TYPE, IAM_BROKERS_FIELD } from '#infra/constructs/msk-bootstrap-brokers';
 import { RestApi, WAF_COUNTED_RULES } from '#infra/constructs/rest-api';
+import { RELAY_RUN } from '#infra/stacks/stateless.stack';
 import { testOutdir } from '#test/support/cdk-outdir';
 import { logicalIdOf, resourcesOf, synthStage } from './synth.ts';
 
@@ -124,6 +125,8 @@ describe('stateless stack: functions', () => {
         POWERTOOLS_SERVICE_NAME: 'traffic-manager',
         // Lambda traces every invocation (TracingConfig Active); the X-Ray SDK only on request (tracingSdk).
         TRACING: 'off',
+        // A write answers after commit and tombstone; the relay publishes its event (issue 15).
+        EVENT_PUBLISHER: 'relay',
       });
     }
   });
@@ -493,6 +496,24 @@ describe('stateless stack: consumers, relay and deploy actions', () => {
     });
   });
 
+  it.each(['dev', 'prod'] as const)(
+    'keeps an outbox relay polling at all times in %s: each run outlasts the tick, within its timeout',
+    (name) => {
+      const { fnResource, envOf } = stateless(name);
+      const relay = fnResource('outboxRelay');
+      const env = envOf('outboxRelay');
+      const runMs = Number(env.RELAY_MAX_RUN_MS);
+      const timeoutMs = Number(relay.Timeout) * 1000;
+
+      expect(env.RELAY_POLL_INTERVAL_MS).toBe(String(stages[name].events.relayPollIntervalMs));
+      // Overlap: the next tick's run starts before this one ends; both fit the reserved concurrency.
+      expect(runMs).toBeGreaterThan(RELAY_RUN.every.toMilliseconds());
+      expect(relay.ReservedConcurrentExecutions).toBe(Math.ceil(runMs / RELAY_RUN.every.toMilliseconds()));
+      // The handler stops polling 5 s before its timeout (outbox-relay.handler.ts SAFETY_MARGIN_MS).
+      expect(runMs + 5000).toBeLessThanOrEqual(timeoutMs);
+    },
+  );
+
   it('creates the topic and applies migrations through Provider-backed custom resources', () => {
     const { template } = stateless('dev');
 
@@ -785,8 +806,11 @@ describe('stateless stack: safe deploys', () => {
       ExtendedStatistic: 'p99',
     });
     expect(alarm('traffic-manager-prod-rollback-authorizer-p99')?.Threshold).toBe(p.alarms.apiP99Ms);
-    // Consumers and the relay: 80 % of their timeout.
+    // Consumers: 80 % of their timeout; the relay runs to its deadline by design, so near its timeout only.
     expect(alarm('traffic-manager-prod-rollback-audit-p99')?.Threshold).toBe(48_000);
+    const relayP99 = alarm('traffic-manager-prod-rollback-outboxRelay-p99')?.Threshold as number;
+    expect(relayP99).toBeGreaterThan(RELAY_RUN.runMs);
+    expect(relayP99).toBeLessThan(RELAY_RUN.timeout.toMilliseconds());
     expect(alarm('traffic-manager-prod-rollback-api-5xx')?.Threshold).toBe(p.alarms.api5xxPerMinute);
   });
 

@@ -98,12 +98,18 @@ describe('the local cloud (AUTH_MODE=on, as in AWS)', () => {
     // The functions' EMF lines, as CloudWatch would count them, served as Prometheus text.
     // With auth on, /metrics answers only the metrics token (issue 16.7).
     expect((await fetch(`${cloud.url}/metrics`)).status).toBe(401);
-    const metrics = await (
-      await fetch(`${cloud.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
-    ).text();
-    for (const name of ['resolve_requests_total', 'write_success_total', 'events_published_total']) {
-      expect(metrics).toMatch(new RegExp(`^${name} [1-9]`, 'm'));
-    }
+    const names = ['resolve_requests_total', 'write_success_total', 'events_published_total'];
+    // The relay publishes the events and flushes its metrics with each backlog report (every 5 s).
+    const metrics = await eventually(
+      async () => {
+        const text = await (
+          await fetch(`${cloud.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+        ).text();
+        return names.every((name) => new RegExp(`^${name} [1-9]`, 'm').test(text)) && text;
+      },
+      { timeoutMs: 15_000, what: 'the write, resolve and relay metrics' },
+    );
+    for (const name of names) expect(metrics).toMatch(new RegExp(`^${name} [1-9]`, 'm'));
   });
 
   it('applies a bulk change across tenants in one transaction, each change audited with the batch id', async () => {

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { onFailureRecord } from '../../../scripts/cloud/event-sources.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { onFailureRecord, startSchedules } from '../../../scripts/cloud/event-sources.ts';
 import type { KafkaMapping } from '../../../scripts/cloud/triggers.ts';
 
 const mapping: KafkaMapping = {
@@ -49,5 +49,35 @@ describe('the on-failure record of the MSK event source', () => {
       },
     });
     expect(JSON.stringify(record)).not.toContain('value');
+  });
+});
+
+describe('the local schedules', () => {
+  it('runs a function that outlasts its period again as soon as it ends, never two at once', async () => {
+    vi.useFakeTimers();
+    const starts: number[] = [];
+    let running = 0;
+    let most = 0;
+    const invoke = async () => {
+      starts.push(Date.now());
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 250));
+      running--;
+      return { ok: true as const };
+    };
+    const t0 = Date.now();
+    const stop = startSchedules(
+      [{ logicalId: 'RelaySchedule', functionId: 'relay', everyMs: 60_000, expression: 'rate(1 minute)' }],
+      100,
+      { invoke, functionName: (id) => id, say: () => {} },
+    );
+    await vi.advanceTimersByTimeAsync(1100);
+    stop();
+    vi.useRealTimers();
+
+    expect(most).toBe(1);
+    // Ticks every 100 ms merge into one run that starts as the previous one ends: no gap, no pile-up.
+    expect(starts.map((t) => t - t0)).toEqual([0, 250, 500, 750, 1000]);
   });
 });

@@ -136,4 +136,12 @@ describe('relayOutbox', () => {
       failures: 0,
     });
   });
+  it('reports the backlog at most every backlogEveryMs, the first poll included', async () => {
+    const { deps, backlogs } = setup();
+
+    // Polls every 500 ms for 3 s (7 polls); a report at 0, 2 and 4 s would be 2 within the deadline.
+    await relayOutbox({ ...deps, backlogEveryMs: 2000 }, { deadline: 3000 });
+
+    expect(backlogs).toHaveLength(2);
+  });
 });
