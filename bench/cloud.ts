@@ -7,6 +7,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { reservedConcurrencyOf, stages } from '../infra/config/stages.ts';
 import { type Assembly, synthesize } from '../scripts/cloud/assembly.ts';
 import { type InvokeResult, startFunction } from '../scripts/cloud/lambda-container.ts';
 import { ensureLambdaRuntime, stageTask } from '../scripts/cloud/lambda-runtime.ts';
@@ -84,14 +85,17 @@ const resolveRequests = keys.map((key) => ({
   path: `/api/v1/routes/resolve?${new URLSearchParams(key)}`,
 }));
 
-type Target = 'sources' | 'cloud' | 'cloud_c8';
+// Resolve's containers in the local cloud: its reserved concurrency in the local stage, scaled as start.ts does.
+const resolveReserved = reservedConcurrencyOf(stages.local, 'resolveRoute') ?? null;
+const resolveLocal = Math.max(1, Math.floor((resolveReserved ?? 8) * concurrencyScale));
+type Target = 'sources' | 'cloud' | 'cloud_at_capacity';
 const targets: { name: Target; api: RunningApi; connections: number; warmupS: number }[] = [
   { name: 'sources', api: sources, connections: CONNECTIONS, warmupS: WARMUP },
   { name: 'cloud', api: cloud, connections: CONNECTIONS, warmupS: WARMUP },
   // As many connections as resolve has containers: the cloud's capacity without throttles.
-  { name: 'cloud_c8', api: cloud, connections: 8, warmupS: 2 },
+  { name: 'cloud_at_capacity', api: cloud, connections: resolveLocal, warmupS: 2 },
 ];
-const rounds: Record<Target, LoadResult[]> = { sources: [], cloud: [], cloud_c8: [] };
+const rounds: Record<Target, LoadResult[]> = { sources: [], cloud: [], cloud_at_capacity: [] };
 for (let r = 0; r < ROUNDS; r++) {
   for (const t of targets) {
     const settings = {
@@ -212,6 +216,25 @@ const firstEvents: Record<string, { event: unknown; what: string; env?: Record<s
     event: apiEvent({ method: 'POST', path: '/api/v1/routes/activate', body: key }),
     what: 'POST activate (an active bench route)',
   },
+  routeQuery: {
+    event: apiEvent({ path: '/api/v1/routes', query: { tenant: key.tenant, limit: '1' } }),
+    what: "GET routes?tenant=…&limit=1 (the bench tenant's list)",
+  },
+  batchRoutes: {
+    event: apiEvent({ method: 'POST', path: '/api/v1/routes/batch', body: { operations: [] } }),
+    what: 'POST routes/batch without operations (a 400: nothing applied)',
+  },
+  splitQuery: {
+    event: apiEvent({
+      path: '/api/v1/splits',
+      query: { tenant: key.tenant, service: key.service, env: key.env },
+    }),
+    what: 'GET splits (none: a 404)',
+  },
+  changeSplit: {
+    event: apiEvent({ method: 'PUT', path: '/api/v1/splits', body: {} }),
+    what: 'PUT splits with an empty body (a 400: nothing changed)',
+  },
   health: { event: apiEvent({ path: '/health' }), what: 'GET /health' },
   auditQuery: {
     event: apiEvent({ path: '/api/v1/audit/recent', query: { days: '1', limit: '1' } }),
@@ -232,7 +255,7 @@ const firstEvents: Record<string, { event: unknown; what: string; env?: Record<s
   },
   outboxRelay: {
     event: { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} },
-    // A tick polls the outbox for ~50 s by design; one pass is its cold start's share.
+    // A tick polls the outbox for 70 s by design; one pass is its cold start's share.
     what: 'the schedule tick, one pass (RELAY_MAX_RUN_MS=1)',
     env: { RELAY_MAX_RUN_MS: '1' },
   },
@@ -299,7 +322,6 @@ for (const f of fns) {
 await localAws.stop();
 rmSync(scratch, { recursive: true, force: true });
 
-const resolveReserved = coldStarts.resolveRoute?.reserved_concurrency ?? null;
 const results = {
   measured_at: new Date().toISOString(),
   machine: { cpus: cpus().length, node: process.version, lambda_node: 'nodejs22.x (scripts/cloud/runtime)' },
@@ -312,20 +334,19 @@ const results = {
     sources_runner: 'npm run dev: scripts/local/start.ts, every handler in one Node process',
     local_cloud: 'npm start: scripts/cloud/start.ts, resolveRoute bundle in Node 22 RIC containers',
     resolve_reserved_concurrency: resolveReserved,
-    resolve_local_concurrency:
-      resolveReserved === null ? null : Math.max(1, Math.floor(resolveReserved * concurrencyScale)),
+    resolve_local_concurrency: resolveLocal,
     notes: [
       `The local cloud serves resolve from at most ${resolveReserved} containers (its reserved concurrency in the local stage), each one request at a time: Lambda's model. Its throughput is bounded by containers × 1 / latency, not by an event loop's concurrency as in the sources runner.`,
-      `With ${CONNECTIONS} connections the requests beyond the containers are refused at once, as Lambda throttles a synchronous invoke past reserved concurrency (TooManyRequestsException, which API Gateway answers with a 500): req_per_s counts those fast refusals, ok_per_s only 2xx answers. cloud_c8 runs with as many connections as containers.`,
+      `With ${CONNECTIONS} connections the requests beyond the containers are refused at once, as Lambda throttles a synchronous invoke past reserved concurrency (TooManyRequestsException, which API Gateway answers with a 500): req_per_s counts those fast refusals, ok_per_s only 2xx answers. cloud_at_capacity runs with as many connections as containers (resolve_local_concurrency).`,
       'The functions log at the template level (INFO) plus START/END/REPORT and an EMF line per invoke, appended to .local/cloud/logs/functions.log by the cloud process; the sources runner runs at LOG_LEVEL=ERROR.',
       'Both APIs stay up through all rounds; the idle one still runs its background work (the cloud its relay schedule and MSK pollers).',
-      'Shared 2-core machine (a test run was going on during this run): compare rounds side by side, and the load generator CPU per request for the phase a round caught.',
+      'Shared 2-core machine: compare rounds side by side, and the load generator CPU per request for the phase a round caught.',
     ],
     rounds,
     median: {
       sources: summaryOf(rounds.sources),
       cloud: summaryOf(rounds.cloud),
-      cloud_c8: summaryOf(rounds.cloud_c8),
+      cloud_at_capacity: summaryOf(rounds.cloud_at_capacity),
     },
   },
   cold_start: {

@@ -3,6 +3,7 @@
 // wrapped to note when each record was applied.
 import { fileURLToPath } from 'node:url';
 import type { Context, MSKEvent } from 'aws-lambda';
+import { stages } from '../infra/config/stages.ts';
 import { ensureServices } from '../scripts/services/services.ts';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -54,6 +55,10 @@ export const benchEnvironment = async (options: {
     MONGO_URL: services.mongoUrl,
     MONGO_DATABASE: mongoDatabase,
     ROUTE_EVENTS_TOPIC: topic,
+    // Who publishes, as the stacks deploy it, unless this run says otherwise (EVENT_PUBLISHER=writer …).
+    EVENT_PUBLISHER: process.env.EVENT_PUBLISHER ?? stages.dev.events.publisher,
+    RELAY_POLL_INTERVAL_MS:
+      process.env.RELAY_POLL_INTERVAL_MS ?? String(stages.dev.events.relayPollIntervalMs),
     ...options.env,
   });
   const { getKafka } = await import('#shared/composition/publish-clients');

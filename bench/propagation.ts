@@ -151,6 +151,10 @@ const report = {
     topic_partitions: 6,
     consumer_batch_size: 100,
     brokers: services.kafkaBrokers,
+    // Who publishes (EVENT_PUBLISHER) and the relay's poll (RELAY_POLL_INTERVAL_MS): the deployed stacks
+    // run `relay` at 100 ms.
+    event_publisher: process.env.EVENT_PUBLISHER,
+    relay_poll_interval_ms: Number(process.env.RELAY_POLL_INTERVAL_MS),
     note: 'commit time = occurred_at (stamped in the write transaction); end = the consumer handler returned',
   },
   propagation_ms: { sequential: sequential.stats, [`concurrency_${CONCURRENCY}`]: concurrent.stats },
@@ -158,7 +162,10 @@ const report = {
   goal: { p99_ms: 1000, met: results.cache_warmed.p99_ms <= 1000 && results.audit_stored.p99_ms <= 1000 },
 };
 mkdirSync(`${root}bench/results`, { recursive: true });
-writeFileSync(`${root}bench/results/propagation.json`, `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(
+  `${root}bench/results/${process.env.BENCH_OUT ?? 'propagation.json'}`,
+  `${JSON.stringify(report, null, 2)}\n`,
+);
 
 const rows: Record<string, Record<string, number>> = {};
 for (const [mode, stats] of [

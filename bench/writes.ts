@@ -184,7 +184,8 @@ const total = systemCpu;
 const report = {
   ...reportHeader(),
   answers_503_retried: unavailable,
-  event_publisher: process.env.EVENT_PUBLISHER ?? 'writer',
+  event_publisher: process.env.EVENT_PUBLISHER,
+  relay_poll_interval_ms: Number(process.env.RELAY_POLL_INTERVAL_MS),
   note: 'in-process handlers (one container), shared services: CPU per process includes other sessions using Postgres, Redis, Kafka and Mongo meanwhile; "api" is this process (the load generator included)',
   write_latency_ms: {
     one_at_a_time: summarize(one.samples),
