@@ -255,7 +255,7 @@ const firstEvents: Record<string, { event: unknown; what: string; env?: Record<s
   },
   outboxRelay: {
     event: { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} },
-    // A tick polls the outbox for 70 s by design; one pass is its cold start's share.
+    // A tick polls the outbox for 130 s by design (RELAY_RUN); one pass is its cold start's share.
     what: 'the schedule tick, one pass (RELAY_MAX_RUN_MS=1)',
     env: { RELAY_MAX_RUN_MS: '1' },
   },

@@ -119,7 +119,7 @@ await closeAllClients();
 // would cap this single-tenant load long before the service does, so the bench turns them off.
 const RATE_LIMITS = process.env.BENCH_RATE_LIMITS ?? 'false';
 // The API alone, as in AWS where the relay and consumers are separate functions: LOCAL_EVENT_WORKERS=off
-// keeps them out of this process (the write path still publishes to Kafka after commit).
+// keeps them out of this process (the write path publishes to Kafka after commit: EVENT_PUBLISHER's default).
 const WORKERS = process.env.BENCH_EVENT_WORKERS ?? 'off';
 const api = await startLocalApi({
   DATABASE_URL: DB,

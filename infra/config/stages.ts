@@ -6,6 +6,7 @@ import type {
   operatorFunctions,
   scheduledFunctions,
 } from '#functions/route-table';
+import { RELAY_RUNS_AT_ONCE } from '#shared/config/relay-run';
 
 /** Every Lambda the route table declares, across its tables. */
 export type AppFunctionId =
@@ -32,7 +33,7 @@ export interface StageConfig {
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /**
    * Active tracing is always on: Lambda records each invocation's segments itself. `true` also loads the
-   * X-Ray SDK (Powertools Tracer) in every function for the handler subsegment and annotations; its
+   * X-Ray SDK (Powertools Tracer) in the API's functions for the handler subsegment and annotations; its
    * cls-hooked async hook tracks every promise, about 1 ms of CPU per write invoke (issue 15), so it is
    * off unless `-c tracingSdk=true` asks for it while investigating.
    */
@@ -42,8 +43,8 @@ export interface StageConfig {
      * Who publishes a write's event (EVENT_PUBLISHER): `relay` — the write answers after commit and its
      * tombstone (read-your-write comes from the tombstone), and the relay, polling every
      * `relayPollIntervalMs`, publishes it; `writer` — the write publishes after commit and answers after the
-     * broker's acknowledgement. Measured (issue 15): `relay` halves a write's latency and takes a third off
-     * its CPU for about one poll interval more propagation.
+     * broker's acknowledgement. Measured (issue 15): `relay` halves a write's latency and a third of the API
+     * path's CPU (the publishing moves to the relay, batched) for about one poll interval more propagation.
      */
     readonly publisher: 'writer' | 'relay';
     readonly relayPollIntervalMs: number;
@@ -256,8 +257,8 @@ const dev: StageConfig = {
       setRouteState: 3,
       // Called once per token per authorizer-cache TTL, not per request.
       authorizer: 5,
-      // Runs overlap by design (a 70 s run per 1-minute tick: stateless.stack.ts RELAY_RUN).
-      outboxRelay: 2,
+      // Its runs overlap by design (shared/config/relay-run.ts).
+      outboxRelay: RELAY_RUNS_AT_ONCE,
       migrate: 1,
       createTopic: 1,
       auditStoreSetup: 1,
@@ -355,8 +356,8 @@ const prod: StageConfig = {
       setRouteState: 25,
       auditQuery: 10,
       authorizer: 50,
-      // Runs overlap by design (a 70 s run per 1-minute tick: stateless.stack.ts RELAY_RUN).
-      outboxRelay: 2,
+      // Its runs overlap by design (shared/config/relay-run.ts).
+      outboxRelay: RELAY_RUNS_AT_ONCE,
       migrate: 1,
       createTopic: 1,
       bootstrapAdminToken: 1,
@@ -408,8 +409,8 @@ const local: StageConfig = {
       upsertRoute: 4,
       setRouteState: 4,
       authorizer: 4,
-      // Runs overlap by design (a 70 s run per 1-minute tick: stateless.stack.ts RELAY_RUN).
-      outboxRelay: 2,
+      // Its runs overlap by design (shared/config/relay-run.ts).
+      outboxRelay: RELAY_RUNS_AT_ONCE,
       migrate: 1,
       createTopic: 1,
       bootstrapAdminToken: 1,
@@ -468,7 +469,8 @@ export const withDeployContext = (stage: StageConfig, context: (key: string) => 
   const email = context('alarmEmail');
   const region = context('region');
   const tracingSdk = context('tracingSdk');
-  if (tracingSdk !== undefined && !['true', 'false', true, false].includes(tracingSdk as string)) {
+  // `-c tracingSdk=true` arrives as a string; cdk.json context may hold a boolean.
+  if (tracingSdk !== undefined && !['true', 'false'].includes(String(tracingSdk))) {
     throw new Error(`-c tracingSdk=${String(tracingSdk)} is neither true nor false`);
   }
   if (email !== undefined && (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))) {

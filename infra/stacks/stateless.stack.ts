@@ -32,6 +32,7 @@ import { CA_BUNDLE_SOURCE, caBundlePresent, MIGRATIONS_DIR, migrationsDir } from
 import { DATABASE_NAME, type StatefulStack } from '#infra/stacks/stateful.stack';
 import { AUDIT_INDEXES } from '#shared/adapters/mongo/audit-schema';
 import type { Bindings } from '#shared/config/bindings';
+import { RELAY_RUN } from '#shared/config/relay-run';
 
 /** The topic a function produces to, administers or probes, as its manifest entry declares it. */
 const kafkaTopicOf = (b: Bindings): string | undefined =>
@@ -43,17 +44,6 @@ const topicOf = (b: Bindings): string => {
   return topic;
 };
 
-/**
- * The outbox relay's runs: EventBridge invokes it every `every`; each run polls the outbox for `runMs` and
- * ends within `timeout`, so consecutive runs overlap (its reserved concurrency is 2) and no change waits
- * for the next tick. Overlapping relays are safe: a claim skips routes another relay holds.
- */
-export const RELAY_RUN = {
-  every: Duration.minutes(1),
-  runMs: 70_000,
-  timeout: Duration.seconds(80),
-} as const;
-
 /** Sizing that differs by kind of function; everything else is the AppFunction default. */
 const FUNCTION_SIZING: Partial<Record<AppFunctionId, { timeout: Duration; memorySize?: number }>> = {
   // More memory is more CPU: the latency-critical read path.
@@ -61,7 +51,7 @@ const FUNCTION_SIZING: Partial<Record<AppFunctionId, { timeout: Duration; memory
   cacheInvalidation: { timeout: Duration.seconds(60) },
   cacheWarming: { timeout: Duration.seconds(60) },
   audit: { timeout: Duration.seconds(60) },
-  outboxRelay: { timeout: RELAY_RUN.timeout },
+  outboxRelay: { timeout: Duration.millis(RELAY_RUN.timeoutMs) },
   migrate: { timeout: Duration.minutes(5) },
   createTopic: { timeout: Duration.minutes(2) },
 };
@@ -124,7 +114,7 @@ const DEPLOY_ACTIONS: Readonly<
 };
 
 const SCHEDULES: Readonly<Record<ScheduledFunctionId, events.Schedule>> = {
-  outboxRelay: events.Schedule.rate(RELAY_RUN.every),
+  outboxRelay: events.Schedule.rate(Duration.millis(RELAY_RUN.everyMs)),
 };
 
 export interface StatelessStackProps extends StackProps {
@@ -180,7 +170,7 @@ export class StatelessStack extends Stack {
     const rollbackP99Ms = (fn: AppFunction, fnId: AppFunctionId): number => {
       if (fnId === 'resolveRoute') return stage.alarms.resolveP99Ms;
       // The relay polls until its deadline by design: only a run near its timeout (a stuck round) is slow.
-      if (fnId === 'outboxRelay') return Math.round(RELAY_RUN.timeout.toMilliseconds() * 0.95);
+      if (fnId === 'outboxRelay') return Math.round(RELAY_RUN.timeoutMs * 0.95);
       if (fnId in lambdaFunctions || fnId === 'authorizer') return stage.alarms.apiP99Ms;
       return Math.round((fn.fn.timeout?.toMilliseconds() ?? 3000) * 0.8);
     };

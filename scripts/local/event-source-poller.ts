@@ -100,6 +100,9 @@ export const toMskEvent = (
   },
 });
 
+/** A route event's size on the wire, about: what a full batch weighs for the broker's fetch.min.bytes. */
+const RECORD_BYTES_ESTIMATE = 600;
+
 /**
  * Plays the Lambda MSK event source mapping locally: one kafkajs consumer group per function, records
  * delivered to the real handler in batches of the MSK event shape, one partition per invocation (several
@@ -113,9 +116,6 @@ export const toMskEvent = (
  * or beyond the log (the topic was re-created) starts from the earliest retained record (TRIM_HORIZON) or
  * the end (LATEST), as `startingPosition` says: a redelivery, which every consumer absorbs (idempotent).
  */
-/** A route event's size on the wire, about: what a full batch weighs for the broker's fetch.min.bytes. */
-const RECORD_BYTES_ESTIMATE = 600;
-
 export const startEventSourcePoller = async (
   options: EventSourcePollerOptions,
 ): Promise<EventSourcePoller> => {

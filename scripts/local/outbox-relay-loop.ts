@@ -12,7 +12,7 @@ export interface OutboxRelayLoop {
 
 /**
  * The outbox relay inside the local runner: the same use case and composition as the scheduled Lambda
- * (functions/relay/outbox-relay.handler.ts), polling continuously instead of one ~50 s run per minute.
+ * (functions/relay/outbox-relay.handler.ts), polling continuously instead of in scheduled runs.
  * Unlike the Lambda (no topic admin rights: in AWS the deploy's create-topic resource owns the topic), it
  * re-creates a missing topic itself, with the configured partitions and replication, and goes on.
  */

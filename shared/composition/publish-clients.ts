@@ -40,6 +40,7 @@ export const getOutboxStore = (): OutboxStore => {
 };
 
 const publishWarnings = logThrottle();
+const relayWarnings = logThrottle();
 
 /** The kafkajs error under our DependencyUnavailableError: the cause worth naming in a log line. */
 const rootCause = (err: unknown): unknown =>
@@ -104,7 +105,12 @@ export const getRelayDeps = (): RelayOutboxDeps => {
       appMetrics.outboxBacklog(b.count, b.oldestAgeSeconds);
       appMetrics.flush();
     },
-    onError: (err) => logger.debug('relay round failed; retrying at the next poll', { error: String(err) }),
+    // The relay is the only publisher where EVENT_PUBLISHER=relay: a failing round is worth a warning.
+    onError: (err) => {
+      const error = String(rootCause(err));
+      const { log, repeated } = relayWarnings(error);
+      if (log) logger.warn('relay round failed; retrying at the next poll', { error, repeated });
+    },
   };
 };
 

@@ -115,7 +115,7 @@ const envSchema = z.object({
 
   METRICS_BACKEND: z.enum(['emf', 'prometheus', 'none']).default('emf'),
   METRICS_NAMESPACE: z.string().default('TrafficManager'),
-  /** xray: Powertools Tracer on every HTTP function (set by the CDK stack); off loads none of it. */
+  /** xray: Powertools Tracer on every HTTP function (the stacks with -c tracingSdk=true); off loads none of it. */
   TRACING: z.enum(['xray', 'off']).default('off'),
 
   /** Circuit breakers (one per dependency) and the retry budget shared by safe retries. */

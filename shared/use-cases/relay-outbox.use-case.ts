@@ -73,6 +73,13 @@ export const relayOutbox = async (
   return { published, rounds, failures };
 };
 
+/**
+ * A run in which no round succeeded: the relay could not reach Postgres or Kafka for its whole run. Its
+ * invocation then fails, so the function's error rate (and a deploy's rollback alarm) shows it; one
+ * failed round among good ones is not a stall.
+ */
+export const relayStalled = (run: RelayRun): boolean => run.failures > 0 && run.rounds === 0;
+
 const repaired = async (deps: RelayOutboxDeps, err: unknown): Promise<boolean> => {
   if (!deps.repair) return false;
   try {

@@ -16,6 +16,7 @@ import {
   stages,
   withDeployContext,
 } from '#infra/config/stages';
+import { RELAY_RUNS_AT_ONCE } from '#shared/config/relay-run';
 
 const allFunctionIds = [
   ...Object.keys(lambdaFunctions),
@@ -103,9 +104,13 @@ describe('stage configuration', () => {
     }
   });
 
-  it.each(['dev', 'prod'] as const)('lets two outbox relay runs overlap in %s, no more', (name) => {
-    expect(reservedConcurrencyOf(stages[name], 'outboxRelay')).toBe(2);
-  });
+  it.each(['dev', 'prod'] as const)(
+    'admits every outbox relay run that can overlap in %s, no more',
+    (name) => {
+      expect(reservedConcurrencyOf(stages[name], 'outboxRelay')).toBe(RELAY_RUNS_AT_ONCE);
+      expect(RELAY_RUNS_AT_ONCE).toBe(3);
+    },
+  );
 
   it('gives the read path the largest bulkhead in prod', () => {
     const resolve = reservedConcurrencyOf(stages.prod, 'resolveRoute') ?? 0;

@@ -9,13 +9,14 @@ import { closeAllClients } from '#shared/composition/shutdown';
 import { publishOutbox } from '#shared/use-cases/publish-outbox.use-case';
 import { invoke } from '#test/support/api-gateway';
 import { uniqueRouteKey } from '#test/support/fixtures';
-import { database } from './relay-publisher.env.ts';
+import { deleteTestTopic, sharedKafkaBrokers } from '#test/support/kafka';
+import { database, topic } from './relay-publisher.env.ts';
 
 // EVENT_PUBLISHER=relay, as the stacks deploy the write functions (issue 15): a write answers after commit
 // and its tombstone, and its event is the relay's to publish.
 afterAll(async () => {
   await closeAllClients();
-  await database.drop();
+  await Promise.all([database.drop(), deleteTestTopic(sharedKafkaBrokers(), topic)]);
 });
 
 const eventsOf = async (tenant: string) =>

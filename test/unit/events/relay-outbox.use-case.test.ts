@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OutboxBacklog } from '#shared/ports/outbox.port';
-import { type RelayOutboxDeps, relayOutbox } from '#shared/use-cases/relay-outbox.use-case';
+import { type RelayOutboxDeps, relayOutbox, relayStalled } from '#shared/use-cases/relay-outbox.use-case';
 import { uniqueRouteKey } from '#test/support/fixtures';
 import { FakePublisher, InMemoryOutbox, routeEvent } from './event-fakes.ts';
 
@@ -70,6 +70,22 @@ describe('relayOutbox', () => {
     expect(errors.length).toBe(3);
     expect(run).toMatchObject({ published: 1, failures: 3 });
     expect(outbox.rows[0]).toMatchObject({ published: true, attempts: 4 });
+    // Failed rounds among good ones are no stall.
+    expect(relayStalled(run)).toBe(false);
+  });
+
+  it('calls a run stalled when no round of it succeeded, not when there was nothing to publish', async () => {
+    const { outbox, publisher, deps } = setup();
+    expect(relayStalled(await relayOutbox(deps, { deadline: 2000 }))).toBe(false);
+
+    outbox.add(routeEvent());
+    publisher.failWith = new Error('down');
+    // The fake clock is at 2000 after the first run.
+    const run = await relayOutbox(deps, { deadline: 4000 });
+
+    expect(run).toMatchObject({ published: 0, rounds: 0 });
+    expect(run.failures).toBeGreaterThan(1);
+    expect(relayStalled(run)).toBe(true);
   });
 
   it('publishes again at once when repair fixes the cause (a missing topic re-created)', async () => {
@@ -136,6 +152,7 @@ describe('relayOutbox', () => {
       failures: 0,
     });
   });
+
   it('reports the backlog at most every backlogEveryMs, the first poll included', async () => {
     const { deps, backlogs } = setup();
 
