@@ -4,7 +4,7 @@
 // template. This is tooling playing AWS's part: reading process.env here is fine.
 
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -20,6 +20,7 @@ import { type InvokeResult, type LambdaFunction, startFunction } from './lambda-
 import { ensureLambdaRuntime, stageTask } from './lambda-runtime.ts';
 import { endpointEnvironment, startLocalAws } from './local-aws.ts';
 import { clusterArnOf, type LocalEndpoints, localResourceMap, localSecrets } from './local-resources.ts';
+import { openRotatedLog } from './log-file.ts';
 import { readRestApi, startRestApi } from './rest-api.ts';
 import { contextFor, type TemplateFunction, templateFunctions } from './template-functions.ts';
 import { type DeployAction, deployActions, kafkaMappings, schedules } from './triggers.ts';
@@ -70,7 +71,7 @@ const authMode = chooseAuthMode(env.API_HOST, env.AUTH_MODE);
 const cloudDir = join(root, '.local', 'cloud');
 mkdirSync(join(cloudDir, 'logs'), { recursive: true });
 // One buffered stream for every container's lines: a synchronous append per line would stall the API's loop.
-const functionLog = createWriteStream(join(cloudDir, 'logs', 'functions.log'), { flags: 'a' });
+const functionLog = openRotatedLog(join(cloudDir, 'logs', 'functions.log'));
 
 /** A per-checkout seed: local secret values are derived from it, the same on every start. */
 const secretSeed = (): string => {
