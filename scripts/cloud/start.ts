@@ -198,7 +198,8 @@ const invoke = async (id: string, event: unknown, whenThrottled: 'reject' | 'que
   const fn = byId.get(id);
   if (!fn) throw new Error(`no function ${id} in the assembly`);
   const result: InvokeResult = await fn.invoke(event, { whenThrottled });
-  if (!result.ok && result.kind !== 'function') {
+  // While stopping, the containers are killed on purpose: the relay's run (always one going) is no crash.
+  if (!result.ok && result.kind !== 'function' && !stopping) {
     // At most one line a second per function and kind: a throttled burst must not flood the console.
     const key = `${id}:${result.kind}`;
     const now = Date.now();
@@ -210,6 +211,7 @@ const invoke = async (id: string, event: unknown, whenThrottled: 'reject' | 'que
   return result;
 };
 const lastReported = new Map<string, number>();
+let stopping = false;
 
 // ---- deploy actions: the custom resources' functions, invoked as the Provider framework would ----------
 const deploy = async (stack: Assembly['stacks'][number], action: DeployAction): Promise<void> => {
@@ -311,7 +313,6 @@ if (authMode === 'off') {
 }
 say(`API listening on ${api.url} (try: curl ${api.url}/health/ready)`);
 
-let stopping = false;
 const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;

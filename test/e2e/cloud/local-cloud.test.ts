@@ -393,4 +393,10 @@ describe('the local cloud as a newcomer meets it (npm start: auth off on loopbac
     expect((await post('/api/v1/routes/deactivate', key)).status).toBe(200);
     expect((await fetch(`${open.url}/api/v1/routes/resolve?${q(key)}`)).status).toBe(404);
   });
+  it('stops on SIGTERM without calling its own kills crashes (a relay run is always going)', async () => {
+    // The schedule invoked the relay at start and its run (130 s) outlasts this file: stopping kills it.
+    expect(await open.stop()).toBe(0);
+    expect(open.output()).toContain('SIGTERM: stopping');
+    expect(open.output()).not.toMatch(/: crash /);
+  });
 });
