@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Context, MSKEvent } from 'aws-lambda';
 import { stages } from '../infra/config/stages.ts';
 import { ensureServices } from '../scripts/services/services.ts';
+import { LAMBDA_EVENT_PUBLISHER } from '../shared/config/config.ts';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -55,8 +56,8 @@ export const benchEnvironment = async (options: {
     MONGO_URL: services.mongoUrl,
     MONGO_DATABASE: mongoDatabase,
     ROUTE_EVENTS_TOPIC: topic,
-    // Who publishes, as the stacks deploy it, unless this run says otherwise (EVENT_PUBLISHER=writer …).
-    EVENT_PUBLISHER: process.env.EVENT_PUBLISHER ?? stages.dev.events.publisher,
+    // Who publishes, as in Lambda (the relay), unless this run says otherwise (EVENT_PUBLISHER=writer …).
+    EVENT_PUBLISHER: process.env.EVENT_PUBLISHER ?? LAMBDA_EVENT_PUBLISHER,
     RELAY_POLL_INTERVAL_MS:
       process.env.RELAY_POLL_INTERVAL_MS ?? String(stages.dev.events.relayPollIntervalMs),
     ...options.env,

@@ -26,9 +26,8 @@ const { run, topic, services, kafka, dropDatabases } = await benchEnvironment({
   env: { RATE_LIMITS_ENABLED: 'false' },
 });
 const { closeAllClients } = await import('#shared/composition/shutdown');
-const { getEventPublisher, getOutboxStore, getAfterCommitPublisher } = await import(
-  '#shared/composition/publish-clients'
-);
+const { getEventPublisher, getOutboxStore } = await import('#shared/composition/publish-clients');
+const { getAfterCommitPublisher } = await import('#shared/composition/after-commit-publisher');
 const { getRouteRepository } = await import('#shared/composition/clients');
 const { getRouteCache } = await import('#shared/composition/route-cache-clients');
 const { cacheKeyOf } = await import('#shared/domain/cache-entry');

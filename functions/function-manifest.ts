@@ -3,7 +3,10 @@ import type { Bindings, KafkaConsumerUse, KafkaProducerUse } from '#shared/confi
 import { ROUTE_EVENTS_TOPIC } from '#shared/config/bindings';
 import { consumerFunctions } from './route-table.ts';
 
-/** The write path and the relay publish with kafkajs' idempotent producer (event-publisher.kafka.ts). */
+/**
+ * The relay publishes with kafkajs' idempotent producer (event-publisher.kafka.ts). The write functions do
+ * not: in Lambda they leave their events to the relay (EVENT_PUBLISHER=relay, shared/config/config.ts).
+ */
 const producer: KafkaProducerUse = { topic: ROUTE_EVENTS_TOPIC, idempotent: true };
 
 const consumer = (id: keyof typeof consumerFunctions): KafkaConsumerUse => ({
@@ -22,11 +25,11 @@ export const functionManifest: Readonly<Record<AppFunctionId, Bindings>> = {
   // Rate limits live in the same Redis as the cache (cache-clients.ts: getAdmitDeps).
   resolveRoute: { database: true, cache: true },
   routeQuery: { database: true, cache: true },
-  upsertRoute: { database: true, cache: true, kafkaProducer: producer, idempotencyTable: true },
-  setRouteState: { database: true, cache: true, kafkaProducer: producer, idempotencyTable: true },
-  batchRoutes: { database: true, cache: true, kafkaProducer: producer, idempotencyTable: true },
+  upsertRoute: { database: true, cache: true, idempotencyTable: true },
+  setRouteState: { database: true, cache: true, idempotencyTable: true },
+  batchRoutes: { database: true, cache: true, idempotencyTable: true },
   splitQuery: { database: true, cache: true },
-  changeSplit: { database: true, cache: true, kafkaProducer: producer, idempotencyTable: true },
+  changeSplit: { database: true, cache: true, idempotencyTable: true },
   // Readiness probes Postgres (critical), the cache and Kafka (informational; metadata only).
   health: { database: true, cache: true, kafkaProbe: { topic: ROUTE_EVENTS_TOPIC } },
   auditQuery: { auditStore: true, cache: true },

@@ -45,10 +45,14 @@ export const LAMBDA_EXTERNAL_MODULES = [
  * Module aliases, relative to the repository root (esbuild's working directory): `whatwg-url` becomes
  * Node's built-in URL (shared/platform/whatwg-url.node.ts); the Prometheus metrics backend (the local
  * runner's, with prom-client) becomes a stub that names the EMF backend if selected
- * (shared/platform/metrics.prometheus.lambda.ts). An alias applies to a bare or `#` specifier only, so
- * shared/observability/metrics.ts imports the backend as `#shared/observability/metrics.prometheus`.
+ * (shared/platform/metrics.prometheus.lambda.ts); the write path's after-commit publisher (the local
+ * runner's EVENT_PUBLISHER=writer, with the Kafka producer) becomes a stub that names the relay
+ * (shared/platform/after-commit-publisher.lambda.ts). An alias applies to a bare or `#` specifier only, so
+ * shared/observability/metrics.ts imports the backend as `#shared/observability/metrics.prometheus`, and
+ * shared/composition/write-publishing.ts the publisher as `#shared/composition/after-commit-publisher`.
  */
 export const LAMBDA_MODULE_ALIASES: Record<string, string> = {
   'whatwg-url': './shared/platform/whatwg-url.node.ts',
   '#shared/observability/metrics.prometheus': './shared/platform/metrics.prometheus.lambda.ts',
+  '#shared/composition/after-commit-publisher': './shared/platform/after-commit-publisher.lambda.ts',
 };

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { getAdmitDeps, reportCacheError } from '#shared/composition/cache-clients';
 import { getRouteBatchWriter, getRouteRepository } from '#shared/composition/clients';
-import { getAfterCommitPublisher } from '#shared/composition/publish-clients';
 import { getRouteCache } from '#shared/composition/route-cache-clients';
+import { getWritePublishing } from '#shared/composition/write-publishing';
 import { getConfig } from '#shared/config/config';
 import { authorize } from '#shared/middleware/authorize';
 import type { HttpRequest } from '#shared/middleware/http';
@@ -24,14 +24,15 @@ export const writeDeps = (): ChangeRouteDeps => {
     tombstoneTtlMs: tombstoneTtlMs(),
     onCacheError: reportCacheError,
     afterCommitInBackground: !getConfig().kafka.publishBeforeAnswer,
-    // Publishes the change's event after commit, bounded by PUBLISH_TIMEOUT_MS; never fails the write.
-    ...getAfterCommitPublisher(),
+    // EVENT_PUBLISHER=writer: publishes the change's event after commit, bounded by PUBLISH_TIMEOUT_MS,
+    // never failing the write. `relay`: nothing; the relay publishes it.
+    ...getWritePublishing(),
   };
 };
 
 /** Composition root of the bulk-change function: the single writes' cache and publisher, one transaction. */
 export const batchDeps = (): ApplyBatchDeps => {
-  const { afterCommitAll, publishLeaseMs } = getAfterCommitPublisher();
+  const { afterCommitAll, publishLeaseMs } = getWritePublishing();
   return {
     writer: getRouteBatchWriter(),
     cache: getRouteCache(),

@@ -1,8 +1,8 @@
 import { getAdmitDeps, reportCacheError } from '#shared/composition/cache-clients';
 import { getIdempotencyStore } from '#shared/composition/idempotency-clients';
-import { getAfterCommitPublisher } from '#shared/composition/publish-clients';
 import { getRouteCache } from '#shared/composition/route-cache-clients';
 import { getSplitRepository } from '#shared/composition/split-clients';
+import { getWritePublishing } from '#shared/composition/write-publishing';
 import { getConfig, requireBindings } from '#shared/config/config';
 import { EndpointNotFoundError } from '#shared/domain/errors';
 import { etagOf, writePreconditionOf } from '#shared/domain/etag';
@@ -30,7 +30,7 @@ const deps: ChangeSplitDeps = {
   cache: getRouteCache(),
   tombstoneTtlMs: Math.max(cache.positiveTtlMs, cache.negativeTtlMs) * (1 + cache.jitterRatio),
   onCacheError: reportCacheError,
-  ...getAfterCommitPublisher(),
+  ...getWritePublishing(),
 };
 const idempotency = getIdempotencyStore();
 const admitDeps = getAdmitDeps();

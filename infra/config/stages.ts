@@ -40,13 +40,9 @@ export interface StageConfig {
   readonly tracingSdk: boolean;
   readonly events: {
     /**
-     * Who publishes a write's event (EVENT_PUBLISHER): `relay` — the write answers after commit and its
-     * tombstone (read-your-write comes from the tombstone), and the relay, polling every
-     * `relayPollIntervalMs`, publishes it; `writer` — the write publishes after commit and answers after the
-     * broker's acknowledgement. Measured (issue 15): `relay` halves a write's latency and a third of the API
-     * path's CPU (the publishing moves to the relay, batched) for about one poll interval more propagation.
+     * How often the outbox relay polls. In Lambda it alone publishes a write's event (EVENT_PUBLISHER=relay):
+     * the write answers after commit and its tombstone, so this is what a change waits before Kafka.
      */
-    readonly publisher: 'writer' | 'relay';
     readonly relayPollIntervalMs: number;
   };
   readonly network: {
@@ -208,7 +204,7 @@ const dev: StageConfig = {
   logRetentionDays: 14,
   logLevel: 'DEBUG',
   tracingSdk: false,
-  events: { publisher: 'relay', relayPollIntervalMs: 100 },
+  events: { relayPollIntervalMs: 100 },
   network: { cidr: '10.40.0.0/16', endpointsInEveryAz: false, flowLogTraffic: 'REJECT' },
   database: {
     instanceClass: 't4g.small',
@@ -295,7 +291,7 @@ const prod: StageConfig = {
   logRetentionDays: 90,
   logLevel: 'INFO',
   tracingSdk: false,
-  events: { publisher: 'relay', relayPollIntervalMs: 100 },
+  events: { relayPollIntervalMs: 100 },
   network: {
     cidr: '10.41.0.0/16',
     placement: { region: 'us-east-1', availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'] },

@@ -173,8 +173,6 @@ export class AppFunction extends Construct implements ec2.IConnectable {
         // Lambda traces each invocation itself (active tracing above); `xray` also loads the Powertools
         // Tracer, whose async hook costs every promise (StageConfig.tracingSdk).
         TRACING: stage.tracingSdk ? 'xray' : 'off',
-        // Read by the write paths (publish after commit, or leave it to the relay) and nowhere else.
-        EVENT_PUBLISHER: stage.events.publisher,
         NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {

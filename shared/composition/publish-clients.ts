@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
 import { KafkaEventPublisher } from '#shared/adapters/kafka/event-publisher.kafka';
 import { logThrottle } from '#shared/adapters/kafka/log-throttle';
 import { PgOutboxStore } from '#shared/adapters/postgres/outbox-store.pg';
@@ -9,13 +8,7 @@ import { logger } from '#shared/observability/logger';
 import { appMetrics } from '#shared/observability/metrics';
 import type { EventPublisher } from '#shared/ports/event-publisher.port';
 import type { OutboxStore } from '#shared/ports/outbox.port';
-import {
-  type CommittedWrite,
-  type PublishAfterCommitDeps,
-  type PublishOutboxDeps,
-  publishAfterCommit,
-  publishAllAfterCommit,
-} from '#shared/use-cases/publish-outbox.use-case';
+import type { PublishOutboxDeps } from '#shared/use-cases/publish-outbox.use-case';
 import type { RelayOutboxDeps } from '#shared/use-cases/relay-outbox.use-case';
 import { getPgPool } from './clients.ts';
 import { getKafka, resetKafka } from './kafka-clients.ts';
@@ -46,7 +39,8 @@ const relayWarnings = logThrottle();
 const rootCause = (err: unknown): unknown =>
   err instanceof DependencyUnavailableError && err.cause instanceof Error ? err.cause : err;
 
-const publishDeps = (): PublishOutboxDeps => ({
+/** What every publisher shares: the outbox, the producer, the timeout and their metrics and warnings. */
+export const publishDeps = (): PublishOutboxDeps => ({
   outbox: getOutboxStore(),
   publisher: getEventPublisher(),
   publishTimeoutMs: getConfig().kafka.publishTimeoutMs,
@@ -60,36 +54,6 @@ const publishDeps = (): PublishOutboxDeps => ({
       logger.warn('publishing outbox events failed; they stay in the outbox', { count, error, repeated });
   },
 });
-
-/**
- * The write path's after-commit hook and the publish lease it needs (publish-outbox.use-case.ts). The hook
- * is awaited before the response, bounded by PUBLISH_TIMEOUT_MS: in Lambda a frozen container cannot
- * finish a background publish, and one code path for Lambda and the local runner keeps the behaviour the
- * same. While Kafka fails, a circuit breaker skips the attempt altogether (writes pay one UPDATE to hand
- * the event to the relay). The lease outlasts the publish timeout and the acknowledging UPDATE; it only
- * matters when a writer dies mid-publish, as the time a relay waits before taking over.
- */
-export const getAfterCommitPublisher = (): {
-  readonly afterCommit?: (result: CommittedWrite) => Promise<void>;
-  /** A bulk change's leased events, in one publish (issue 15). */
-  readonly afterCommitAll?: (results: readonly CommittedWrite[]) => Promise<void>;
-  readonly publishLeaseMs?: number;
-} => {
-  const { kafka, database } = getConfig();
-  // EVENT_PUBLISHER=relay: no lease, no hook; the writer never builds a Kafka client.
-  if (kafka.eventPublisher === 'relay') return {};
-  const breaker = circuitBreaker(handleAll, { halfOpenAfter: 2000, breaker: new ConsecutiveBreaker(3) });
-  const deps: PublishAfterCommitDeps = {
-    ...publishDeps(),
-    guard: (fn) => breaker.execute(() => fn()),
-    onSkipped: (reason) => logger.debug('after-commit publish skipped; the relay will publish', { reason }),
-  };
-  return {
-    afterCommit: (result) => publishAfterCommit(deps, result),
-    afterCommitAll: (results) => publishAllAfterCommit(deps, results),
-    publishLeaseMs: kafka.publishTimeoutMs + database.queryTimeoutMs + 1000,
-  };
-};
 
 export const getRelayDeps = (): RelayOutboxDeps => {
   const { relay } = getConfig();

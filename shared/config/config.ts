@@ -84,8 +84,9 @@ const envSchema = z.object({
    * Who publishes a write's event: the writer right after commit (`writer`; the relay takes what it leaves),
    * or the relay alone (`relay`): the write answers after commit and tombstone, and the event reaches Kafka
    * on the relay's next poll (RELAY_POLL_INTERVAL_MS). Either way it is committed with the change (issue 15).
+   * Lambda: always `relay` (the write functions have no Kafka binding); elsewhere `writer` by default.
    */
-  EVENT_PUBLISHER: z.enum(['writer', 'relay']).default('writer'),
+  EVENT_PUBLISHER: z.enum(['writer', 'relay']).optional(),
   /** Used by the create-topic custom resource; -1 takes the broker's default.replication.factor. */
   KAFKA_TOPIC_PARTITIONS: int(1, 1000).default(6),
   KAFKA_TOPIC_REPLICATION_FACTOR: int(-1, 10).default(-1),
@@ -177,6 +178,9 @@ export const LOCAL_DEFAULTS = {
 export const isLambdaEnv = (env: Readonly<Record<string, string | undefined>>): boolean =>
   Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
 
+/** In Lambda the outbox relay alone publishes: the write functions have no Kafka producer binding. */
+export const LAMBDA_EVENT_PUBLISHER = 'relay';
+
 const toConfig = (e: z.output<typeof envSchema>, lambda: boolean) => {
   const local = lambda ? undefined : LOCAL_DEFAULTS;
   const redisUrl = e.REDIS_URL ?? local?.redisUrl;
@@ -226,7 +230,7 @@ const toConfig = (e: z.output<typeof envSchema>, lambda: boolean) => {
       topic: e.ROUTE_EVENTS_TOPIC,
       publishTimeoutMs: e.PUBLISH_TIMEOUT_MS,
       publishBeforeAnswer: e.PUBLISH_BEFORE_ANSWER,
-      eventPublisher: e.EVENT_PUBLISHER,
+      eventPublisher: e.EVENT_PUBLISHER ?? (lambda ? LAMBDA_EVENT_PUBLISHER : 'writer'),
       topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
       topicReplicationFactor: e.KAFKA_TOPIC_REPLICATION_FACTOR,
       region: e.AWS_REGION,
@@ -304,6 +308,12 @@ export const parseConfig = (env: Record<string, string | undefined>): Config => 
   if (isLambdaEnv(env) && config.metrics.backend === 'prometheus') {
     throw new ConfigError(
       'invalid configuration: METRICS_BACKEND=prometheus is for the local runner; in Lambda use emf or none',
+    );
+  }
+  // The write functions' manifest has no Kafka producer: in Lambda the relay alone publishes (issue 15).
+  if (isLambdaEnv(env) && config.kafka.eventPublisher === 'writer') {
+    throw new ConfigError(
+      'invalid configuration: EVENT_PUBLISHER=writer is for the local runner; in Lambda the outbox relay publishes',
     );
   }
   // A frozen container cannot finish a publish behind its answer: the event would wait for the lease to

@@ -112,7 +112,7 @@ describe('function manifest checks: a mutated template fails them', () => {
 
   it('names an IAM action dropped from one function (the idempotent producer)', () => {
     const mutated = copy(template);
-    const roleId = (propertiesOf(mutated, logicalId(ids, 'upsertRoute')).Role as { 'Fn::GetAtt': [string] })[
+    const roleId = (propertiesOf(mutated, logicalId(ids, 'outboxRelay')).Role as { 'Fn::GetAtt': [string] })[
       'Fn::GetAtt'
     ][0];
     for (const r of Object.values(mutated.Resources)) {
@@ -126,7 +126,7 @@ describe('function manifest checks: a mutated template fails them', () => {
     }
 
     expect(
-      checkPermissions(mutated, logicalId(ids, 'upsertRoute'), functionManifest.upsertRoute, true),
+      checkPermissions(mutated, logicalId(ids, 'outboxRelay'), functionManifest.outboxRelay, true),
     ).toEqual(['missing kafka-cluster:WriteDataIdempotently@cluster']);
   });
 

@@ -125,8 +125,6 @@ describe('stateless stack: functions', () => {
         POWERTOOLS_SERVICE_NAME: 'traffic-manager',
         // Lambda traces every invocation (TracingConfig Active); the X-Ray SDK only on request (tracingSdk).
         TRACING: 'off',
-        // A write answers after commit and tombstone; the relay publishes its event (issue 15).
-        EVENT_PUBLISHER: 'relay',
       });
     }
   });
@@ -195,18 +193,19 @@ describe('stateless stack: functions', () => {
     expect(resolve.REDIS_AUTH_SECRET_ARN).toBeDefined();
     expect(resolve.KAFKA_AUTH).toBeUndefined();
 
-    expect(envOf('upsertRoute')).toMatchObject({
+    expect(envOf('outboxRelay')).toMatchObject({
       KAFKA_AUTH: 'iam',
       KAFKA_TLS: 'true',
       ROUTE_EVENTS_TOPIC: 'route-events',
     });
     // The bootstrap brokers resolved at deploy time, not a cluster ARN looked up at cold start.
-    expect(envOf('upsertRoute').KAFKA_BROKERS).toEqual({
+    expect(envOf('outboxRelay').KAFKA_BROKERS).toEqual({
       'Fn::GetAtt': [expect.stringMatching(/^KafkaBootstrapBrokers/), 'BootstrapBrokerStringSaslIam'],
     });
-    expect(envOf('upsertRoute').MSK_CLUSTER_ARN).toBeUndefined();
+    expect(envOf('outboxRelay').MSK_CLUSTER_ARN).toBeUndefined();
+    // The write functions leave their events to the relay: no Kafka at all (EVENT_PUBLISHER=relay).
     expect(envOf('upsertRoute').IDEMPOTENCY_TABLE).toBeDefined();
-    expect(envOf('outboxRelay')).toMatchObject({ KAFKA_AUTH: 'iam', KAFKA_TLS: 'true' });
+    expect(envOf('upsertRoute').KAFKA_BROKERS).toBeUndefined();
 
     const audit = envOf('auditQuery');
     expect(JSON.stringify(audit.MONGO_URL)).toContain(
@@ -592,10 +591,16 @@ describe('stateless stack: consumers, relay and deploy actions', () => {
       expect(lookup?.Properties?.Update).toEqual(lookup?.Properties?.Create);
       expect(lookup?.Properties?.InstallLatestAwsSdk).toBe(false);
 
-      for (const fnId of ['upsertRoute', 'setRouteState', 'outboxRelay', 'createTopic'] as const) {
+      for (const fnId of ['outboxRelay', 'createTopic', 'health'] as const) {
         expect(envOf(fnId).KAFKA_BROKERS, fnId).toEqual({ 'Fn::GetAtt': [id, IAM_BROKERS_FIELD] });
       }
-      for (const fnId of ['resolveRoute', 'cacheInvalidation', 'audit'] as const) {
+      for (const fnId of [
+        'resolveRoute',
+        'upsertRoute',
+        'setRouteState',
+        'cacheInvalidation',
+        'audit',
+      ] as const) {
         expect(envOf(fnId).KAFKA_BROKERS, fnId).toBeUndefined();
       }
       // Its Lambda (CDK's singleton) runs outside the VPC: it reaches the public MSK API.
@@ -691,7 +696,7 @@ describe('stateless stack on LocalStack', () => {
       DATABASE_SSL: 'disable',
       REDIS_URL: 'redis://redis:6379',
     });
-    expect(envOf('upsertRoute')).toMatchObject({ KAFKA_BROKERS: 'kafka:29092', KAFKA_AUTH: 'none' });
+    expect(envOf('outboxRelay')).toMatchObject({ KAFKA_BROKERS: 'kafka:29092', KAFKA_AUTH: 'none' });
     expect(envOf('auditQuery')).toMatchObject({ MONGO_URL: 'mongodb://mongo:27017' });
   });
 

@@ -4,8 +4,9 @@ import { handler as batch } from '#functions/routes/batch-routes.handler';
 import { handler as resolve } from '#functions/routes/resolve-route.handler';
 import { handler as upsert } from '#functions/routes/upsert-route.handler';
 import { getPgPool } from '#shared/composition/clients';
-import { getAfterCommitPublisher, getRelayDeps } from '#shared/composition/publish-clients';
+import { getRelayDeps } from '#shared/composition/publish-clients';
 import { closeAllClients } from '#shared/composition/shutdown';
+import { getWritePublishing } from '#shared/composition/write-publishing';
 import { publishOutbox } from '#shared/use-cases/publish-outbox.use-case';
 import { invoke } from '#test/support/api-gateway';
 import { uniqueRouteKey } from '#test/support/fixtures';
@@ -34,7 +35,7 @@ const eventsOf = async (tenant: string) =>
 
 describe('writes with EVENT_PUBLISHER=relay against Postgres, Redis and Kafka', () => {
   it('builds no after-commit publisher and no lease', () => {
-    expect(getAfterCommitPublisher()).toEqual({});
+    expect(getWritePublishing()).toEqual({});
   });
 
   it('answers a write with its event committed, unleased and unpublished, and reads it back at once', async () => {

@@ -105,7 +105,10 @@ describe('parseConfig in a Lambda (AWS_LAMBDA_FUNCTION_NAME set)', () => {
   it('fails with one ConfigError naming every setting the bindings lack', () => {
     const err = (() => {
       try {
-        checkBindings(functionManifest.upsertRoute, LAMBDA);
+        checkBindings(
+          { ...functionManifest.upsertRoute, kafkaProducer: functionManifest.outboxRelay.kafkaProducer! },
+          LAMBDA,
+        );
       } catch (e) {
         return e;
       }
@@ -182,6 +185,15 @@ describe('parseConfig in a Lambda (AWS_LAMBDA_FUNCTION_NAME set)', () => {
       /METRICS_BACKEND=prometheus is for the local runner; in Lambda use emf or none/,
     );
     expect(parseConfig({ METRICS_BACKEND: 'prometheus' }).metrics.backend).toBe('prometheus');
+  });
+
+  it('leaves events to the relay in Lambda, whose write functions have no Kafka binding', () => {
+    expect(parseConfig(LAMBDA).kafka.eventPublisher).toBe('relay');
+    expect(() => parseConfig({ ...LAMBDA, EVENT_PUBLISHER: 'writer' })).toThrow(
+      /EVENT_PUBLISHER=writer is for the local runner/,
+    );
+    expect(parseConfig({}).kafka.eventPublisher).toBe('writer');
+    expect(parseConfig({ EVENT_PUBLISHER: 'relay' }).kafka.eventPublisher).toBe('relay');
   });
 
   it('always publishes before answering: a frozen container could not finish a publish behind the answer', () => {
