@@ -20,7 +20,7 @@ const runnerEnv = z
     EMBEDDED_PG_PORT: z.coerce.number().int().default(5433),
     SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(10_000),
     // off: no relay loop and no consumers in this process (benchmarks of the API alone; in AWS they are
-    // separate functions). The write path still publishes after commit.
+    // separate functions). The write path still publishes after commit (EVENT_PUBLISHER=writer, the default here).
     LOCAL_EVENT_WORKERS: z.enum(['on', 'off']).default('on'),
     // Concurrent requests per operation type (queues hold a few times more): the local bulkheads.
     BULKHEAD_READ: z.coerce.number().int().min(1).default(256),

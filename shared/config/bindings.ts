@@ -47,7 +47,7 @@ export interface KafkaTopicUse {
   readonly topic: string;
 }
 
-/** The write path and the relay: kafkajs with `idempotent: true` (IDEMPOTENT_WRITE on the cluster). */
+/** The outbox relay: kafkajs with `idempotent: true` (IDEMPOTENT_WRITE on the cluster). */
 export interface KafkaProducerUse extends KafkaTopicUse {
   readonly idempotent: true;
 }

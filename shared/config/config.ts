@@ -316,8 +316,8 @@ export const parseConfig = (env: Record<string, string | undefined>): Config => 
       'invalid configuration: EVENT_PUBLISHER=writer is for the local runner; in Lambda the outbox relay publishes',
     );
   }
-  // A frozen container cannot finish a publish behind its answer: the event would wait for the lease to
-  // run out and the relay (seconds), so Lambda always publishes before answering.
+  // A writer-mode setting, refused in Lambda as well: a frozen container cannot finish a publish behind
+  // its answer (the event would wait for the lease to run out and the relay).
   if (isLambdaEnv(env) && !config.kafka.publishBeforeAnswer) {
     throw new ConfigError(
       'invalid configuration: PUBLISH_BEFORE_ANSWER=false is for the local runner; a Lambda container is frozen after its answer',

@@ -8,9 +8,9 @@ import { type Tombstone, type TombstoneDeps, tombstoneAndPublish, writeTombstone
 export interface ChangeRouteDeps extends TombstoneDeps {
   readonly repository: RouteRepository;
   /**
-   * Told after commit about each change, e.g. to publish its outbox event. Awaited when it returns a
-   * promise (in Lambda the publish must end before the response: a frozen container cannot finish it),
-   * so it must bound its own time and never throw for a delivery problem.
+   * Told after commit about each change, e.g. to publish its outbox event (EVENT_PUBLISHER=writer; absent
+   * in Lambda, where the relay publishes). Awaited when it returns a promise unless
+   * `afterCommitInBackground`, so it must bound its own time and never throw for a delivery problem.
    */
   readonly afterCommit?: (result: RouteWriteResult) => unknown;
   /**
